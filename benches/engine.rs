@@ -1,0 +1,104 @@
+//! Engine speed, reported as ratios measured in one run: times real time for features, scoring
+//! and a whole edit of a 10-minute file, and training throughput in segments per second.
+//!
+//! Run with `cargo bench --bench engine`. Needs the shipped model in models/default.
+
+use std::path::Path;
+use std::time::Instant;
+
+use audio_slicer::engine::audio_io::{read_audio, write_wav, AudioClip, WavFormat};
+use audio_slicer::engine::edit::{cut_list_of, plan_edit, render_edit, EditOptions};
+use audio_slicer::engine::features::{log_mel_of, FeatureConfig, LogMelExtractor};
+use audio_slicer::engine::model::Autoencoder;
+use audio_slicer::engine::plot::{plot_scores, PlotInput};
+use audio_slicer::engine::scoring::score_log_mel;
+use audio_slicer::engine::training::{train_on_spectrograms, TrainOptions};
+
+/// Ten minutes of a harmonic, noisy, amplitude-modulated signal: enough structure for every stage.
+fn session(seconds: f64, sample_rate: u32) -> AudioClip {
+    let n = (seconds * f64::from(sample_rate)) as usize;
+    let mut state = 1u64;
+    let mut mono = Vec::with_capacity(n);
+    for i in 0..n {
+        let t = i as f64 / f64::from(sample_rate);
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let noise = ((state >> 40) as f64 / (1u64 << 24) as f64) - 0.5;
+        let env = 0.5 + 0.5 * (2.0 * std::f64::consts::PI * 2.0 * t).sin();
+        let tone: f64 = (1..5)
+            .map(|h| (2.0 * std::f64::consts::PI * 220.0 * h as f64 * t).sin() / h as f64)
+            .sum();
+        mono.push((0.2 * env * tone + 0.02 * noise) as f32);
+    }
+    AudioClip::new(sample_rate, vec![mono.clone(), mono])
+}
+
+fn main() {
+    let model_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default");
+    let model = Autoencoder::from_checkpoint(&model_dir).expect("models/default loads");
+    let seconds = 600.0;
+    let clip = session(seconds, 44100);
+    println!("Audio Slicer engine benchmark: {seconds:.0} s of 44.1 kHz stereo, {} threads available", std::thread::available_parallelism().map_or(1, |n| n.get()));
+
+    let mut extractor = LogMelExtractor::new(&FeatureConfig::default()).unwrap();
+    let t = Instant::now();
+    let spec = log_mel_of(&mut extractor, &clip.channels, clip.sample_rate).unwrap();
+    let features_s = t.elapsed().as_secs_f64();
+    println!("features (downmix, resample, STFT, mel, log; one thread): {:>8.0}x real time", seconds / features_s);
+
+    let t = Instant::now();
+    let hop = model.config().segment_frames / 4;
+    let timeline = score_log_mel(&model, &spec, clip.duration(), hop).unwrap();
+    let scoring_s = t.elapsed().as_secs_f64();
+    println!(
+        "scoring, default model, quarter-segment hop ({} segments): {:>8.1}x real time",
+        timeline.segments.len(),
+        seconds / scoring_s
+    );
+
+    let dir = std::env::temp_dir().join(format!("audio-slicer-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("session.wav");
+    write_wav(&input, &clip, WavFormat::Int16).unwrap();
+    let t = Instant::now();
+    let raw = read_audio(&input).unwrap();
+    let options = EditOptions::for_model(&model);
+    let decision = plan_edit(&model, &raw, &options).unwrap();
+    let edited = render_edit(&raw, &decision.plan, options.crossfade);
+    let out = dir.join("edited.wav");
+    write_wav(&out, &edited, WavFormat::Int24).unwrap();
+    cut_list_of(&decision, "session.wav", raw.sample_rate, "default").write_sidecars(&out).unwrap();
+    plot_scores(
+        &dir.join("edited.png"),
+        &PlotInput {
+            title: "bench",
+            mono: &raw.mono(),
+            sample_rate: raw.sample_rate,
+            segments: &decision.timeline.segments,
+            threshold: decision.threshold,
+            keep: &decision.plan.keep,
+            duration: raw.duration(),
+        },
+    )
+    .unwrap();
+    let edit_s = t.elapsed().as_secs_f64();
+    println!("edit end to end (read, score, plan, render, write WAV, cut lists, plot): {:>8.1}x real time ({edit_s:.1} s)", seconds / edit_s);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let options = TrainOptions {
+        epochs: 2,
+        segments_per_epoch: 512,
+        ..TrainOptions::default()
+    };
+    let short = LogMelExtractor::new(&FeatureConfig::default())
+        .unwrap()
+        .compute(&vec![0.1f32; 22050 * 5]);
+    let pool = vec![spec.clone(), short];
+    let t = Instant::now();
+    train_on_spectrograms(pool, &["a".into(), "b".into()], &options, &mut |_| {}).unwrap();
+    let train_s = t.elapsed().as_secs_f64();
+    println!(
+        "training, default architecture, batch {}: {:>8.0} segments/s (incl. validation)",
+        options.batch_size,
+        (options.epochs * options.segments_per_epoch) as f64 / train_s
+    );
+}

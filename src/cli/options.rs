@@ -1,0 +1,142 @@
+//! Options shared by several commands, and the mapping from them to engine types.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use audio_slicer::engine::audio_io::WavFormat;
+use audio_slicer::engine::cut_plan::{CutOptions, SnapMode};
+use audio_slicer::engine::edit::{EditOptions, ThresholdMode};
+use audio_slicer::engine::model::Autoencoder;
+use clap::{Args, ValueEnum};
+
+/// Where the shipped default model lives when `-m` is not given.
+pub fn default_model_dir() -> PathBuf {
+    let local = Path::new("models/default");
+    if local.join("config.json").is_file() {
+        return local.to_path_buf();
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default")
+}
+
+/// Loads `-m DIR`, or the default model.
+pub fn load_model(dir: Option<&Path>) -> Result<Autoencoder> {
+    let dir = dir.map_or_else(default_model_dir, Path::to_path_buf);
+    Autoencoder::from_checkpoint(&dir)
+}
+
+/// The model option.
+#[derive(Args, Debug, Clone)]
+pub struct ModelArg {
+    /// Model directory (config.json + model.safetensors); default: the shipped models/default.
+    #[arg(short = 'm', long = "model")]
+    pub model: Option<PathBuf>,
+}
+
+/// How cut points are snapped.
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum SnapArg {
+    /// To the nearest beat.
+    Beat,
+    /// To the nearest bar line.
+    Bar,
+    /// To the nearest onset.
+    Onset,
+    /// No snapping.
+    Off,
+}
+
+/// Output sample encoding.
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum FormatArg {
+    /// 16-bit integer.
+    #[value(name = "16")]
+    Int16,
+    /// 24-bit integer.
+    #[value(name = "24")]
+    Int24,
+    /// 32-bit float.
+    #[value(name = "32f")]
+    Float32,
+}
+
+impl From<FormatArg> for WavFormat {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Int16 => WavFormat::Int16,
+            FormatArg::Int24 => WavFormat::Int24,
+            FormatArg::Float32 => WavFormat::Float32,
+        }
+    }
+}
+
+/// Threshold, cut planning and rendering options of `edit` (and `evaluate`).
+#[derive(Args, Debug, Clone)]
+pub struct EditTuning {
+    /// Keep this share (0..1) of the file, cutting the worst-scoring rest.
+    #[arg(long, group = "thresh")]
+    pub keep_ratio: Option<f64>,
+    /// Keep segments scoring under this percentile (0..100) of the file's own scores.
+    #[arg(long, group = "thresh")]
+    pub percentile: Option<f64>,
+    /// Cut segments scoring above this absolute score.
+    #[arg(long, group = "thresh")]
+    pub threshold: Option<f64>,
+    /// Shortest kept piece in seconds; shorter ones are cut.
+    #[arg(long, default_value_t = CutOptions::default().min_keep)]
+    pub min_keep: f64,
+    /// Shortest cut in seconds; shorter ones are left in.
+    #[arg(long, default_value_t = CutOptions::default().min_cut)]
+    pub min_cut: f64,
+    /// Seconds of audio kept before each kept piece.
+    #[arg(long, default_value_t = CutOptions::default().pre_pad)]
+    pub pre_pad: f64,
+    /// Seconds of audio kept after each kept piece.
+    #[arg(long, default_value_t = CutOptions::default().post_pad)]
+    pub post_pad: f64,
+    /// Snap cut points to beats, bars, onsets, or not at all.
+    #[arg(long, value_enum, default_value = "beat")]
+    pub snap: SnapArg,
+    /// How far (seconds) a cut point may move when snapping.
+    #[arg(long, default_value_t = CutOptions::default().snap_tolerance)]
+    pub snap_tolerance: f64,
+    /// Crossfade at each join in seconds (equal power).
+    #[arg(long, default_value_t = 0.02)]
+    pub crossfade: f64,
+    /// Step between scored segments in analysis frames (default: a quarter segment).
+    #[arg(long)]
+    pub hop_frames: Option<usize>,
+}
+
+impl EditTuning {
+    /// The engine options these arguments describe.
+    pub fn to_options(&self, model: &Autoencoder) -> EditOptions {
+        let mut options = EditOptions::for_model(model);
+        options.threshold = if let Some(r) = self.keep_ratio {
+            ThresholdMode::KeepRatio(r)
+        } else if let Some(p) = self.percentile {
+            ThresholdMode::Percentile(p)
+        } else if let Some(t) = self.threshold {
+            ThresholdMode::Absolute(t)
+        } else {
+            ThresholdMode::Calibrated
+        };
+        options.cut = CutOptions {
+            min_keep: self.min_keep,
+            min_cut: self.min_cut,
+            pre_pad: self.pre_pad,
+            post_pad: self.post_pad,
+            snap: match self.snap {
+                SnapArg::Beat => SnapMode::Beat,
+                SnapArg::Bar => SnapMode::Bar,
+                SnapArg::Onset => SnapMode::Onset,
+                SnapArg::Off => SnapMode::Off,
+            },
+            snap_tolerance: self.snap_tolerance,
+        };
+        options.crossfade = self.crossfade.max(0.0);
+        if let Some(h) = self.hop_frames {
+            options.hop_frames = h.max(1);
+        }
+        options
+    }
+}

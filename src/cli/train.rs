@@ -1,0 +1,111 @@
+//! `audio-slicer train`.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use audio_slicer::engine::training::{save_model_atomically, train, TrainOptions};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Arguments of `train`.
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Folder with desired_output/ (your edited files); input/ (raw) is not read.
+    pub data_dir: PathBuf,
+    /// Where to write the model directory.
+    #[arg(short = 'o', long = "out", default_value = "models/mine")]
+    pub out: PathBuf,
+    /// Training epochs.
+    #[arg(long, default_value_t = TrainOptions::default().epochs)]
+    pub epochs: usize,
+    /// Random segments per epoch.
+    #[arg(long, default_value_t = TrainOptions::default().segments_per_epoch)]
+    pub segments_per_epoch: usize,
+    /// Segments per optimiser step.
+    #[arg(long, default_value_t = TrainOptions::default().batch_size)]
+    pub batch_size: usize,
+    /// AdamW learning rate.
+    #[arg(long, default_value_t = TrainOptions::default().learning_rate)]
+    pub learning_rate: f64,
+    /// Share of files held out for validation and calibration.
+    #[arg(long, default_value_t = TrainOptions::default().validation_share)]
+    pub validation_share: f64,
+    /// Random seed; the same seed and data give the same model.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Frames per segment (a multiple of 2^len(hidden-dims)).
+    #[arg(long, default_value_t = TrainOptions::default().segment_frames)]
+    pub segment_frames: usize,
+    /// Encoder channels, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = TrainOptions::default().hidden_dims)]
+    pub hidden_dims: Vec<usize>,
+    /// Bottleneck size.
+    #[arg(long, default_value_t = TrainOptions::default().latent_dim)]
+    pub latent_dim: usize,
+    /// Mel bands (a multiple of 2^len(hidden-dims)).
+    #[arg(long, default_value_t = TrainOptions::default().features.n_mels)]
+    pub n_mels: usize,
+    /// Percentile of validation errors used as the default threshold.
+    #[arg(long, default_value_t = TrainOptions::default().calibration_percentile)]
+    pub calibration_percentile: f64,
+}
+
+/// Runs `train`.
+pub fn run(args: TrainArgs) -> Result<()> {
+    let mut options = TrainOptions {
+        epochs: args.epochs,
+        segments_per_epoch: args.segments_per_epoch,
+        batch_size: args.batch_size,
+        learning_rate: args.learning_rate,
+        validation_share: args.validation_share,
+        seed: args.seed,
+        segment_frames: args.segment_frames,
+        hidden_dims: args.hidden_dims,
+        latent_dim: args.latent_dim,
+        calibration_percentile: args.calibration_percentile,
+        name: args
+            .out
+            .file_name()
+            .map_or_else(|| "audio-slicer".into(), |n| n.to_string_lossy().into_owned()),
+        ..TrainOptions::default()
+    };
+    options.features.n_mels = args.n_mels;
+    let bar = ProgressBar::new(options.epochs as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} epochs  {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut best = f64::INFINITY;
+    let model = train(&args.data_dir, &options, &mut |report| {
+        if report.improved {
+            best = report.validation_loss;
+        }
+        bar.set_message(format!(
+            "loss {:.4}  validation {:.4}  best {:.4}",
+            report.train_loss, report.validation_loss, best
+        ));
+        bar.inc(1);
+    })?;
+    bar.finish();
+    save_model_atomically(&model, &args.out)?;
+    let config = model.config();
+    if let Some(info) = &config.training {
+        println!(
+            "saved {} (best epoch {} of {}, validation loss {:.4}, {:.0} s)",
+            args.out.display(),
+            info.best_epoch,
+            info.epochs,
+            info.best_validation_loss,
+            info.seconds
+        );
+    }
+    if let Some(c) = &config.calibration {
+        println!(
+            "calibrated on {} held-out segments: default threshold {:.4} (p{})",
+            c.segments,
+            c.default_threshold(),
+            c.default_percentile
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,653 @@
+//! The cut list: what to keep of a source recording, why, and the same decision exported for DAWs.
+//!
+//! The JSON form is the project's own record (and what the benchmark scorer reads); the Audacity
+//! label track and REAPER region CSV let a musician audit the cuts in their own editor.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, ensure, Context};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::timeline::{Segment, TimeRange};
+
+/// The only cut-list format version this build reads and writes.
+pub const CUT_LIST_VERSION: u32 = 1;
+
+/// Keep ranges may overshoot the duration by this much (seconds): durations and range ends come
+/// from different sample-count-to-seconds conversions, and a microsecond is far below one sample.
+const RANGE_TOLERANCE: f64 = 1e-6;
+
+/// Gaps shorter than this (seconds) between keep ranges are float noise, not cuts.
+const MIN_CUT: f64 = 1e-9;
+
+/// A decision about one source recording: the parts to keep, the segment scores behind it.
+///
+/// Serialises to `{"version":1,"source","sample_rate","duration","keep":[[start,end],...],
+/// "segments":[{"start","end","score"}],"threshold","model"}`. `keep` is in source seconds,
+/// ascending and non-overlapping.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CutList {
+    /// Format version; always [`CUT_LIST_VERSION`].
+    pub version: u32,
+    /// The source recording this list applies to (as given by the user).
+    pub source: String,
+    /// Sample rate of the source, in Hz.
+    pub sample_rate: u32,
+    /// Length of the source, in seconds.
+    pub duration: f64,
+    /// Source ranges to keep, `[start, end]` in seconds, ascending and non-overlapping.
+    #[serde(deserialize_with = "deserialize_ranges")]
+    pub keep: Vec<[f64; 2]>,
+    /// Every scored segment (higher = worse); optional in files written by other tools.
+    #[serde(default)]
+    pub segments: Vec<Segment>,
+    /// Score above which a segment was judged bad.
+    pub threshold: f64,
+    /// Name or path of the model that produced the scores.
+    pub model: String,
+}
+
+impl CutList {
+    /// A version-1 cut list from its parts; `keep` is stored as given (see [`CutList::validate`]).
+    pub fn new(
+        source: impl Into<String>,
+        sample_rate: u32,
+        duration: f64,
+        keep: &[TimeRange],
+        segments: Vec<Segment>,
+        threshold: f64,
+        model: impl Into<String>,
+    ) -> Self {
+        Self {
+            version: CUT_LIST_VERSION,
+            source: source.into(),
+            sample_rate,
+            duration,
+            keep: keep.iter().map(|r| [r.start, r.end]).collect(),
+            segments,
+            threshold,
+            model: model.into(),
+        }
+    }
+
+    /// The keep ranges as [`TimeRange`]s, in stored order.
+    pub fn keep_ranges(&self) -> Vec<TimeRange> {
+        self.keep
+            .iter()
+            .map(|&[s, e]| TimeRange::new(s, e))
+            .collect()
+    }
+
+    /// The regions removed: the complement of `keep` within `[0, duration]`, ascending.
+    ///
+    /// Tolerates unsorted or overlapping keep ranges (they are merged first), so it is safe on
+    /// lists that have not been validated.
+    pub fn cut_ranges(&self) -> Vec<TimeRange> {
+        complement_within(&self.keep_ranges(), self.duration)
+    }
+
+    /// Checks everything a reader relies on: version 1, finite numbers, and keep ranges that are
+    /// non-empty, inside `[0, duration]`, ascending and non-overlapping.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        ensure!(
+            self.version == CUT_LIST_VERSION,
+            "unsupported version {} (this build reads version {CUT_LIST_VERSION})",
+            self.version
+        );
+        ensure!(
+            self.duration.is_finite() && self.duration >= 0.0,
+            "duration {} is not a finite, non-negative number of seconds",
+            self.duration
+        );
+        ensure!(
+            self.threshold.is_finite(),
+            "threshold {} is not finite",
+            self.threshold
+        );
+        self.validate_keep()?;
+        self.validate_segments()
+    }
+
+    fn validate_keep(&self) -> anyhow::Result<()> {
+        let mut previous_end = 0.0_f64;
+        for (i, &[start, end]) in self.keep.iter().enumerate() {
+            ensure!(
+                start.is_finite() && end.is_finite(),
+                "keep[{i}] = [{start}, {end}] is not finite"
+            );
+            ensure!(
+                start < end,
+                "keep[{i}] = [{start}, {end}] is empty or reversed"
+            );
+            ensure!(
+                start >= 0.0 && end <= self.duration + RANGE_TOLERANCE,
+                "keep[{i}] = [{start}, {end}] lies outside the source [0, {}]",
+                self.duration
+            );
+            ensure!(
+                start >= previous_end,
+                "keep[{i}] starts at {start} s, before keep[{}] ends at {previous_end} s \
+                 (ranges must be ascending and non-overlapping)",
+                i.saturating_sub(1)
+            );
+            previous_end = end;
+        }
+        Ok(())
+    }
+
+    fn validate_segments(&self) -> anyhow::Result<()> {
+        for (i, s) in self.segments.iter().enumerate() {
+            ensure!(
+                s.start.is_finite() && s.end.is_finite() && s.score.is_finite(),
+                "segments[{i}] = {{start {}, end {}, score {}}} is not finite",
+                s.start,
+                s.end,
+                s.score
+            );
+            ensure!(
+                s.start <= s.end,
+                "segments[{i}] ends at {} s, before it starts at {} s",
+                s.end,
+                s.start
+            );
+        }
+        Ok(())
+    }
+
+    /// Writes the list as pretty JSON after validating it, since JSON cannot carry NaN or
+    /// infinities and an invalid list would be unreadable later.
+    pub fn write_json(&self, path: &Path) -> anyhow::Result<()> {
+        self.validate()
+            .with_context(|| format!("refusing to write invalid cut list {}", path.display()))?;
+        let text = serde_json::to_string_pretty(self)
+            .with_context(|| format!("encoding cut list for {}", path.display()))?;
+        fs::write(path, text + "\n").with_context(|| format!("writing cut list {}", path.display()))
+    }
+
+    /// Reads and validates a cut list; `keep` items may be `[start, end]` or `{"start","end"}`.
+    pub fn read_json(path: &Path) -> anyhow::Result<Self> {
+        let text = fs::read_to_string(path)
+            .with_context(|| format!("reading cut list {}", path.display()))?;
+        let list: Self = serde_json::from_str(&text)
+            .with_context(|| format!("parsing cut list {}", path.display()))?;
+        list.validate()
+            .with_context(|| format!("invalid cut list {}", path.display()))?;
+        Ok(list)
+    }
+
+    /// An Audacity label track (File > Import > Labels): one `start\tend\tlabel` line per cut,
+    /// seconds to 6 decimals, labelled `cut N (score X)` with the worst overlapping segment score.
+    pub fn to_audacity_labels(&self) -> String {
+        self.cut_ranges()
+            .iter()
+            .enumerate()
+            .map(|(i, cut)| {
+                format!(
+                    "{:.6}\t{:.6}\t{}\n",
+                    cut.start,
+                    cut.end,
+                    self.cut_label(i + 1, cut)
+                )
+            })
+            .collect()
+    }
+
+    /// A REAPER Region/Marker Manager import CSV: header `#,Name,Start,End,Length`, then one
+    /// `R<n>,cut <n>,<start>,<end>,<length>` row per cut.
+    ///
+    /// Times are `h:mm:ss.mmm`: REAPER exports this CSV in the project's ruler format (bars.beats
+    /// by default), which would depend on tempo, while colon-separated clock times are what
+    /// third-party converters feed its import. The file is UTF-8 without a BOM, which REAPER
+    /// requires.
+    pub fn to_reaper_csv(&self) -> String {
+        let mut out = String::from("#,Name,Start,End,Length\n");
+        for (i, cut) in self.cut_ranges().iter().enumerate() {
+            // Length comes from the rounded ends so the three columns agree exactly.
+            let (start, end) = (millis(cut.start), millis(cut.end));
+            out.push_str(&format!(
+                "R{n},cut {n},{},{},{}\n",
+                clock(start),
+                clock(end),
+                clock(end.saturating_sub(start)),
+                n = i + 1
+            ));
+        }
+        out
+    }
+
+    /// Writes `OUT.cuts.json`, `OUT.labels.txt` (Audacity) and `OUT.regions.csv` (REAPER) beside
+    /// the edited audio `OUT.<ext>`, replacing its extension (`edited.wav` -> `edited.cuts.json`).
+    ///
+    /// Returns the paths written, in that order. Naming the output after the raw recording's stem
+    /// (`NAME.wav`) makes `NAME.cuts.json` exactly what the benchmark scorer looks for.
+    pub fn write_sidecars(&self, out_audio_path: &Path) -> anyhow::Result<Vec<PathBuf>> {
+        let [json, labels, csv] = sidecar_paths(out_audio_path)?;
+        self.write_json(&json)?;
+        write_text(&labels, &self.to_audacity_labels(), "Audacity label track")?;
+        write_text(&csv, &self.to_reaper_csv(), "REAPER region list")?;
+        Ok(vec![json, labels, csv])
+    }
+
+    /// `cut N (score X)` with the worst score of any segment overlapping the cut, or `cut N`.
+    fn cut_label(&self, n: usize, cut: &TimeRange) -> String {
+        let worst = self
+            .segments
+            .iter()
+            .filter(|s| s.start < cut.end && s.end > cut.start && s.score.is_finite())
+            .map(|s| s.score)
+            .fold(None, |acc: Option<f64>, x| {
+                Some(acc.map_or(x, |a| a.max(x)))
+            });
+        match worst {
+            Some(score) => format!("cut {n} (score {})", two_significant(score)),
+            None => format!("cut {n}"),
+        }
+    }
+}
+
+/// The parts of `[0, duration]` outside every `keep` range, ascending.
+///
+/// Tolerates unsorted, overlapping, out-of-range or non-finite keep ranges (bad ones are
+/// clipped or ignored), so it is safe on lists that have not been validated.
+pub fn complement_within(keep: &[TimeRange], duration: f64) -> Vec<TimeRange> {
+    let duration = finite_or_zero(duration).max(0.0);
+    let mut kept: Vec<TimeRange> = keep
+        .iter()
+        .filter(|r| r.start.is_finite() && r.end.is_finite())
+        .map(|r| TimeRange::new(r.start.clamp(0.0, duration), r.end.clamp(0.0, duration)))
+        .filter(|r| r.end > r.start)
+        .collect();
+    kept.sort_by(|a, b| a.start.total_cmp(&b.start));
+
+    let mut cuts = Vec::new();
+    let mut cursor = 0.0_f64;
+    for r in kept {
+        push_gap(&mut cuts, cursor, r.start);
+        cursor = cursor.max(r.end);
+    }
+    push_gap(&mut cuts, cursor, duration);
+    cuts
+}
+
+/// The sidecar paths for an edited audio file: `[OUT.cuts.json, OUT.labels.txt, OUT.regions.csv]`.
+pub fn sidecar_paths(out_audio_path: &Path) -> anyhow::Result<[PathBuf; 3]> {
+    if out_audio_path.file_stem().is_none() {
+        bail!(
+            "cannot name cut-list files after {}: it has no file name",
+            out_audio_path.display()
+        );
+    }
+    Ok([
+        out_audio_path.with_extension("cuts.json"),
+        out_audio_path.with_extension("labels.txt"),
+        out_audio_path.with_extension("regions.csv"),
+    ])
+}
+
+fn write_text(path: &Path, text: &str, what: &str) -> anyhow::Result<()> {
+    fs::write(path, text).with_context(|| format!("writing {what} {}", path.display()))
+}
+
+fn push_gap(cuts: &mut Vec<TimeRange>, from: f64, to: f64) {
+    if to - from > MIN_CUT {
+        cuts.push(TimeRange::new(from, to));
+    }
+}
+
+fn finite_or_zero(x: f64) -> f64 {
+    if x.is_finite() {
+        x
+    } else {
+        0.0
+    }
+}
+
+/// Whole milliseconds, clamped at zero (the saturating cast also maps NaN to 0).
+fn millis(seconds: f64) -> u64 {
+    (seconds * 1000.0).round().max(0.0) as u64
+}
+
+/// `h:mm:ss.mmm`, the clock form REAPER parses as hours, minutes and seconds.
+fn clock(ms: u64) -> String {
+    let (h, rest) = (ms / 3_600_000, ms % 3_600_000);
+    let (m, rest) = (rest / 60_000, rest % 60_000);
+    format!("{h}:{m:02}:{:02}.{:03}", rest / 1000, rest % 1000)
+}
+
+/// Two significant digits: model scores range from ~1e-4 (reconstruction error) to ~10.
+fn two_significant(x: f64) -> String {
+    if x == 0.0 {
+        return "0".to_string();
+    }
+    let magnitude = x.abs().log10().floor() as i32;
+    let decimals = (1 - magnitude).clamp(0, 12) as usize;
+    format!("{x:.decimals$}")
+}
+
+/// Deserialises a list of time ranges written either as `[start, end]` pairs or as
+/// `{"start": .., "end": ..}` objects, as the benchmark scorer accepts both.
+pub(crate) fn deserialize_ranges<'de, D>(deserializer: D) -> Result<Vec<[f64; 2]>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    let items = Vec::<serde_json::Value>::deserialize(deserializer)?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| range_item(item).ok_or_else(|| bad_range_item::<D::Error>(i, item)))
+        .collect()
+}
+
+fn range_item(item: &serde_json::Value) -> Option<[f64; 2]> {
+    match item {
+        serde_json::Value::Array(pair) if pair.len() == 2 => {
+            Some([pair[0].as_f64()?, pair[1].as_f64()?])
+        }
+        serde_json::Value::Object(map) => {
+            Some([map.get("start")?.as_f64()?, map.get("end")?.as_f64()?])
+        }
+        _ => None,
+    }
+}
+
+fn bad_range_item<E: serde::de::Error>(i: usize, item: &serde_json::Value) -> E {
+    E::custom(format!(
+        "range {i} is {item}, expected [start, end] or {{\"start\": s, \"end\": e}} in seconds"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> CutList {
+        CutList::new(
+            "take1.wav",
+            44_100,
+            10.0,
+            &[TimeRange::new(1.0, 4.0), TimeRange::new(6.5, 9.0)],
+            vec![
+                Segment {
+                    start: 0.0,
+                    end: 1.0,
+                    score: 0.83,
+                },
+                Segment {
+                    start: 1.0,
+                    end: 4.0,
+                    score: 0.1,
+                },
+                Segment {
+                    start: 4.0,
+                    end: 5.0,
+                    score: 0.4,
+                },
+                Segment {
+                    start: 5.0,
+                    end: 6.5,
+                    score: 1.25,
+                },
+                Segment {
+                    start: 6.5,
+                    end: 9.0,
+                    score: 0.2,
+                },
+            ],
+            0.3,
+            "models/ae.safetensors",
+        )
+    }
+
+    /// A fresh directory under the system temp dir, unique per test and process.
+    fn temp_dir(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("cut_list_{tag}_{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("create temp dir");
+        dir
+    }
+
+    fn read_err(dir: &Path, name: &str, text: &str) -> String {
+        let path = dir.join(name);
+        fs::write(&path, text).expect("write fixture");
+        let err = CutList::read_json(&path).expect_err("list should be rejected");
+        let msg = format!("{err:#}");
+        assert!(
+            msg.contains(&path.display().to_string()),
+            "no path in: {msg}"
+        );
+        msg
+    }
+
+    #[test]
+    fn json_round_trip_preserves_everything() {
+        let dir = temp_dir("roundtrip");
+        let path = dir.join("a.cuts.json");
+        let list = sample();
+        list.write_json(&path).unwrap();
+        assert_eq!(CutList::read_json(&path).unwrap(), list);
+    }
+
+    #[test]
+    fn json_has_exact_key_names_and_pair_form() {
+        let value = serde_json::to_value(sample()).unwrap();
+        let mut keys: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "duration",
+                "keep",
+                "model",
+                "sample_rate",
+                "segments",
+                "source",
+                "threshold",
+                "version"
+            ]
+        );
+        assert_eq!(value["version"], 1);
+        assert_eq!(value["keep"], serde_json::json!([[1.0, 4.0], [6.5, 9.0]]));
+        assert_eq!(
+            value["segments"][0],
+            serde_json::json!({"start": 0.0, "end": 1.0, "score": 0.83})
+        );
+    }
+
+    #[test]
+    fn object_form_keep_and_missing_segments_are_accepted() {
+        let dir = temp_dir("objects");
+        let path = dir.join("b.json");
+        let text = r#"{"version":1,"source":"x.wav","sample_rate":48000,"duration":5,
+            "keep":[{"start":0.5,"end":1},[2,3]],"threshold":0.1,"model":"m"}"#;
+        fs::write(&path, text).unwrap();
+        let list = CutList::read_json(&path).unwrap();
+        assert_eq!(list.keep, vec![[0.5, 1.0], [2.0, 3.0]]);
+        assert!(list.segments.is_empty());
+    }
+
+    #[test]
+    fn invalid_lists_are_rejected_naming_the_file_and_problem() {
+        let dir = temp_dir("invalid");
+        let head = r#""source":"x","sample_rate":1,"duration":10,"threshold":0,"model":"m""#;
+        let cases = [
+            (
+                "version.json",
+                format!(r#"{{"version":2,{head},"keep":[]}}"#),
+                "version 2",
+            ),
+            (
+                "overlap.json",
+                format!(r#"{{"version":1,{head},"keep":[[0,3],[2,4]]}}"#),
+                "before keep[0]",
+            ),
+            (
+                "descending.json",
+                format!(r#"{{"version":1,{head},"keep":[[5,6],[1,2]]}}"#),
+                "keep[1]",
+            ),
+            (
+                "reversed.json",
+                format!(r#"{{"version":1,{head},"keep":[[3,1]]}}"#),
+                "reversed",
+            ),
+            (
+                "range.json",
+                format!(r#"{{"version":1,{head},"keep":[[9,12]]}}"#),
+                "outside",
+            ),
+            (
+                "negative.json",
+                format!(r#"{{"version":1,{head},"keep":[[-1,2]]}}"#),
+                "outside",
+            ),
+            (
+                "shape.json",
+                format!(r#"{{"version":1,{head},"keep":[[1,2,3]]}}"#),
+                "expected [start, end]",
+            ),
+            (
+                "type.json",
+                format!(r#"{{"version":1,{head},"keep":[["a","b"]]}}"#),
+                "range 0",
+            ),
+            (
+                "missing.json",
+                r#"{"version":1,"keep":[]}"#.to_string(),
+                "missing field",
+            ),
+            ("syntax.json", "{not json".to_string(), "parsing cut list"),
+        ];
+        for (name, text, problem) in cases {
+            let msg = read_err(&dir, name, &text);
+            assert!(
+                msg.contains(problem),
+                "{name}: expected {problem:?} in: {msg}"
+            );
+        }
+        let missing = dir.join("absent.json");
+        let msg = format!("{:#}", CutList::read_json(&missing).unwrap_err());
+        assert!(
+            msg.contains("absent.json") && msg.contains("reading cut list"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn write_refuses_non_finite_numbers() {
+        let dir = temp_dir("nonfinite");
+        let mut list = sample();
+        list.threshold = f64::NAN;
+        let path = dir.join("nan.json");
+        let msg = format!("{:#}", list.write_json(&path).unwrap_err());
+        assert!(
+            msg.contains("threshold") && msg.contains("nan.json"),
+            "{msg}"
+        );
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn cut_ranges_complement_keep_within_duration() {
+        let cuts = sample().cut_ranges();
+        assert_eq!(
+            cuts,
+            vec![
+                TimeRange::new(0.0, 1.0),
+                TimeRange::new(4.0, 6.5),
+                TimeRange::new(9.0, 10.0)
+            ]
+        );
+        let all = CutList::new("s", 1, 3.0, &[TimeRange::new(0.0, 3.0)], vec![], 0.0, "m");
+        assert!(all.cut_ranges().is_empty());
+        let none = CutList::new("s", 1, 3.0, &[], vec![], 0.0, "m");
+        assert_eq!(none.cut_ranges(), vec![TimeRange::new(0.0, 3.0)]);
+    }
+
+    #[test]
+    fn cut_ranges_tolerate_unsorted_overlapping_keep() {
+        let mut list = CutList::new("s", 1, 10.0, &[], vec![], 0.0, "m");
+        list.keep = vec![
+            [5.0, 7.0],
+            [1.0, 3.0],
+            [2.0, 4.0],
+            [f64::NAN, 1.0],
+            [8.0, 20.0],
+        ];
+        assert_eq!(
+            list.cut_ranges(),
+            vec![
+                TimeRange::new(0.0, 1.0),
+                TimeRange::new(4.0, 5.0),
+                TimeRange::new(7.0, 8.0)
+            ]
+        );
+        assert_eq!(list.keep_ranges()[1], TimeRange::new(1.0, 3.0));
+    }
+
+    #[test]
+    fn audacity_labels_for_known_list() {
+        let expected = "0.000000\t1.000000\tcut 1 (score 0.83)\n\
+                        4.000000\t6.500000\tcut 2 (score 1.2)\n\
+                        9.000000\t10.000000\tcut 3\n";
+        assert_eq!(sample().to_audacity_labels(), expected);
+        let mut bare = sample();
+        bare.segments.clear();
+        assert!(bare
+            .to_audacity_labels()
+            .starts_with("0.000000\t1.000000\tcut 1\n"));
+    }
+
+    #[test]
+    fn reaper_csv_for_known_list() {
+        let mut list = sample();
+        list.duration = 3725.5;
+        list.keep = vec![[1.0, 4.0], [6.5, 3600.25]];
+        let expected = "#,Name,Start,End,Length\n\
+                        R1,cut 1,0:00:00.000,0:00:01.000,0:00:01.000\n\
+                        R2,cut 2,0:00:04.000,0:00:06.500,0:00:02.500\n\
+                        R3,cut 3,1:00:00.250,1:02:05.500,0:02:05.250\n";
+        assert_eq!(list.to_reaper_csv(), expected);
+    }
+
+    #[test]
+    fn sidecars_replace_the_audio_extension() {
+        let dir = temp_dir("sidecars");
+        let written = sample().write_sidecars(&dir.join("edited.wav")).unwrap();
+        let names: Vec<_> = written
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "edited.cuts.json",
+                "edited.labels.txt",
+                "edited.regions.csv"
+            ]
+        );
+        assert_eq!(CutList::read_json(&written[0]).unwrap(), sample());
+        assert_eq!(
+            fs::read_to_string(&written[1]).unwrap(),
+            sample().to_audacity_labels()
+        );
+        assert_eq!(
+            fs::read_to_string(&written[2]).unwrap(),
+            sample().to_reaper_csv()
+        );
+        assert!(sidecar_paths(Path::new("/")).is_err());
+    }
+
+    #[test]
+    fn score_label_uses_two_significant_digits() {
+        assert_eq!(two_significant(0.83), "0.83");
+        assert_eq!(two_significant(0.000347), "0.00035");
+        assert_eq!(two_significant(12.7), "13");
+        assert_eq!(two_significant(0.0), "0");
+    }
+}

@@ -1,0 +1,16 @@
+//! The engine: audio I/O, features, model, training, scoring, cut planning, rendering and
+//! cut-list formats. It knows nothing of the plugin framework, the GUI or the command line.
+
+pub mod audio_io;
+pub mod beats;
+pub mod cut_list;
+pub mod cut_plan;
+pub mod edit;
+pub mod features;
+pub mod metrics;
+pub mod model;
+pub mod plot;
+pub mod render;
+pub mod scoring;
+pub mod timeline;
+pub mod training;

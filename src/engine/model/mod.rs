@@ -1,0 +1,43 @@
+//! The autoencoder that learns what edited (good) audio looks like, its config and its inputs.
+
+mod autoencoder;
+mod config;
+mod pool;
+
+pub use autoencoder::{Autoencoder, CONFIG_FILE, WEIGHTS_FILE};
+pub use config::{
+    percentile_of_sorted, Calibration, ModelConfig, TrainingInfo, MODEL_FORMAT_VERSION,
+};
+pub use pool::max_pool_2x2;
+
+use candle_core::{DType, Device, Tensor};
+
+use crate::engine::features::LogMel;
+
+/// Stacks segments of a (normalised) spectrogram into a model input `[b, 1, n_mels, frames]`.
+///
+/// Each segment starts at a frame in `starts` and is `segment_frames` long; frames past the end
+/// repeat the last frame, so a recording shorter than one segment can still be scored.
+pub fn segment_batch(
+    spec: &LogMel,
+    starts: &[usize],
+    segment_frames: usize,
+    dtype: DType,
+    device: &Device,
+) -> candle_core::Result<Tensor> {
+    let n_mels = spec.n_mels;
+    let frames = spec.frames();
+    let mut data = Vec::with_capacity(starts.len() * n_mels * segment_frames);
+    for &start in starts {
+        for m in 0..n_mels {
+            for t in 0..segment_frames {
+                let frame = (start + t).min(frames.saturating_sub(1));
+                data.push(spec.data.get(frame * n_mels + m).copied().unwrap_or(0.0));
+            }
+        }
+    }
+    Tensor::from_vec(data, (starts.len(), 1, n_mels, segment_frames), device)?.to_dtype(dtype)
+}
+
+#[cfg(test)]
+mod gradient_tests;

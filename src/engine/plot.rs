@@ -1,0 +1,636 @@
+//! A PNG that shows where and why a recording was cut: the waveform with cut regions shaded,
+//! and the segment scores against the threshold on the same time axis.
+
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use plotters::backend::DrawingBackend;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::{FontFamily, FontStyle};
+
+use super::cut_list::complement_within;
+use super::timeline::{Segment, TimeRange};
+
+/// Width of the written image, in pixels.
+pub const PLOT_WIDTH: u32 = 1600;
+/// Height of the written image, in pixels (two stacked panels).
+pub const PLOT_HEIGHT: u32 = 600;
+
+const FONT: FontFamily<'static> = FontFamily::SansSerif;
+const WAVE_COLOR: RGBColor = RGBColor(40, 70, 130);
+const SCORE_COLOR: RGBColor = RGBColor(20, 90, 200);
+const THRESHOLD_COLOR: RGBColor = RGBColor(230, 120, 0);
+const CUT_COLOR: RGBColor = RGBColor(220, 30, 30);
+/// Opacity of the cut shading: light enough that the waveform stays readable on top.
+const CUT_ALPHA: f64 = 0.22;
+/// Width of the legend strip right of the panels, so legends never hide data.
+const LEGEND_WIDTH: u32 = 190;
+
+/// How a legend entry is drawn.
+#[derive(Clone, Copy)]
+enum Swatch {
+    Line(RGBColor),
+    Dashed(RGBColor),
+    Tick(RGBColor),
+    Shade,
+}
+
+const WAVEFORM_LEGEND: [(Swatch, &str); 2] = [
+    (Swatch::Tick(WAVE_COLOR), "waveform (min/max)"),
+    (Swatch::Shade, "cut"),
+];
+const SCORE_LEGEND: [(Swatch, &str); 3] = [
+    (Swatch::Line(SCORE_COLOR), "score (higher = worse)"),
+    (Swatch::Dashed(THRESHOLD_COLOR), "threshold"),
+    (Swatch::Shade, "cut"),
+];
+
+/// Everything the plot shows about one processed recording.
+pub struct PlotInput<'a> {
+    /// Title drawn above the panels (usually the source file name).
+    pub title: &'a str,
+    /// The source audio, mixed to mono.
+    pub mono: &'a [f32],
+    /// Sample rate of `mono`, in Hz.
+    pub sample_rate: u32,
+    /// Scored segments (higher = worse).
+    pub segments: &'a [Segment],
+    /// Score above which segments were judged bad.
+    pub threshold: f64,
+    /// Source ranges that were kept; everything else in `[0, duration]` is shaded as cut.
+    pub keep: &'a [TimeRange],
+    /// Length of the source, in seconds.
+    pub duration: f64,
+}
+
+/// Writes a `PLOT_WIDTH` x `PLOT_HEIGHT` PNG of `input` to `path` (which must end in `.png`).
+///
+/// Text (title, axis labels, legend) needs a system font found through fontconfig; without one
+/// the plot is still written, just without text.
+pub fn plot_scores(path: &Path, input: &PlotInput) -> anyhow::Result<()> {
+    let is_png = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    if !is_png {
+        bail!("plot path {} must end in .png", path.display());
+    }
+    let pixels = render_rgb(input, PLOT_WIDTH, PLOT_HEIGHT)
+        .with_context(|| format!("drawing plot {}", path.display()))?;
+    save_png(path, &pixels, (PLOT_WIDTH, PLOT_HEIGHT))
+        .with_context(|| format!("writing plot {}", path.display()))
+}
+
+/// Draws into memory first so that a failure never leaves a half-drawn file behind.
+fn render_rgb(input: &PlotInput, width: u32, height: u32) -> anyhow::Result<Vec<u8>> {
+    let text = text_available();
+    match render(input, (width, height), text) {
+        Ok(pixels) => Ok(pixels),
+        // A font can be found yet fail on some glyph; the picture is worth more than the text.
+        Err(_) if text => render(input, (width, height), false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether plotters can lay out text with a system font.
+fn text_available() -> bool {
+    FontDesc::new(FONT, 14.0, FontStyle::Normal)
+        .box_size("0123456789 s")
+        .is_ok()
+}
+
+fn save_png(path: &Path, pixels: &[u8], size: (u32, u32)) -> anyhow::Result<()> {
+    let mut backend = BitMapBackend::new(path, size);
+    backend
+        .blit_bitmap((0, 0), size, pixels)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    backend.present().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn render(input: &PlotInput, size: (u32, u32), text: bool) -> anyhow::Result<Vec<u8>> {
+    let view = View::new(input);
+    let mut pixels = vec![255u8; size.0 as usize * size.1 as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area();
+        root.fill(&WHITE)?;
+        let body = if text {
+            root.titled(input.title, (FONT, 22))?
+        } else {
+            root.clone()
+        };
+        let (plots, legend) = if text {
+            let (plots, legend) = body.split_horizontally(size.0.saturating_sub(LEGEND_WIDTH));
+            (plots, Some(legend))
+        } else {
+            (body, None)
+        };
+        let panels = plots.split_evenly((2, 1));
+        draw_waveform(&panels[0], &view, text)?;
+        draw_scores(&panels[1], &view, text)?;
+        if let Some(legend) = legend {
+            let strips = legend.split_evenly((2, 1));
+            draw_legend(&strips[0], &WAVEFORM_LEGEND)?;
+            draw_legend(&strips[1], &SCORE_LEGEND)?;
+        }
+        root.present()?;
+    }
+    Ok(pixels)
+}
+
+/// The input, sanitised for drawing: a positive time span, cut regions, plottable scores.
+struct View<'a> {
+    mono: &'a [f32],
+    sample_rate: u32,
+    x_max: f64,
+    cuts: Vec<TimeRange>,
+    /// (segment centre, score), finite scores only, in time order.
+    scores: Vec<(f64, f64)>,
+    threshold: Option<f64>,
+}
+
+impl<'a> View<'a> {
+    fn new(input: &PlotInput<'a>) -> Self {
+        let x_max = time_span(input);
+        let mut scores: Vec<(f64, f64)> = input
+            .segments
+            .iter()
+            .map(|s| ((s.start + s.end) / 2.0, s.score))
+            .filter(|(t, score)| t.is_finite() && score.is_finite())
+            .collect();
+        scores.sort_by(|a, b| a.0.total_cmp(&b.0));
+        Self {
+            mono: input.mono,
+            sample_rate: input.sample_rate,
+            x_max,
+            cuts: complement_within(input.keep, x_max),
+            scores,
+            threshold: input.threshold.is_finite().then_some(input.threshold),
+        }
+    }
+
+    /// Score axis range covering every score, the threshold and zero, with a little headroom.
+    fn score_range(&self) -> (f64, f64) {
+        let values = self.scores.iter().map(|s| s.1).chain(self.threshold);
+        let (lo, hi) = values.fold((0.0_f64, 0.0_f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        let span = if hi - lo > 1e-12 { hi - lo } else { 1.0 };
+        (lo - 0.02 * span, hi + 0.08 * span)
+    }
+}
+
+/// The time axis length: the stated duration, else whatever the data covers, else 1 s.
+fn time_span(input: &PlotInput) -> f64 {
+    if input.duration.is_finite() && input.duration > 0.0 {
+        return input.duration;
+    }
+    let audio = if input.sample_rate > 0 {
+        input.mono.len() as f64 / f64::from(input.sample_rate)
+    } else {
+        0.0
+    };
+    let ends = input
+        .segments
+        .iter()
+        .map(|s| s.end)
+        .chain(input.keep.iter().map(|r| r.end));
+    let covered = ends.filter(|e| e.is_finite()).fold(audio, f64::max);
+    if covered > 0.0 {
+        covered
+    } else {
+        1.0
+    }
+}
+
+/// One (time, min, max) per pixel column: a single pass over the samples whatever their number.
+fn envelope(mono: &[f32], sample_rate: u32, x_max: f64, columns: u32) -> Vec<(f64, f32, f32)> {
+    if mono.is_empty() || sample_rate == 0 || columns == 0 {
+        return Vec::new();
+    }
+    let rate = f64::from(sample_rate);
+    let column_s = x_max / f64::from(columns);
+    (0..columns)
+        .filter_map(|c| {
+            let t0 = f64::from(c) * column_s;
+            let first = ((t0 * rate) as usize).min(mono.len());
+            // At least one sample per column, so short clips are not drawn as dots.
+            let last = (((t0 + column_s) * rate) as usize)
+                .max(first + 1)
+                .min(mono.len());
+            let (lo, hi) = mono[first..last]
+                .iter()
+                .filter(|x| x.is_finite())
+                .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &x| {
+                    (lo.min(x), hi.max(x))
+                });
+            (lo <= hi).then_some((t0 + column_s / 2.0, lo, hi))
+        })
+        .collect()
+}
+
+type Area<'b> = DrawingArea<BitMapBackend<'b>, Shift>;
+
+fn draw_waveform(area: &Area, view: &View, text: bool) -> anyhow::Result<()> {
+    let probe = chart_builder(area, text).build_cartesian_2d(0.0..view.x_max, -1.0..1.0)?;
+    let columns = probe.plotting_area().dim_in_pixel().0;
+    drop(probe);
+    let columns_env = envelope(view.mono, view.sample_rate, view.x_max, columns);
+    let peak = columns_env
+        .iter()
+        .map(|&(_, lo, hi)| lo.abs().max(hi.abs()))
+        .fold(0.0_f32, f32::max);
+    // Scale to the peak (not to full scale) so quiet takes still show their shape.
+    let y = f64::from(peak).max(1e-4) * 1.05;
+
+    let mut chart = chart_builder(area, text).build_cartesian_2d(0.0..view.x_max, -y..y)?;
+    configure_axes(&mut chart, text, "amplitude", (view.x_max, 2.0 * y))?;
+    shade_cuts(&mut chart, view, (-y, y))?;
+    chart.draw_series(columns_env.iter().map(|&(t, lo, hi)| {
+        PathElement::new(vec![(t, f64::from(lo)), (t, f64::from(hi))], WAVE_COLOR)
+    }))?;
+    Ok(())
+}
+
+fn draw_scores(area: &Area, view: &View, text: bool) -> anyhow::Result<()> {
+    let (lo, hi) = view.score_range();
+    let mut chart = chart_builder(area, text).build_cartesian_2d(0.0..view.x_max, lo..hi)?;
+    configure_axes(&mut chart, text, "segment score", (view.x_max, hi - lo))?;
+    shade_cuts(&mut chart, view, (lo, hi))?;
+    chart.draw_series(LineSeries::new(
+        view.scores.iter().copied(),
+        SCORE_COLOR.stroke_width(2),
+    ))?;
+    if let Some(threshold) = view.threshold {
+        let line = [(0.0, threshold), (view.x_max, threshold)];
+        chart.draw_series(DashedLineSeries::new(
+            line,
+            10,
+            6,
+            THRESHOLD_COLOR.stroke_width(2),
+        ))?;
+    }
+    Ok(())
+}
+
+type Chart<'a, 'b> = ChartContext<
+    'a,
+    BitMapBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+fn chart_builder<'a, 'b>(
+    area: &'a Area<'b>,
+    text: bool,
+) -> ChartBuilder<'a, 'b, BitMapBackend<'b>> {
+    let mut builder = ChartBuilder::on(area);
+    builder.margin(8);
+    if text {
+        builder.x_label_area_size(38).y_label_area_size(70);
+    }
+    builder
+}
+
+fn configure_axes(
+    chart: &mut Chart,
+    text: bool,
+    y_desc: &str,
+    (x_span, y_span): (f64, f64),
+) -> anyhow::Result<()> {
+    let x_label = |t: &f64| tick_label(*t, x_span);
+    let y_label = |v: &f64| tick_label(*v, y_span);
+    let mut mesh = chart.configure_mesh();
+    mesh.light_line_style(WHITE.mix(0.0))
+        .bold_line_style(BLACK.mix(0.08));
+    if text {
+        mesh.x_desc("time (s)")
+            .y_desc(y_desc)
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 14))
+            .x_label_formatter(&x_label)
+            .y_label_formatter(&y_label);
+    } else {
+        mesh.x_labels(0).y_labels(0);
+    }
+    mesh.draw()?;
+    Ok(())
+}
+
+/// A tick label with enough decimals for plotters' ~10 "nice" ticks over `span` (scores may be ~1e-4),
+/// and no "-0".
+fn tick_label(value: f64, span: f64) -> String {
+    let step = span / 8.0;
+    let decimals = if step.is_finite() && step > 0.0 {
+        (-step.log10()).ceil().clamp(0.0, 9.0) as usize
+    } else {
+        2
+    };
+    let label = format!("{value:.decimals$}");
+    if label
+        .trim_start_matches('-')
+        .chars()
+        .all(|c| c == '0' || c == '.')
+    {
+        "0".to_string()
+    } else {
+        label
+    }
+}
+
+fn shade_cuts(chart: &mut Chart, view: &View, (lo, hi): (f64, f64)) -> anyhow::Result<()> {
+    let fill = CUT_COLOR.mix(CUT_ALPHA).filled();
+    chart.draw_series(
+        view.cuts
+            .iter()
+            .map(|c| Rectangle::new([(c.start, lo), (c.end, hi)], fill)),
+    )?;
+    Ok(())
+}
+
+/// A legend as a list of swatches and labels, top-aligned with its panel.
+fn draw_legend(area: &Area, entries: &[(Swatch, &str)]) -> anyhow::Result<()> {
+    for (i, &(swatch, label)) in entries.iter().enumerate() {
+        let y = 18 + 22 * i as i32;
+        match swatch {
+            Swatch::Line(color) => area.draw(&PathElement::new(
+                vec![(10, y), (34, y)],
+                color.stroke_width(2),
+            ))?,
+            Swatch::Dashed(color) => {
+                for x in [10, 24] {
+                    area.draw(&PathElement::new(
+                        vec![(x, y), (x + 9, y)],
+                        color.stroke_width(2),
+                    ))?;
+                }
+            }
+            Swatch::Tick(color) => {
+                for x in (10..=34).step_by(4) {
+                    area.draw(&PathElement::new(vec![(x, y - 6), (x, y + 6)], color))?;
+                }
+            }
+            Swatch::Shade => area.draw(&Rectangle::new(
+                [(10, y - 6), (34, y + 6)],
+                CUT_COLOR.mix(CUT_ALPHA).filled(),
+            ))?,
+        }
+        area.draw(&Text::new(label, (42, y - 7), (FONT, 13)))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::f32::consts::TAU;
+    use std::fs;
+    use std::path::PathBuf;
+
+    const RATE: u32 = 8_000;
+
+    /// 10 s: a loud tone for 5 s (kept, low scores), then near-silence (cut, high scores).
+    fn synthetic() -> (Vec<f32>, Vec<Segment>, Vec<TimeRange>) {
+        let mono = (0..RATE * 10)
+            .map(|i| {
+                let t = i as f32 / RATE as f32;
+                let level = if t < 5.0 { 0.8 } else { 0.002 };
+                level * (TAU * 220.0 * t).sin()
+            })
+            .collect();
+        let segments = (0..20)
+            .map(|i| {
+                let start = f64::from(i) * 0.5;
+                let score = if start < 5.0 {
+                    0.1 + 0.01 * f64::from(i % 3)
+                } else {
+                    0.9
+                };
+                Segment {
+                    start,
+                    end: start + 0.5,
+                    score,
+                }
+            })
+            .collect();
+        (mono, segments, vec![TimeRange::new(0.0, 5.0)])
+    }
+
+    fn input<'a>(mono: &'a [f32], segments: &'a [Segment], keep: &'a [TimeRange]) -> PlotInput<'a> {
+        PlotInput {
+            title: "synthetic.wav",
+            mono,
+            sample_rate: RATE,
+            segments,
+            threshold: 0.5,
+            keep,
+            duration: 10.0,
+        }
+    }
+
+    fn temp_png(tag: &str) -> PathBuf {
+        std::env::temp_dir().join(format!(
+            "audio_slicer_plot_{tag}_{}.png",
+            std::process::id()
+        ))
+    }
+
+    /// Checks the PNG signature, the IHDR size and the closing IEND chunk.
+    fn assert_png(path: &Path, width: u32, height: u32) {
+        let bytes = fs::read(path).expect("plot written");
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+        assert_eq!(&bytes[12..16], b"IHDR");
+        let be =
+            |i: usize| u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+        assert_eq!((be(16), be(20)), (width, height));
+        assert_eq!(&bytes[bytes.len() - 8..bytes.len() - 4], b"IEND");
+    }
+
+    /// Counts pixels matching `test` in rows `rows` and columns `cols` of an RGB buffer.
+    fn count(
+        px: &[u8],
+        rows: std::ops::Range<u32>,
+        cols: std::ops::Range<u32>,
+        test: impl Fn(&[u8]) -> bool,
+    ) -> usize {
+        rows.flat_map(|y| {
+            cols.clone()
+                .map(move |x| ((y * PLOT_WIDTH + x) * 3) as usize)
+        })
+        .filter(|&i| test(&px[i..i + 3]))
+        .count()
+    }
+
+    fn is(color: RGBColor) -> impl Fn(&[u8]) -> bool {
+        move |p| p == [color.0, color.1, color.2]
+    }
+
+    fn is_cut_shade(p: &[u8]) -> bool {
+        p[0] > 235 && (185..225).contains(&p[1]) && (185..225).contains(&p[2])
+    }
+
+    #[test]
+    fn writes_a_png_of_the_right_size() {
+        let (mono, segments, keep) = synthetic();
+        let path = temp_png("size");
+        plot_scores(&path, &input(&mono, &segments, &keep)).unwrap();
+        assert_png(&path, PLOT_WIDTH, PLOT_HEIGHT);
+        let _ = fs::remove_file(&path);
+    }
+
+    #[test]
+    fn panels_show_waveform_cut_shading_and_scores() {
+        let (mono, segments, keep) = synthetic();
+        let px = render_rgb(&input(&mono, &segments, &keep), PLOT_WIDTH, PLOT_HEIGHT).unwrap();
+        // Kept audio (0-5 s) maps left of x = 600 and cut audio right of x = 900, with or
+        // without the axis and legend margins that text adds.
+        let (left, right) = (0..600, 900..1400);
+        let (top, bottom) = (60..280, 310..590);
+
+        // Top: a tall envelope where the tone is, next to nothing in the silence.
+        let wave_left = count(&px, top.clone(), left.clone(), is(WAVE_COLOR));
+        let wave_right = count(&px, top.clone(), right.clone(), is(WAVE_COLOR));
+        assert!(
+            wave_left > 50_000 && wave_left > 20 * wave_right,
+            "{wave_left} vs {wave_right}"
+        );
+        // Cut shading only over the cut half, in both panels.
+        assert!(count(&px, top.clone(), right.clone(), is_cut_shade) > 50_000);
+        assert_eq!(count(&px, top, left.clone(), is_cut_shade), 0);
+        assert!(count(&px, bottom.clone(), right.clone(), is_cut_shade) > 50_000);
+        assert_eq!(count(&px, bottom.clone(), left.clone(), is_cut_shade), 0);
+        // Bottom: the score line and the dashed threshold across the whole width.
+        assert!(count(&px, bottom.clone(), left.clone(), is(SCORE_COLOR)) > 500);
+        assert!(count(&px, bottom.clone(), right.clone(), is(SCORE_COLOR)) > 500);
+        assert!(count(&px, bottom.clone(), left, is(THRESHOLD_COLOR)) > 300);
+        assert!(count(&px, bottom, right, is(THRESHOLD_COLOR)) > 300);
+    }
+
+    #[test]
+    fn title_is_drawn_when_fonts_exist() {
+        if !text_available() {
+            return; // covered by plot_without_fonts_still_writes_png
+        }
+        let (mono, segments, keep) = synthetic();
+        let px = render_rgb(&input(&mono, &segments, &keep), PLOT_WIDTH, PLOT_HEIGHT).unwrap();
+        let dark = |p: &[u8]| p.iter().all(|&c| c < 100);
+        assert!(count(&px, 0..28, 0..PLOT_WIDTH, dark) > 50);
+    }
+
+    #[test]
+    fn degenerate_inputs_render_without_panicking() {
+        let nan_segments = [
+            Segment {
+                start: f64::NAN,
+                end: 1.0,
+                score: 0.5,
+            },
+            Segment {
+                start: 0.0,
+                end: 1.0,
+                score: f64::INFINITY,
+            },
+        ];
+        let odd_keep = [
+            TimeRange::new(5.0, 2.0),
+            TimeRange::new(f64::NAN, 1.0),
+            TimeRange::new(-3.0, 1e9),
+        ];
+        let odd_audio = [f32::NAN, 1.0, -1.0];
+        let cases = [
+            PlotInput {
+                title: "",
+                mono: &[],
+                sample_rate: 0,
+                segments: &[],
+                threshold: f64::NAN,
+                keep: &[],
+                duration: f64::NAN,
+            },
+            PlotInput {
+                title: "x",
+                mono: &odd_audio,
+                sample_rate: 44_100,
+                segments: &nan_segments,
+                threshold: 1e300,
+                keep: &odd_keep,
+                duration: -1.0,
+            },
+            PlotInput {
+                title: "\u{1F3B8} tiny",
+                mono: &[0.0; 10],
+                sample_rate: 1,
+                segments: &[],
+                threshold: 0.0,
+                keep: &[],
+                duration: 1e-9,
+            },
+        ];
+        for case in &cases {
+            let px = render_rgb(case, PLOT_WIDTH, PLOT_HEIGHT).unwrap();
+            assert_eq!(px.len(), (PLOT_WIDTH * PLOT_HEIGHT * 3) as usize);
+        }
+    }
+
+    #[test]
+    fn bad_paths_give_clear_errors() {
+        let (mono, segments, keep) = synthetic();
+        let plot = input(&mono, &segments, &keep);
+        let err = plot_scores(Path::new("/tmp/plot.jpg"), &plot).unwrap_err();
+        assert!(format!("{err:#}").contains("must end in .png"));
+        let missing = Path::new("/nonexistent-dir/plot.png");
+        let err = plot_scores(missing, &plot).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("/nonexistent-dir/plot.png"),
+            "{err:#}"
+        );
+    }
+
+    #[test]
+    fn envelope_has_one_min_max_per_column() {
+        let mono: Vec<f32> = (0..1000)
+            .map(|i| if i % 2 == 0 { 0.5 } else { -0.25 })
+            .collect();
+        let env = envelope(&mono, 100, 10.0, 10);
+        assert_eq!(env.len(), 10);
+        assert!(env.iter().all(|&(_, lo, hi)| lo == -0.25 && hi == 0.5));
+        assert!((env[0].0 - 0.5).abs() < 1e-12);
+        // Past the end of the audio there is nothing to draw.
+        assert_eq!(envelope(&mono, 100, 20.0, 10).len(), 5);
+    }
+
+    #[test]
+    fn tick_labels_adapt_to_the_axis_span() {
+        assert_eq!(tick_label(200.0, 600.0), "200");
+        assert_eq!(tick_label(0.5, 1.0), "0.5");
+        assert_eq!(tick_label(0.0003, 0.001), "0.0003");
+        assert_eq!(tick_label(-0.0001, 2.0), "0");
+        assert_eq!(tick_label(1.5, f64::NAN), "1.50");
+    }
+
+    /// Re-runs itself with fontconfig pointed at an empty configuration: no fonts at all.
+    #[test]
+    fn plot_without_fonts_still_writes_png() {
+        const CHILD: &str = "AUDIO_SLICER_PLOT_NO_FONTS_CHILD";
+        let (mono, segments, keep) = synthetic();
+        if let Some(out) = std::env::var_os(CHILD) {
+            assert!(!text_available(), "fontconfig still found a font");
+            plot_scores(Path::new(&out), &input(&mono, &segments, &keep)).unwrap();
+            return;
+        }
+        let conf =
+            std::env::temp_dir().join(format!("audio_slicer_no_fonts_{}.conf", std::process::id()));
+        fs::write(
+            &conf,
+            "<?xml version=\"1.0\"?>\n<fontconfig></fontconfig>\n",
+        )
+        .unwrap();
+        let out = temp_png("nofonts");
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["plot_without_fonts_still_writes_png", "--test-threads=1"])
+            .env(CHILD, &out)
+            .env("FONTCONFIG_FILE", &conf)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert_png(&out, PLOT_WIDTH, PLOT_HEIGHT);
+        let _ = (fs::remove_file(&out), fs::remove_file(&conf));
+    }
+}

@@ -1,0 +1,140 @@
+//! Scoring a recording: overlapping segments through the autoencoder, one error per segment.
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use super::audio_io::AudioClip;
+use super::features::{log_mel_of, LogMel, LogMelExtractor};
+use super::model::{segment_batch, Autoencoder};
+use super::timeline::Segment;
+
+/// Segments run through the model at once; large enough to keep the matrix kernels busy,
+/// small enough that a long file never needs much memory.
+const BATCH: usize = 64;
+
+/// Per-segment scores of one recording, in source seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoreTimeline {
+    /// Scored segments, ascending by start.
+    pub segments: Vec<Segment>,
+    /// Length of one segment in seconds.
+    pub segment_seconds: f64,
+    /// Step between segment starts in seconds.
+    pub hop_seconds: f64,
+    /// Duration of the recording in seconds.
+    pub duration: f64,
+}
+
+impl ScoreTimeline {
+    /// Scores of consecutive bins `hop_seconds` long: each bin takes the mean score of the
+    /// segments that cover it, so one loud moment in a long segment does not mark its
+    /// neighbours bad.
+    pub fn bin_scores(&self) -> Vec<f64> {
+        if self.hop_seconds <= 0.0 || self.duration <= 0.0 {
+            return Vec::new();
+        }
+        let bins = (self.duration / self.hop_seconds).ceil() as usize;
+        let mut sum = vec![0.0; bins];
+        let mut count = vec![0usize; bins];
+        for seg in &self.segments {
+            let first = (seg.start / self.hop_seconds).floor().max(0.0) as usize;
+            let last = ((seg.end / self.hop_seconds).ceil() as usize).min(bins);
+            for b in first..last {
+                sum[b] += seg.score;
+                count[b] += 1;
+            }
+        }
+        let mut scores: Vec<f64> = sum
+            .iter()
+            .zip(&count)
+            .map(|(s, &c)| if c > 0 { s / c as f64 } else { f64::NAN })
+            .collect();
+        // Bins no segment reaches (none, normally) borrow their neighbour's score.
+        for b in 1..bins {
+            if scores[b].is_nan() {
+                scores[b] = scores[b - 1];
+            }
+        }
+        scores
+    }
+}
+
+/// Scores a normalised spectrogram. `hop_frames` is the step between segment starts; the last
+/// segment is aligned to the end so the tail of the file is always scored.
+pub fn score_spectrogram(
+    model: &Autoencoder,
+    spec: &LogMel,
+    hop_frames: usize,
+) -> Result<Vec<(usize, f64)>> {
+    let seg = model.config().segment_frames;
+    let frames = spec.frames();
+    let hop = hop_frames.max(1);
+    let mut starts: Vec<usize> = (0..frames.saturating_sub(seg) + 1).step_by(hop).collect();
+    let tail = frames.saturating_sub(seg);
+    if starts.last() != Some(&tail) {
+        starts.push(tail);
+    }
+    let mut out = Vec::with_capacity(starts.len());
+    for chunk in starts.chunks(BATCH) {
+        let batch = segment_batch(spec, chunk, seg, model.dtype(), model.device())?;
+        let errors = model
+            .segment_errors(&batch)?
+            .to_dtype(candle_core::DType::F64)?
+            .to_vec1::<f64>()?;
+        out.extend(chunk.iter().copied().zip(errors));
+    }
+    Ok(out)
+}
+
+/// Scores a clip: features, normalisation with the model's statistics, segment errors.
+pub fn score_clip(model: &Autoencoder, clip: &AudioClip, hop_frames: usize) -> Result<ScoreTimeline> {
+    let mut extractor = LogMelExtractor::new(&model.config().features)?;
+    let spec = log_mel_of(&mut extractor, &clip.channels, clip.sample_rate)?;
+    score_log_mel(model, &spec, clip.duration(), hop_frames)
+}
+
+/// Scores an unnormalised log-mel spectrogram of a recording lasting `duration` seconds.
+pub fn score_log_mel(
+    model: &Autoencoder,
+    spec: &LogMel,
+    duration: f64,
+    hop_frames: usize,
+) -> Result<ScoreTimeline> {
+    let mut normalised = spec.clone();
+    model.config().stats.apply(&mut normalised);
+    let frame_seconds = 1.0 / spec.frame_rate;
+    let seg = model.config().segment_frames;
+    let segments = score_spectrogram(model, &normalised, hop_frames)?
+        .into_iter()
+        .map(|(start, score)| Segment {
+            start: (start as f64 * frame_seconds).min(duration),
+            end: ((start + seg) as f64 * frame_seconds).min(duration),
+            score,
+        })
+        .collect();
+    Ok(ScoreTimeline {
+        segments,
+        segment_seconds: seg as f64 * frame_seconds,
+        hop_seconds: hop_frames.max(1) as f64 * frame_seconds,
+        duration,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bins_average_the_segments_covering_them() {
+        let timeline = ScoreTimeline {
+            segments: vec![
+                Segment { start: 0.0, end: 2.0, score: 1.0 },
+                Segment { start: 1.0, end: 3.0, score: 3.0 },
+            ],
+            segment_seconds: 2.0,
+            hop_seconds: 1.0,
+            duration: 3.0,
+        };
+        assert_eq!(timeline.bin_scores(), vec![1.0, 2.0, 3.0]);
+    }
+}

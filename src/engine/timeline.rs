@@ -1,0 +1,40 @@
+//! Time-domain vocabulary shared by every engine stage: ranges of source time and scored segments.
+
+use serde::{Deserialize, Serialize};
+
+/// A half-open span of source time `[start, end)`, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TimeRange {
+    /// Start, in seconds of the source.
+    pub start: f64,
+    /// End (exclusive), in seconds of the source.
+    pub end: f64,
+}
+
+impl TimeRange {
+    /// A range from `start` to `end` seconds.
+    pub fn new(start: f64, end: f64) -> Self {
+        Self { start, end }
+    }
+
+    /// Length in seconds (never negative).
+    pub fn duration(&self) -> f64 {
+        (self.end - self.start).max(0.0)
+    }
+
+    /// Whether `t` lies inside the range.
+    pub fn contains(&self, t: f64) -> bool {
+        t >= self.start && t < self.end
+    }
+}
+
+/// One analysed segment of source audio and how bad it sounds (higher = worse).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Segment {
+    /// Start, in seconds of the source.
+    pub start: f64,
+    /// End (exclusive), in seconds of the source.
+    pub end: f64,
+    /// Badness score; its scale depends on the model (reconstruction error for the autoencoder).
+    pub score: f64,
+}

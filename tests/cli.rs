@@ -1,0 +1,145 @@
+//! The command line end to end, on synthetic sessions: train, score, edit, and bad input.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn read_json(path: &std::path::Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn train_writes_a_calibrated_reproducible_model() {
+    let model = tiny_model();
+    let config = read_json(&model.join("config.json"));
+    assert_eq!(config["method"], "autoencoder-mse");
+    assert_eq!(config["hidden_dims"], serde_json::json!([4, 8]));
+    let calibration = &config["calibration"];
+    assert!(calibration["segments"].as_u64().unwrap() > 0);
+    assert_eq!(calibration["percentiles"].as_array().unwrap().len(), 10);
+    // Only edited files are read: none of the raw names appear as training files.
+    let info = &config["training"];
+    let names: Vec<&str> = info["train_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(info["validation_files"].as_array().unwrap())
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 3);
+
+    // The same seed gives the same weights.
+    let again = scratch("train-again").join("m");
+    let run = cli(&[
+        "train",
+        training_folder().to_str().unwrap(),
+        "-o",
+        again.to_str().unwrap(),
+        "--epochs",
+        "4",
+        "--segments-per-epoch",
+        "64",
+        "--hidden-dims",
+        "4,8",
+        "--latent-dim",
+        "8",
+        "--n-mels",
+        "32",
+        "--seed",
+        "3",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert_eq!(
+        std::fs::read(model.join("model.safetensors")).unwrap(),
+        std::fs::read(again.join("model.safetensors")).unwrap()
+    );
+}
+
+#[test]
+fn edit_cuts_the_noise_and_writes_every_sidecar() {
+    let dir = scratch("edit");
+    let sr = 44100;
+    let mut raw = music(6.0, sr, 11);
+    let noise_start = raw.len();
+    raw.extend(noise(4.0, sr, 12));
+    let noise_end = raw.len();
+    raw.extend(music(6.0, sr, 13));
+    let input = dir.join("raw.wav");
+    write_wav(&input, sr, &[raw.clone(), raw.clone()], false);
+    let out = dir.join("edited.wav");
+    let run = cli(&[
+        "edit",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-m",
+        tiny_model().to_str().unwrap(),
+        "--keep-ratio",
+        "0.75",
+        "--snap",
+        "off",
+        "--min-keep",
+        "1",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+
+    let list = read_json(&dir.join("edited.cuts.json"));
+    for key in ["version", "source", "sample_rate", "duration", "keep", "segments", "threshold", "model"] {
+        assert!(list.get(key).is_some(), "cut list lacks {key}");
+    }
+    assert_eq!(list["version"], 1);
+    assert_eq!(list["sample_rate"], sr);
+    let keep: Vec<(f64, f64)> = list["keep"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| (k[0].as_f64().unwrap(), k[1].as_f64().unwrap()))
+        .collect();
+    let (ns, ne) = (noise_start as f64 / sr as f64, noise_end as f64 / sr as f64);
+    let kept_noise: f64 = keep.iter().map(|&(a, b)| (b.min(ne) - a.max(ns)).max(0.0)).sum();
+    assert!(kept_noise < 1.0, "kept {kept_noise:.2} s of the 4 s noise burst: {keep:?}");
+
+    // The audio is the kept ranges joined: same rate and channels, matching length.
+    let reader = hound::WavReader::open(&out).unwrap();
+    let spec = reader.spec();
+    assert_eq!((spec.sample_rate, spec.channels, spec.bits_per_sample), (44100, 2, 24));
+    let kept: f64 = keep.iter().map(|&(a, b)| b - a).sum();
+    let frames = reader.duration() as f64 / sr as f64;
+    assert!((frames - kept).abs() < 0.01, "{frames} vs {kept}");
+
+    let labels = std::fs::read_to_string(dir.join("edited.labels.txt")).unwrap();
+    assert!(labels.lines().count() >= 1 && labels.contains('\t'));
+    let regions = std::fs::read_to_string(dir.join("edited.regions.csv")).unwrap();
+    assert!(regions.starts_with("#,Name,Start,End,Length"));
+    let png = std::fs::read(dir.join("edited.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+}
+
+#[test]
+fn score_writes_json_csv_and_plot() {
+    let dir = scratch("score");
+    let input = dir.join("take.wav");
+    let m = music(5.0, 22050, 5);
+    write_wav(&input, 22050, &[m], true);
+    let run = cli(&[
+        "score",
+        input.to_str().unwrap(),
+        "-m",
+        tiny_model().to_str().unwrap(),
+        "-o",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let scores = read_json(&dir.join("take.scores.json"));
+    let segments = scores["segments"].as_array().unwrap();
+    assert!(segments.len() > 10);
+    // A quarter-segment hop: consecutive segments overlap by three quarters.
+    let (s0, s1) = (&segments[0], &segments[1]);
+    let hop = s1["start"].as_f64().unwrap() - s0["start"].as_f64().unwrap();
+    let len = s0["end"].as_f64().unwrap() - s0["start"].as_f64().unwrap();
+    assert!((hop * 4.0 - len).abs() < 1e-6);
+    let csv = std::fs::read_to_string(dir.join("take.scores.csv")).unwrap();
+    assert_eq!(csv.lines().count(), segments.len() + 1);
+    assert!(dir.join("take.scores.png").is_file());
+}

@@ -1,0 +1,148 @@
+//! Synthetic fixtures shared by the integration tests: nothing outside the repository is read.
+
+#![allow(dead_code)]
+
+use std::f32::consts::PI;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// A small deterministic noise generator (LCG), so fixtures are identical on every machine.
+pub struct Lcg(u64);
+
+impl Lcg {
+    pub fn new(seed: u64) -> Self {
+        Self(seed.wrapping_mul(6364136223846793005).wrapping_add(1))
+    }
+    pub fn next_f32(&mut self) -> f32 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+}
+
+/// "Music": plucked harmonic notes on a 120 BPM grid, a simple chord progression.
+pub fn music(seconds: f32, sample_rate: u32, seed: u64) -> Vec<f32> {
+    let n = (seconds * sample_rate as f32) as usize;
+    let beat = 0.5;
+    let roots = [220.0, 174.6, 261.6, 196.0];
+    let mut rng = Lcg::new(seed);
+    let mut out = vec![0.0f32; n];
+    let mut t0 = 0.0f32;
+    let mut k = 0usize;
+    while t0 < seconds {
+        let f = roots[(k / 4) % 4] * [1.0, 1.25, 1.5, 2.0][k % 4];
+        let start = (t0 * sample_rate as f32) as usize;
+        let len = ((beat * 1.5) * sample_rate as f32) as usize;
+        for i in 0..len.min(n.saturating_sub(start)) {
+            let t = i as f32 / sample_rate as f32;
+            let env = (-t * 4.0).exp() * 0.3;
+            let mut v = 0.0;
+            for h in 1..6 {
+                v += (2.0 * PI * f * h as f32 * t).sin() / h as f32;
+            }
+            out[start + i] += env * v + 0.002 * rng.next_f32();
+        }
+        t0 += beat;
+        k += 1;
+    }
+    out
+}
+
+/// Broadband noise, the kind of junk the seed model does find.
+pub fn noise(seconds: f32, sample_rate: u32, seed: u64) -> Vec<f32> {
+    let mut rng = Lcg::new(seed);
+    (0..(seconds * sample_rate as f32) as usize)
+        .map(|_| 0.3 * rng.next_f32())
+        .collect()
+}
+
+/// Writes planar channels as a WAV (16-bit or 32-bit float).
+pub fn write_wav(path: &Path, sample_rate: u32, channels: &[Vec<f32>], float: bool) {
+    let spec = hound::WavSpec {
+        channels: channels.len() as u16,
+        sample_rate,
+        bits_per_sample: if float { 32 } else { 16 },
+        sample_format: if float { hound::SampleFormat::Float } else { hound::SampleFormat::Int },
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for i in 0..channels.first().map_or(0, Vec::len) {
+        for ch in channels {
+            if float {
+                w.write_sample(ch[i]).unwrap();
+            } else {
+                w.write_sample((ch[i].clamp(-1.0, 1.0) * 32767.0) as i16).unwrap();
+            }
+        }
+    }
+    w.finalize().unwrap();
+}
+
+/// Runs the CLI with `args`.
+pub fn cli(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_audio-slicer"))
+        .args(args)
+        .output()
+        .expect("the audio-slicer binary runs")
+}
+
+/// stderr of a run, as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A per-test scratch folder under the target directory.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A training folder of synthetic edited sessions (music only), with raw files that add noise.
+pub fn training_folder() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fixture-training-data");
+        let _ = std::fs::remove_dir_all(&dir);
+        for sub in ["input", "desired_output"] {
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
+        }
+        for i in 0..3u64 {
+            let good = music(8.0, 22050, i);
+            let mut raw = noise(2.0, 22050, 100 + i);
+            raw.extend_from_slice(&good);
+            write_wav(&dir.join(format!("desired_output/s{i}.wav")), 22050, &[good.clone(), good], false);
+            write_wav(&dir.join(format!("input/s{i}.wav")), 22050, &[raw.clone(), raw], false);
+        }
+        dir
+    })
+}
+
+/// A tiny model trained through the CLI once per test binary.
+pub fn tiny_model() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fixture-tiny-model");
+        let data = training_folder();
+        let run = cli(&[
+            "train",
+            data.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--epochs",
+            "4",
+            "--segments-per-epoch",
+            "64",
+            "--hidden-dims",
+            "4,8",
+            "--latent-dim",
+            "8",
+            "--n-mels",
+            "32",
+            "--seed",
+            "3",
+        ]);
+        assert!(run.status.success(), "training failed: {}", stderr(&run));
+        out
+    })
+}
