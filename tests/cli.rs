@@ -48,6 +48,7 @@ fn train_writes_a_calibrated_reproducible_model() {
         "32",
         "--seed",
         "3",
+        "--edited-only",
     ]);
     assert!(run.status.success(), "{}", stderr(&run));
     assert_eq!(
@@ -142,4 +143,43 @@ fn score_writes_json_csv_and_plot() {
     let csv = std::fs::read_to_string(dir.join("take.scores.csv")).unwrap();
     assert_eq!(csv.lines().count(), segments.len() + 1);
     assert!(dir.join("take.scores.png").is_file());
+}
+
+#[test]
+fn evaluate_scores_edits_of_a_benchmark_folder() {
+    let bench = scratch("bench");
+    for sub in ["test/input", "test/desired_output", "truth"] {
+        std::fs::create_dir_all(bench.join(sub)).unwrap();
+    }
+    let sr = 22050;
+    let mut raw = noise(3.0, sr, 21);
+    raw.extend(music(9.0, sr, 22));
+    write_wav(&bench.join("test/input/take-1.wav"), sr, &[raw], false);
+    let truth = serde_json::json!({
+        "name": "take-1", "split": "test", "raw_duration": 12.0, "kept_ratio": 0.75,
+        "kept": [[3.0, 12.0]], "defects": [{"type": "noise", "start": 0.0, "end": 3.0}]
+    });
+    std::fs::write(bench.join("truth/take-1.json"), truth.to_string()).unwrap();
+    let out = bench.join("out");
+    let run = cli(&[
+        "evaluate",
+        bench.to_str().unwrap(),
+        "-m",
+        tiny_model().to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--keep-ratio",
+        "0.75",
+        "--snap",
+        "off",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let report = read_json(&out.join("report.json"));
+    assert_eq!(report["pairs"], 1);
+    // The noise burst is the worst-scoring quarter: most of it is cut.
+    assert!(report["recall_by_type"]["noise"].as_f64().unwrap() > 0.7, "{report}");
+    assert!(report["cut_f1"].as_f64().unwrap() > 0.6, "{report}");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(stdout.contains("cut F1"));
+    assert!(out.join("cuts/take-1.cuts.json").is_file());
 }

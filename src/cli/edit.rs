@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use audio_slicer::engine::audio_io::{read_audio, write_wav, AudioClip};
 use audio_slicer::engine::edit::{cut_list_of, plan_edit, render_edit};
 use audio_slicer::engine::plot::{plot_scores, PlotInput};
-use audio_slicer::engine::scoring::{score_clip, ScoreTimeline};
+use audio_slicer::engine::scoring::ScoreTimeline;
 use audio_slicer::engine::timeline::TimeRange;
 use clap::Args;
 use serde_json::json;
@@ -65,23 +65,16 @@ pub fn run_score(args: ScoreArgs) -> Result<()> {
     let model = load_model(args.model.model.as_deref())?;
     let clip = read_audio(&args.file)?;
     warn_repaired(&args.file, &clip);
-    let hop = args
-        .hop_frames
-        .unwrap_or(model.config().segment_frames / 4)
-        .max(1);
-    let timeline = score_clip(&model, &clip, hop)?;
-    let threshold = model
-        .config()
-        .calibration
-        .as_ref()
-        .map_or(f64::NAN, |c| c.default_threshold());
+    let hop = args.hop_frames.unwrap_or(model.default_hop_frames()).max(1);
+    let timeline = model.score_clip(&clip, hop)?;
+    let threshold = model.default_threshold().unwrap_or(f64::NAN);
     std::fs::create_dir_all(&args.out_dir)
         .with_context(|| format!("cannot create {}", args.out_dir.display()))?;
     let base = args.out_dir.join(stem(&args.file));
     let json_path = base.with_extension("scores.json");
     let csv_path = base.with_extension("scores.csv");
     let png_path = base.with_extension("scores.png");
-    write_scores_json(&json_path, &args.file, &timeline, threshold, &model.config().name)?;
+    write_scores_json(&json_path, &args.file, &timeline, threshold, model.name())?;
     write_scores_csv(&csv_path, &timeline)?;
     plot_scores(
         &png_path,
@@ -149,7 +142,7 @@ pub fn run_edit(args: EditArgs) -> Result<()> {
         &decision,
         &args.file.display().to_string(),
         clip.sample_rate,
-        &model.config().name,
+        model.name(),
     );
     let sidecars = list.write_sidecars(&args.out)?;
     let png = args.out.with_extension("png");

@@ -7,11 +7,12 @@ use anyhow::{anyhow, Context, Result};
 use audio_slicer::engine::audio_io::read_audio;
 use audio_slicer::engine::edit::{cut_list_of, plan_edit};
 use audio_slicer::engine::metrics::{load_truths, score_dir};
-use audio_slicer::engine::model::Autoencoder;
-use audio_slicer::engine::training::{audio_files_in, save_model_atomically, train, TrainOptions};
+use audio_slicer::engine::slicer::Slicer;
+use audio_slicer::engine::training::{audio_files_in, save_model_atomically, TrainOptions};
 use clap::Args;
 
 use crate::options::EditTuning;
+use crate::train::build_model;
 
 /// Arguments of `evaluate`.
 #[derive(Args, Debug)]
@@ -33,6 +34,12 @@ pub struct EvaluateArgs {
     /// Random seed when training.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// When training: learn only from the edited files (the seed's autoencoder alone).
+    #[arg(long)]
+    pub edited_only: bool,
+    /// When training: reuse the autoencoder of this model directory.
+    #[arg(long, value_name = "MODEL_DIR")]
+    pub autoencoder_from: Option<PathBuf>,
     #[command(flatten)]
     pub edit: EditTuning,
 }
@@ -40,7 +47,7 @@ pub struct EvaluateArgs {
 /// Runs `evaluate`.
 pub fn run(args: EvaluateArgs) -> Result<()> {
     let model = match &args.model {
-        Some(dir) => Autoencoder::from_checkpoint(dir)?,
+        Some(dir) => Slicer::from_checkpoint(dir)?,
         None => train_for_bench(&args)?,
     };
     let truths = load_truths(&args.bench_dir, &args.split)?;
@@ -64,7 +71,7 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
             &decision,
             &raw.display().to_string(),
             clip.sample_rate,
-            &model.config().name,
+            model.name(),
         );
         list.write_json(&pred_dir.join(format!("{}.cuts.json", truth.name)))?;
         eprintln!(
@@ -85,7 +92,7 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
     Ok(())
 }
 
-fn train_for_bench(args: &EvaluateArgs) -> Result<Autoencoder> {
+fn train_for_bench(args: &EvaluateArgs) -> Result<Slicer> {
     let options = TrainOptions {
         epochs: args.epochs,
         seed: args.seed,
@@ -93,15 +100,12 @@ fn train_for_bench(args: &EvaluateArgs) -> Result<Autoencoder> {
         ..TrainOptions::default()
     };
     let train_dir = args.bench_dir.join("train");
-    eprintln!("training on {} ...", train_dir.join("desired_output").display());
-    let model = train(&train_dir, &options, &mut |r| {
-        if r.epoch % 10 == 0 || r.epoch == 1 {
-            eprintln!(
-                "epoch {:>4}: loss {:.4} validation {:.4}",
-                r.epoch, r.train_loss, r.validation_loss
-            );
-        }
-    })?;
+    let model = build_model(
+        &train_dir,
+        &options,
+        args.edited_only,
+        args.autoencoder_from.as_deref(),
+    )?;
     save_model_atomically(&model, &args.out.join("model"))?;
     Ok(model)
 }

@@ -3,6 +3,7 @@
 //! A thin shell over [`audio_slicer::engine`]: argument parsing, progress and file naming live
 //! here, the work is done by the engine.
 
+mod align;
 mod edit;
 mod evaluate;
 mod options;
@@ -31,6 +32,8 @@ enum Command {
     Edit(edit::EditArgs),
     /// Train (or take -m), edit every test raw of a benchmark folder and score the edits.
     Evaluate(evaluate::EvaluateArgs),
+    /// Find which spans of a raw recording its human edit kept; write them as a cut list.
+    Align(align::AlignArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
         Command::Score(args) => edit::run_score(args),
         Command::Edit(args) => edit::run_edit(args),
         Command::Evaluate(args) => evaluate::run(args),
+        Command::Align(args) => align::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

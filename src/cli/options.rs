@@ -6,7 +6,7 @@ use anyhow::Result;
 use audio_slicer::engine::audio_io::WavFormat;
 use audio_slicer::engine::cut_plan::{CutOptions, SnapMode};
 use audio_slicer::engine::edit::{EditOptions, ThresholdMode};
-use audio_slicer::engine::model::Autoencoder;
+use audio_slicer::engine::slicer::Slicer;
 use clap::{Args, ValueEnum};
 
 /// Where the shipped default model lives when `-m` is not given.
@@ -19,9 +19,9 @@ pub fn default_model_dir() -> PathBuf {
 }
 
 /// Loads `-m DIR`, or the default model.
-pub fn load_model(dir: Option<&Path>) -> Result<Autoencoder> {
+pub fn load_model(dir: Option<&Path>) -> Result<Slicer> {
     let dir = dir.map_or_else(default_model_dir, Path::to_path_buf);
-    Autoencoder::from_checkpoint(&dir)
+    Slicer::from_checkpoint(&dir)
 }
 
 /// The model option.
@@ -109,7 +109,7 @@ pub struct EditTuning {
 
 impl EditTuning {
     /// The engine options these arguments describe.
-    pub fn to_options(&self, model: &Autoencoder) -> EditOptions {
+    pub fn to_options(&self, model: &Slicer) -> EditOptions {
         let mut options = EditOptions::for_model(model);
         options.threshold = if let Some(r) = self.keep_ratio {
             ThresholdMode::KeepRatio(r)

@@ -1,8 +1,11 @@
 //! `audio-slicer train`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use audio_slicer::engine::model::Autoencoder;
+use audio_slicer::engine::pairs::{learn_from_pairs, ClassifierTraining};
+use audio_slicer::engine::slicer::Slicer;
 use audio_slicer::engine::training::{save_model_atomically, train, TrainOptions};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -45,9 +48,66 @@ pub struct TrainArgs {
     /// Mel bands (a multiple of 2^len(hidden-dims)).
     #[arg(long, default_value_t = TrainOptions::default().features.n_mels)]
     pub n_mels: usize,
+    /// Learn only from the edited files, even when DATA_DIR/input/ holds the raw recordings.
+    #[arg(long)]
+    pub edited_only: bool,
+    /// Reuse the autoencoder of this model directory instead of training one.
+    #[arg(long, value_name = "MODEL_DIR")]
+    pub autoencoder_from: Option<PathBuf>,
     /// Percentile of validation errors used as the default threshold.
     #[arg(long, default_value_t = TrainOptions::default().calibration_percentile)]
     pub calibration_percentile: f64,
+}
+
+fn train_autoencoder(data_dir: &Path, options: &TrainOptions) -> Result<Autoencoder> {
+    let bar = ProgressBar::new(options.epochs as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} epochs  {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut best = f64::INFINITY;
+    let model = train(data_dir, options, &mut |report| {
+        if report.improved {
+            best = report.validation_loss;
+        }
+        bar.set_message(format!(
+            "loss {:.4}  validation {:.4}  best {:.4}",
+            report.train_loss, report.validation_loss, best
+        ));
+        bar.inc(1);
+    })?;
+    bar.finish();
+    Ok(model)
+}
+
+/// Trains (or loads) the autoencoder, then learns from the raw/edited pairs unless told not to.
+pub fn build_model(
+    data_dir: &Path,
+    options: &TrainOptions,
+    edited_only: bool,
+    autoencoder_from: Option<&Path>,
+) -> Result<Slicer> {
+    let autoencoder = match autoencoder_from {
+        Some(dir) => Autoencoder::from_checkpoint(dir)?,
+        None => train_autoencoder(data_dir, options)?,
+    };
+    let classifier = if edited_only {
+        None
+    } else {
+        learn_from_pairs(
+            &autoencoder,
+            data_dir,
+            &ClassifierTraining {
+                seed: options.seed,
+                ..ClassifierTraining::default()
+            },
+            &mut |pair| eprintln!("aligning {} with its edit", pair.name),
+        )?
+    };
+    Ok(Slicer {
+        autoencoder,
+        classifier,
+    })
 }
 
 /// Runs `train`.
@@ -70,25 +130,18 @@ pub fn run(args: TrainArgs) -> Result<()> {
         ..TrainOptions::default()
     };
     options.features.n_mels = args.n_mels;
-    let bar = ProgressBar::new(options.epochs as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} epochs  {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let mut best = f64::INFINITY;
-    let model = train(&args.data_dir, &options, &mut |report| {
-        if report.improved {
-            best = report.validation_loss;
-        }
-        bar.set_message(format!(
-            "loss {:.4}  validation {:.4}  best {:.4}",
-            report.train_loss, report.validation_loss, best
-        ));
-        bar.inc(1);
-    })?;
-    bar.finish();
+    let model = build_model(
+        &args.data_dir,
+        &options,
+        args.edited_only,
+        args.autoencoder_from.as_deref(),
+    )?;
     save_model_atomically(&model, &args.out)?;
-    let config = model.config();
+    println!("method: {}", model.method());
+    if let Some(t) = model.classifier.as_ref().map(|c| c.config().threshold) {
+        println!("keep/cut classifier learned from the raw/edited pairs, cross-validated threshold {t:.2}");
+    }
+    let config = model.autoencoder.config();
     if let Some(info) = &config.training {
         println!(
             "saved {} (best epoch {} of {}, validation loss {:.4}, {:.0} s)",

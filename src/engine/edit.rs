@@ -8,9 +8,10 @@ use super::beats::{track_beats, BeatGrid};
 use super::cut_list::CutList;
 use super::cut_plan::{CutOptions, CutPlan};
 use super::features::{log_mel_of, LogMelExtractor};
-use super::model::{percentile_of_sorted, Autoencoder};
+use super::model::percentile_of_sorted;
 use super::render::render_keep;
-use super::scoring::{score_log_mel, ScoreTimeline};
+use super::scoring::ScoreTimeline;
+use super::slicer::Slicer;
 
 /// How the keep/cut threshold on segment scores is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -42,12 +43,12 @@ pub struct EditOptions {
 
 impl EditOptions {
     /// Defaults for a model: calibrated threshold, quarter-segment hop, 20 ms crossfades.
-    pub fn for_model(model: &Autoencoder) -> Self {
+    pub fn for_model(model: &Slicer) -> Self {
         Self {
             threshold: ThresholdMode::Calibrated,
             cut: CutOptions::default(),
             crossfade: 0.02,
-            hop_frames: (model.config().segment_frames / 4).max(1),
+            hop_frames: model.default_hop_frames(),
         }
     }
 }
@@ -66,11 +67,11 @@ pub struct EditDecision {
 }
 
 /// Scores `clip` with `model` and plans the cuts.
-pub fn plan_edit(model: &Autoencoder, clip: &AudioClip, options: &EditOptions) -> Result<EditDecision> {
-    let mut extractor = LogMelExtractor::new(&model.config().features)?;
+pub fn plan_edit(model: &Slicer, clip: &AudioClip, options: &EditOptions) -> Result<EditDecision> {
+    let mut extractor = LogMelExtractor::new(model.features())?;
     let spec = log_mel_of(&mut extractor, &clip.channels, clip.sample_rate)?;
     let beats = track_beats(&spec.data, spec.n_mels, spec.frame_rate);
-    let timeline = score_log_mel(model, &spec, clip.duration(), options.hop_frames)?;
+    let timeline = model.score_log_mel(&spec, clip.duration(), options.hop_frames)?;
     let bins = timeline.bin_scores();
     let threshold = choose_threshold(model, &timeline, &bins, options.threshold)?;
     let bad: Vec<bool> = bins.iter().map(|&s| s > threshold).collect();
@@ -91,7 +92,7 @@ pub fn plan_edit(model: &Autoencoder, clip: &AudioClip, options: &EditOptions) -
 
 /// Resolves a [`ThresholdMode`] to a score.
 pub fn choose_threshold(
-    model: &Autoencoder,
+    model: &Slicer,
     timeline: &ScoreTimeline,
     bins: &[f64],
     mode: ThresholdMode,
@@ -103,12 +104,7 @@ pub fn choose_threshold(
     };
     Ok(match mode {
         ThresholdMode::Absolute(t) => t,
-        ThresholdMode::Calibrated => model
-            .config()
-            .calibration
-            .as_ref()
-            .map(|c| c.default_threshold())
-            .ok_or_else(|| {
+        ThresholdMode::Calibrated => model.default_threshold().ok_or_else(|| {
                 anyhow!("the model has no calibration: choose --percentile, --keep-ratio or --threshold")
             })?,
         ThresholdMode::Percentile(p) => {

@@ -57,7 +57,10 @@ impl FeatureConfig {
         if self.sample_rate < 1000 || self.n_fft < 16 || self.hop == 0 || self.n_mels == 0 {
             return Err(anyhow!("invalid feature parameters: {self:?}"));
         }
-        if !(self.f_min >= 0.0 && self.f_max > self.f_min) || !(self.log_eps > 0.0) {
+        let edges_ok = self.f_min >= 0.0 && self.f_max > self.f_min;
+        // Written so that NaN parameters fail too.
+        let floor_ok = self.log_eps > 0.0 && self.log_eps.is_finite();
+        if !edges_ok || !floor_ok {
             return Err(anyhow!("invalid mel band edges or log floor: {self:?}"));
         }
         Ok(())

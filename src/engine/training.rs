@@ -14,6 +14,7 @@ use super::audio_io::read_audio;
 use super::features::{log_mel_of, FeatureConfig, FeatureStats, LogMel, LogMelExtractor};
 use super::model::{segment_batch, Autoencoder, Calibration, ModelConfig, TrainingInfo};
 use super::scoring::score_spectrogram;
+use super::slicer::Slicer;
 
 /// Everything that shapes a training run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -339,7 +340,7 @@ fn restore(model: &Autoencoder, weights: &[Tensor]) -> Result<()> {
 
 /// Saves a model directory atomically as a whole: it is written beside the target under a
 /// temporary name and swapped in, so an interrupted run leaves the old model (or none) intact.
-pub fn save_model_atomically(model: &Autoencoder, dir: &Path) -> Result<()> {
+pub fn save_model_atomically(model: &Slicer, dir: &Path) -> Result<()> {
     let parent = dir
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

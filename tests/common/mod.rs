@@ -141,6 +141,7 @@ pub fn tiny_model() -> &'static Path {
             "32",
             "--seed",
             "3",
+            "--edited-only",
         ]);
         assert!(run.status.success(), "training failed: {}", stderr(&run));
         out

@@ -1,0 +1,94 @@
+//! `audio-slicer align`: recover which spans of a raw recording a human edit kept, as a cut list.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use audio_slicer::engine::align::{align, Alignment};
+use audio_slicer::engine::audio_io::read_audio;
+use audio_slicer::engine::cut_list::CutList;
+use clap::Args;
+
+/// Arguments of `align`.
+#[derive(Args, Debug)]
+pub struct AlignArgs {
+    /// The raw recording.
+    pub raw: PathBuf,
+    /// The human edit of it (any format, rate or level).
+    pub edited: PathBuf,
+    /// Cut list to write (default: RAW's name with .cuts.json, in the current folder, which is
+    /// the name the benchmark scorer looks for).
+    #[arg(short = 'o', long = "out")]
+    pub out: Option<PathBuf>,
+}
+
+/// Runs `align`.
+pub fn run(args: AlignArgs) -> Result<()> {
+    let raw = read_audio(&args.raw)?;
+    let edited = read_audio(&args.edited)?;
+    let alignment = align(&raw, &edited).with_context(|| {
+        format!(
+            "cannot align {} with {}",
+            args.edited.display(),
+            args.raw.display()
+        )
+    })?;
+    print_spans(&alignment);
+
+    let keep = alignment.kept_ranges(raw.duration());
+    let kept: f64 = keep.iter().map(|r| r.duration()).sum();
+    let list = CutList::new(
+        args.raw.display().to_string(),
+        raw.sample_rate,
+        raw.duration(),
+        &keep,
+        Vec::new(),
+        0.0,
+        "alignment",
+    );
+    let out = args.out.unwrap_or_else(|| default_out(&args.raw));
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    list.write_json(&out)?;
+    println!(
+        "kept {kept:.2} s of {:.2} s ({:.1} %) in {} ranges; {:.2} s of the edit unmatched",
+        raw.duration(),
+        100.0 * kept / raw.duration().max(f64::MIN_POSITIVE),
+        keep.len(),
+        alignment.unmatched_seconds
+    );
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
+/// One line per span, flagging the ones the editor moved or used twice.
+fn print_spans(alignment: &Alignment) {
+    let moved = alignment.out_of_order();
+    for (i, span) in alignment.spans.iter().enumerate() {
+        let flag = if alignment.repeated.contains(&i) {
+            "  [repeated]"
+        } else if moved.contains(&i) {
+            "  [reordered]"
+        } else {
+            ""
+        };
+        println!(
+            "span {:>2}: raw {:>9.3} - {:>9.3} s -> edited {:>9.3} - {:>9.3} s{flag}",
+            i + 1,
+            span.raw.start,
+            span.raw.end,
+            span.edited.start,
+            span.edited.end
+        );
+    }
+    if !alignment.in_order {
+        println!("note: the edit does not keep the raw's order; the cut list keeps each raw range once");
+    }
+}
+
+fn default_out(raw: &Path) -> PathBuf {
+    let stem = raw
+        .file_stem()
+        .map_or_else(|| "aligned".into(), |s| s.to_string_lossy().into_owned());
+    PathBuf::from(format!("{stem}.cuts.json"))
+}

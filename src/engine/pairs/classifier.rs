@@ -1,0 +1,311 @@
+//! A small keep/cut classifier over segment descriptors, trained on spans recovered by aligning
+//! the user's raw recordings with their edits.
+
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context, Result};
+use candle_core::{DType, Device, Module, Tensor};
+use candle_nn::{linear, AdamW, Linear, Optimizer, ParamsAdamW, VarBuilder, VarMap};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use super::descriptors::SegmentDescriptors;
+
+/// File holding the classifier's weights in a model directory.
+pub const CLASSIFIER_WEIGHTS_FILE: &str = "classifier.safetensors";
+
+/// Shape, input normalisation and decision threshold of a [`PairClassifier`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassifierConfig {
+    /// Descriptor width.
+    pub input_dim: usize,
+    /// Hidden units.
+    pub hidden: usize,
+    /// Step between classified segments, in frames.
+    pub hop_frames: usize,
+    /// Radius of the short context window, in segments.
+    pub short_context: usize,
+    /// Radius of the long context window, in segments.
+    pub long_context: usize,
+    /// Per-column mean of the training descriptors.
+    pub mean: Vec<f32>,
+    /// Per-column standard deviation of the training descriptors.
+    pub std: Vec<f32>,
+    /// Cut probability above which a segment is cut.
+    pub threshold: f64,
+}
+
+/// How the classifier is trained.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClassifierTraining {
+    /// Hidden units.
+    pub hidden: usize,
+    /// Passes over the training segments.
+    pub epochs: usize,
+    /// Segments per step.
+    pub batch_size: usize,
+    /// AdamW learning rate.
+    pub learning_rate: f64,
+    /// AdamW weight decay: strong, because neighbouring segments are nearly duplicates.
+    pub weight_decay: f64,
+    /// Seed for initialisation and shuffling.
+    pub seed: u64,
+}
+
+impl Default for ClassifierTraining {
+    fn default() -> Self {
+        Self {
+            hidden: 32,
+            epochs: 40,
+            batch_size: 128,
+            learning_rate: 1e-3,
+            weight_decay: 0.05,
+            seed: 0,
+        }
+    }
+}
+
+/// A one-hidden-layer network giving each segment's probability of being cut.
+pub struct PairClassifier {
+    config: ClassifierConfig,
+    varmap: VarMap,
+    hidden: Linear,
+    out: Linear,
+}
+
+impl PairClassifier {
+    fn build(config: ClassifierConfig) -> Result<Self> {
+        let varmap = VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+        let hidden = linear(config.input_dim, config.hidden, vb.pp("clf.hidden"))?;
+        let out = linear(config.hidden, 1, vb.pp("clf.out"))?;
+        Ok(Self {
+            config,
+            varmap,
+            hidden,
+            out,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ClassifierConfig {
+        &self.config
+    }
+
+    /// Sets the decision threshold.
+    pub fn set_threshold(&mut self, threshold: f64) {
+        self.config.threshold = threshold;
+    }
+
+    fn logits(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        self.out.forward(&self.hidden.forward(x)?.relu()?)?.squeeze(1)
+    }
+
+    fn normalised(&self, rows: &[f32], n: usize) -> Result<Tensor> {
+        let d = self.config.input_dim;
+        let data: Vec<f32> = rows
+            .chunks_exact(d)
+            .flat_map(|r| {
+                r.iter()
+                    .zip(&self.config.mean)
+                    .zip(&self.config.std)
+                    .map(|((v, m), s)| (v - m) / s)
+            })
+            .collect();
+        Ok(Tensor::from_vec(data, (n, d), &Device::Cpu)?)
+    }
+
+    /// Cut probability of every segment.
+    pub fn predict(&self, descriptors: &SegmentDescriptors) -> Result<Vec<f64>> {
+        if descriptors.dim != self.config.input_dim {
+            bail!(
+                "descriptor width {} does not match the classifier's {}",
+                descriptors.dim,
+                self.config.input_dim
+            );
+        }
+        if descriptors.is_empty() {
+            return Ok(Vec::new());
+        }
+        let x = self.normalised(&descriptors.values, descriptors.len())?;
+        let p = candle_nn::ops::sigmoid(&self.logits(&x)?)?;
+        Ok(p.to_dtype(DType::F64)?.to_vec1::<f64>()?)
+    }
+
+    /// Trains on descriptor rows (one per segment) and soft labels (share of the segment that
+    /// the human edit cut).
+    pub fn train(
+        rows: &[f32],
+        labels: &[f32],
+        context: (usize, usize, usize),
+        options: &ClassifierTraining,
+    ) -> Result<Self> {
+        let n = labels.len();
+        if n == 0 || rows.len() % n != 0 {
+            bail!("no labelled segments to train the keep/cut classifier on");
+        }
+        let d = rows.len() / n;
+        let (mean, std) = column_stats(rows, d);
+        let (hop_frames, short_context, long_context) = context;
+        let mut model = Self::build(ClassifierConfig {
+            input_dim: d,
+            hidden: options.hidden,
+            hop_frames,
+            short_context,
+            long_context,
+            mean,
+            std,
+            threshold: 0.5,
+        })?;
+        model.initialise(options.seed)?;
+        let x = model.normalised(rows, n)?;
+        let y = Tensor::from_vec(labels.to_vec(), n, &Device::Cpu)?;
+        let mut optimiser = AdamW::new(
+            model.varmap.all_vars(),
+            ParamsAdamW {
+                lr: options.learning_rate,
+                weight_decay: options.weight_decay,
+                ..Default::default()
+            },
+        )?;
+        let mut rng = StdRng::seed_from_u64(options.seed ^ 0xc1a5);
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        for _ in 0..options.epochs.max(1) {
+            for i in (1..n).rev() {
+                order.swap(i, rng.random_range(0..=i));
+            }
+            for batch in order.chunks(options.batch_size.max(1)) {
+                let idx = Tensor::new(batch, &Device::Cpu)?;
+                let logits = model.logits(&x.index_select(&idx, 0)?)?;
+                let loss = bce_with_logits(&logits, &y.index_select(&idx, 0)?)?;
+                optimiser.backward_step(&loss)?;
+            }
+        }
+        Ok(model)
+    }
+
+    fn initialise(&mut self, seed: u64) -> Result<()> {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let data = self.varmap.data().lock().map_err(|_| anyhow!("poisoned"))?;
+        let mut names: Vec<&String> = data.keys().collect();
+        names.sort();
+        for name in names {
+            let var = &data[name];
+            let dims = var.dims().to_vec();
+            let count: usize = dims.iter().product();
+            let fan_in = dims.get(1).copied().unwrap_or(1).max(1);
+            let bound = (6.0 / fan_in as f64).sqrt();
+            let values: Vec<f32> = (0..count)
+                .map(|_| {
+                    if name.ends_with(".bias") {
+                        0.0
+                    } else {
+                        rng.random_range(-bound..bound) as f32
+                    }
+                })
+                .collect();
+            var.set(&Tensor::from_vec(values, dims, &Device::Cpu)?)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the weights into a model directory.
+    pub fn save_weights(&self, dir: &Path) -> Result<()> {
+        let path = dir.join(CLASSIFIER_WEIGHTS_FILE);
+        self.varmap
+            .save(&path)
+            .with_context(|| format!("cannot write {}", path.display()))
+    }
+
+    /// A classifier from its config and the bytes of its weights file.
+    pub fn from_bytes(config: ClassifierConfig, weights: &[u8]) -> Result<Self> {
+        if config.mean.len() != config.input_dim || config.std.len() != config.input_dim {
+            bail!("classifier normalisation does not match its input width");
+        }
+        let model = Self::build(config)?;
+        let tensors = candle_core::safetensors::load_buffer(weights, &Device::Cpu)
+            .map_err(|e| anyhow!("{CLASSIFIER_WEIGHTS_FILE} is not a valid safetensors file: {e}"))?;
+        let data = model.varmap.data().lock().map_err(|_| anyhow!("poisoned"))?;
+        for (name, var) in data.iter() {
+            let t = tensors
+                .get(name)
+                .ok_or_else(|| anyhow!("{CLASSIFIER_WEIGHTS_FILE} lacks tensor {name}"))?;
+            if t.dims() != var.dims() {
+                bail!("{CLASSIFIER_WEIGHTS_FILE}: tensor {name} has the wrong shape");
+            }
+            var.set(&t.to_dtype(DType::F32)?)?;
+        }
+        drop(data);
+        Ok(model)
+    }
+}
+
+/// Binary cross-entropy on logits with soft targets, in the numerically stable form.
+fn bce_with_logits(logits: &Tensor, targets: &Tensor) -> candle_core::Result<Tensor> {
+    // max(x, 0) - x*y + ln(1 + exp(-|x|))
+    let relu = logits.relu()?;
+    let log_term = (logits.abs()?.neg()?.exp()? + 1.0)?.log()?;
+    ((relu - (logits * targets)?)? + log_term)?.mean_all()
+}
+
+fn column_stats(rows: &[f32], d: usize) -> (Vec<f32>, Vec<f32>) {
+    let n = (rows.len() / d).max(1) as f64;
+    let mut sum = vec![0.0f64; d];
+    let mut sq = vec![0.0f64; d];
+    for r in rows.chunks_exact(d) {
+        for (c, v) in r.iter().enumerate() {
+            sum[c] += f64::from(*v);
+            sq[c] += f64::from(*v).powi(2);
+        }
+    }
+    let mean: Vec<f32> = sum.iter().map(|s| (s / n) as f32).collect();
+    let std = sq
+        .iter()
+        .zip(&sum)
+        .map(|(q, s)| ((q / n - (s / n).powi(2)).max(0.0).sqrt() as f32).max(1e-3))
+        .collect();
+    (mean, std)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn learns_a_separable_rule_from_soft_labels() {
+        // Column 0 decides: above 0.5 is junk. Column 1 is noise.
+        let mut rows = Vec::new();
+        let mut labels = Vec::new();
+        for i in 0..400 {
+            let a = (i as f32 * 0.618).fract();
+            let b = (i as f32 * 0.377).fract();
+            rows.extend([a, b]);
+            labels.push(if a > 0.5 { 1.0 } else { 0.0 });
+        }
+        let options = ClassifierTraining {
+            epochs: 200,
+            weight_decay: 0.0,
+            learning_rate: 1e-2,
+            ..ClassifierTraining::default()
+        };
+        let clf = PairClassifier::train(&rows, &labels, (16, 1, 4), &options).unwrap();
+        let test = SegmentDescriptors {
+            starts: vec![0, 1],
+            values: vec![0.1, 0.5, 0.9, 0.5],
+            dim: 2,
+        };
+        let p = clf.predict(&test).unwrap();
+        assert!(p[0] < 0.2 && p[1] > 0.8, "{p:?}");
+    }
+
+    #[test]
+    fn bce_matches_the_textbook_formula() {
+        let x = Tensor::new(&[2.0f32, -1.0], &Device::Cpu).unwrap();
+        let y = Tensor::new(&[1.0f32, 0.25], &Device::Cpu).unwrap();
+        let ours = bce_with_logits(&x, &y).unwrap().to_scalar::<f32>().unwrap();
+        let sig = |v: f32| 1.0 / (1.0 + (-v).exp());
+        let textbook = -((sig(2.0)).ln() + 0.25 * sig(-1.0).ln() + 0.75 * (1.0 - sig(-1.0)).ln()) / 2.0;
+        assert!((ours - textbook).abs() < 1e-5, "{ours} vs {textbook}");
+    }
+}

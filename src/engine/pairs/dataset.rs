@@ -1,0 +1,63 @@
+//! Turning a user's `input/` + `desired_output/` folders into labelled raw recordings.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use super::LabelledRecording;
+use crate::engine::align::align;
+use crate::engine::audio_io::read_audio;
+use crate::engine::features::{log_mel_of, FeatureConfig, LogMelExtractor};
+use crate::engine::training::audio_files_in;
+
+/// A raw recording and the user's edit of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionPair {
+    /// Name shared by both files (the file stem).
+    pub name: String,
+    /// The raw recording, in `input/`.
+    pub raw: PathBuf,
+    /// The edit, in `desired_output/`.
+    pub edited: PathBuf,
+}
+
+/// Pairs of `DATA_DIR/input/NAME.*` and `DATA_DIR/desired_output/NAME.*`, matched by stem.
+/// Edited files without a raw file are left out (they still train the autoencoder).
+pub fn session_pairs(data_dir: &Path) -> Result<Vec<SessionPair>> {
+    let raw_dir = data_dir.join("input");
+    if !raw_dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let raws = audio_files_in(&raw_dir)?;
+    let edits = audio_files_in(&data_dir.join("desired_output"))?;
+    let stem = |p: &Path| p.file_stem().map(|s| s.to_string_lossy().into_owned());
+    Ok(edits
+        .iter()
+        .filter_map(|edited| {
+            let name = stem(edited)?;
+            let raw = raws.iter().find(|r| stem(r).as_deref() == Some(name.as_str()))?;
+            Some(SessionPair {
+                name,
+                raw: raw.clone(),
+                edited: edited.clone(),
+            })
+        })
+        .collect())
+}
+
+/// Aligns a pair and returns the raw recording's features with the spans its edit kept.
+pub fn label_pair(pair: &SessionPair, features: &FeatureConfig) -> Result<LabelledRecording> {
+    let raw = read_audio(&pair.raw)?;
+    let edited = read_audio(&pair.edited)?;
+    let alignment = align(&raw, &edited).with_context(|| {
+        format!(
+            "cannot align {} with its edit {}",
+            pair.raw.display(),
+            pair.edited.display()
+        )
+    })?;
+    let kept = alignment.kept_ranges(raw.duration());
+    let mut extractor = LogMelExtractor::new(features)?;
+    let spec = log_mel_of(&mut extractor, &raw.channels, raw.sample_rate)?;
+    Ok(LabelledRecording { spec, kept })
+}

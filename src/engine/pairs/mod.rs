@@ -1,0 +1,200 @@
+//! Learning what to cut from the user's raw/edited pairs.
+//!
+//! Aligning each raw recording with its edit tells, with no human labels, which raw spans were
+//! kept and which were cut. A small classifier learns from those spans, over descriptors that
+//! combine the autoencoder's view of a segment (trained on edited audio only) with its spectral
+//! envelope, dynamics and context.
+
+pub mod classifier;
+pub mod dataset;
+pub mod descriptors;
+
+use anyhow::Result;
+
+use crate::engine::features::LogMel;
+use crate::engine::model::Autoencoder;
+use crate::engine::timeline::TimeRange;
+
+pub use classifier::{ClassifierConfig, ClassifierTraining, PairClassifier, CLASSIFIER_WEIGHTS_FILE};
+pub use dataset::{label_pair, session_pairs, SessionPair};
+pub use descriptors::{local_descriptors, segment_starts, with_context, SegmentDescriptors};
+
+/// Context of the classifier's descriptors, in segments at the default quarter-segment hop:
+/// about ±0.75 s and ±6 s.
+pub const DEFAULT_CONTEXT: (usize, usize) = (4, 32);
+
+/// A raw recording whose kept spans are known (from alignment with its edit).
+pub struct LabelledRecording {
+    /// Unnormalised log-mel of the raw recording.
+    pub spec: LogMel,
+    /// Raw spans the edit kept, ascending.
+    pub kept: Vec<TimeRange>,
+}
+
+/// Share of each segment `[start, start + segment)` (frames) that falls outside the kept spans.
+pub fn cut_shares(starts: &[usize], segment: usize, frame_rate: f64, kept: &[TimeRange]) -> Vec<f32> {
+    starts
+        .iter()
+        .map(|&s| {
+            let a = s as f64 / frame_rate;
+            let b = (s + segment) as f64 / frame_rate;
+            let inside: f64 = kept
+                .iter()
+                .map(|k| (k.end.min(b) - k.start.max(a)).max(0.0))
+                .sum();
+            (1.0 - inside / (b - a)).clamp(0.0, 1.0) as f32
+        })
+        .collect()
+}
+
+/// Descriptors (with context) of every segment of an unnormalised spectrogram.
+pub fn contextual_descriptors(
+    model: &Autoencoder,
+    spec: &LogMel,
+    hop: usize,
+    context: (usize, usize),
+) -> Result<SegmentDescriptors> {
+    let mut normalised = spec.clone();
+    model.config().stats.apply(&mut normalised);
+    let local = local_descriptors(model, &normalised, hop)?;
+    Ok(with_context(&local, context.0, context.1))
+}
+
+/// Aligns every raw/edited pair of `data_dir` and trains the classifier on them; `None` when the
+/// folder has no raw recordings matching its edits (the model then scores by reconstruction).
+/// `on_pair` hears of each pair as it is aligned.
+pub fn learn_from_pairs(
+    model: &Autoencoder,
+    data_dir: &std::path::Path,
+    options: &ClassifierTraining,
+    on_pair: &mut dyn FnMut(&SessionPair),
+) -> Result<Option<PairClassifier>> {
+    let pairs = session_pairs(data_dir)?;
+    if pairs.is_empty() {
+        return Ok(None);
+    }
+    let recordings = pairs
+        .iter()
+        .map(|pair| {
+            on_pair(pair);
+            label_pair(pair, &model.config().features)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Some(train_classifier(model, &recordings, options)?))
+}
+
+/// Descriptor rows and cut shares of one labelled recording.
+struct LabelledSegments {
+    rows: Vec<f32>,
+    labels: Vec<f32>,
+}
+
+/// Trains the keep/cut classifier on labelled raw recordings. With two or more recordings the
+/// decision threshold is chosen by cross-validation across recordings (the one that best
+/// reproduces the held-out edits); with one it stays at 0.5.
+pub fn train_classifier(
+    model: &Autoencoder,
+    recordings: &[LabelledRecording],
+    options: &ClassifierTraining,
+) -> Result<PairClassifier> {
+    let hop = (model.config().segment_frames / 4).max(1);
+    let seg = model.config().segment_frames;
+    let data: Vec<LabelledSegments> = recordings
+        .iter()
+        .map(|rec| {
+            let desc = contextual_descriptors(model, &rec.spec, hop, DEFAULT_CONTEXT)?;
+            Ok(LabelledSegments {
+                labels: cut_shares(&desc.starts, seg, rec.spec.frame_rate, &rec.kept),
+                rows: desc.values,
+            })
+        })
+        .collect::<Result<_>>()?;
+    let context = (hop, DEFAULT_CONTEXT.0, DEFAULT_CONTEXT.1);
+    let threshold = if data.len() >= 2 {
+        cross_validated_threshold(&data, context, options)?
+    } else {
+        0.5
+    };
+    let (rows, labels) = pool(data.iter());
+    let mut clf = PairClassifier::train(&rows, &labels, context, options)?;
+    clf.set_threshold(threshold);
+    Ok(clf)
+}
+
+fn pool<'a>(parts: impl Iterator<Item = &'a LabelledSegments>) -> (Vec<f32>, Vec<f32>) {
+    let mut rows = Vec::new();
+    let mut labels = Vec::new();
+    for p in parts {
+        rows.extend_from_slice(&p.rows);
+        labels.extend_from_slice(&p.labels);
+    }
+    (rows, labels)
+}
+
+/// The threshold on held-out cut probabilities that maximises cut F1, over up to five folds of
+/// whole recordings (segments of one recording never train and test at once).
+fn cross_validated_threshold(
+    data: &[LabelledSegments],
+    context: (usize, usize, usize),
+    options: &ClassifierTraining,
+) -> Result<f64> {
+    let folds = data.len().min(5);
+    let mut held_out: Vec<(f64, bool)> = Vec::new();
+    for fold in 0..folds {
+        let (rows, labels) = pool(data.iter().enumerate().filter(|(i, _)| i % folds != fold).map(|(_, d)| d));
+        let clf = PairClassifier::train(&rows, &labels, context, options)?;
+        for (_, d) in data.iter().enumerate().filter(|(i, _)| i % folds == fold) {
+            let desc = SegmentDescriptors {
+                starts: vec![0; d.labels.len()],
+                values: d.rows.clone(),
+                dim: clf.config().input_dim,
+            };
+            let p = clf.predict(&desc)?;
+            held_out.extend(p.into_iter().zip(d.labels.iter().map(|&l| l > 0.5)));
+        }
+    }
+    Ok(best_f1_threshold(&held_out))
+}
+
+/// The threshold in 0.05..0.95 with the best F1 for the positive (cut) class.
+fn best_f1_threshold(scored: &[(f64, bool)]) -> f64 {
+    let mut best = (0.5, -1.0);
+    for step in 1..20 {
+        let t = f64::from(step) * 0.05;
+        let (mut tp, mut fp, mut fn_) = (0.0f64, 0.0f64, 0.0f64);
+        for &(p, cut) in scored {
+            match (p > t, cut) {
+                (true, true) => tp += 1.0,
+                (true, false) => fp += 1.0,
+                (false, true) => fn_ += 1.0,
+                _ => {}
+            }
+        }
+        let f1 = 2.0 * tp / (2.0 * tp + fp + fn_).max(1.0);
+        if f1 > best.1 {
+            best = (t, f1);
+        }
+    }
+    best.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn best_threshold_separates_the_classes() {
+        let scored = [(0.1, false), (0.2, false), (0.35, false), (0.6, true), (0.9, true)];
+        let t = best_f1_threshold(&scored);
+        assert!(t >= 0.35 && t < 0.6, "{t}");
+    }
+
+    #[test]
+    fn cut_share_counts_time_outside_kept_spans() {
+        let kept = [TimeRange::new(1.0, 3.0)];
+        let shares = cut_shares(&[0, 10, 20, 30], 10, 10.0, &kept);
+        assert_eq!(shares, vec![1.0, 0.0, 0.0, 1.0]);
+        let half = cut_shares(&[5], 10, 10.0, &kept);
+        assert!((half[0] - 0.5).abs() < 1e-6);
+    }
+}

@@ -1,0 +1,166 @@
+//! A complete scoring model: the autoencoder trained on edited audio, and, when the user's raw
+//! recordings were available at training time, the keep/cut classifier learned from the pairs.
+
+use std::path::Path;
+
+use anyhow::{anyhow, Context, Result};
+
+use super::audio_io::AudioClip;
+use super::features::{log_mel_of, FeatureConfig, LogMel, LogMelExtractor};
+use super::model::Autoencoder;
+use super::pairs::{contextual_descriptors, ClassifierConfig, PairClassifier, CLASSIFIER_WEIGHTS_FILE};
+use super::scoring::{score_log_mel, ScoreTimeline};
+use super::timeline::Segment;
+
+/// Name of the classifier's config file in a model directory.
+pub const CLASSIFIER_CONFIG_FILE: &str = "classifier.json";
+
+/// Scoring method of a model with only an autoencoder: reconstruction error (the seed design).
+pub const METHOD_RECONSTRUCTION: &str = "autoencoder-mse";
+/// Scoring method of a model with a classifier learned from raw/edited pairs.
+pub const METHOD_PAIR_CLASSIFIER: &str = "pair-classifier";
+
+/// The autoencoder and, optionally, the pair classifier on top of it.
+pub struct Slicer {
+    /// The autoencoder trained on edited audio.
+    pub autoencoder: Autoencoder,
+    /// The keep/cut classifier learned from aligned pairs, if any.
+    pub classifier: Option<PairClassifier>,
+}
+
+impl Slicer {
+    /// A model scoring by reconstruction error only.
+    pub fn reconstruction_only(autoencoder: Autoencoder) -> Self {
+        Self {
+            autoencoder,
+            classifier: None,
+        }
+    }
+
+    /// Loads a model directory (`config.json`, `model.safetensors`, and optionally
+    /// `classifier.json` + `classifier.safetensors`).
+    pub fn from_checkpoint(dir: &Path) -> Result<Self> {
+        let autoencoder = Autoencoder::from_checkpoint(dir)?;
+        let config_path = dir.join(CLASSIFIER_CONFIG_FILE);
+        if !config_path.exists() {
+            return Ok(Self::reconstruction_only(autoencoder));
+        }
+        let load = || -> Result<PairClassifier> {
+            let text = std::fs::read_to_string(&config_path)?;
+            let weights = std::fs::read(dir.join(CLASSIFIER_WEIGHTS_FILE))?;
+            Self::classifier_from_bytes(&text, &weights)
+        };
+        let classifier =
+            load().with_context(|| format!("cannot load the classifier of model {}", dir.display()))?;
+        Ok(Self {
+            autoencoder,
+            classifier: Some(classifier),
+        })
+    }
+
+    /// A classifier from the text of `classifier.json` and the bytes of its weights.
+    pub fn classifier_from_bytes(config_json: &str, weights: &[u8]) -> Result<PairClassifier> {
+        let config: ClassifierConfig = serde_json::from_str(config_json)
+            .map_err(|e| anyhow!("{CLASSIFIER_CONFIG_FILE} is not a valid classifier config: {e}"))?;
+        PairClassifier::from_bytes(config, weights)
+    }
+
+    /// Writes every file of the model into `dir`.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        self.autoencoder.save(dir)?;
+        if let Some(clf) = &self.classifier {
+            let path = dir.join(CLASSIFIER_CONFIG_FILE);
+            std::fs::write(&path, serde_json::to_string_pretty(clf.config())?)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            clf.save_weights(dir)?;
+        }
+        Ok(())
+    }
+
+    /// How this model scores segments.
+    pub fn method(&self) -> &'static str {
+        if self.classifier.is_some() {
+            METHOD_PAIR_CLASSIFIER
+        } else {
+            METHOD_RECONSTRUCTION
+        }
+    }
+
+    /// The model's name.
+    pub fn name(&self) -> &str {
+        &self.autoencoder.config().name
+    }
+
+    /// Feature parameters.
+    pub fn features(&self) -> &FeatureConfig {
+        &self.autoencoder.config().features
+    }
+
+    /// Frames per scored segment.
+    pub fn segment_frames(&self) -> usize {
+        self.autoencoder.config().segment_frames
+    }
+
+    /// The step between scored segments this model prefers (the classifier's context is
+    /// measured in segments at that hop).
+    pub fn default_hop_frames(&self) -> usize {
+        self.classifier
+            .as_ref()
+            .map_or((self.segment_frames() / 4).max(1), |c| c.config().hop_frames)
+    }
+
+    /// The absolute threshold to use when the user asks for none: the classifier's decision
+    /// threshold, or the autoencoder's calibrated validation percentile.
+    pub fn default_threshold(&self) -> Option<f64> {
+        match &self.classifier {
+            Some(c) => Some(c.config().threshold),
+            None => self
+                .autoencoder
+                .config()
+                .calibration
+                .as_ref()
+                .map(|c| c.default_threshold()),
+        }
+    }
+
+    /// Scores an unnormalised spectrogram of a recording lasting `duration` seconds.
+    /// With a classifier the score is the probability that the segment is cut.
+    pub fn score_log_mel(&self, spec: &LogMel, duration: f64, hop_frames: usize) -> Result<ScoreTimeline> {
+        let Some(clf) = &self.classifier else {
+            return score_log_mel(&self.autoencoder, spec, duration, hop_frames);
+        };
+        let cfg = clf.config();
+        let desc = contextual_descriptors(
+            &self.autoencoder,
+            spec,
+            cfg.hop_frames,
+            (cfg.short_context, cfg.long_context),
+        )?;
+        let p = clf.predict(&desc)?;
+        let frame_seconds = 1.0 / spec.frame_rate;
+        let seg = self.segment_frames();
+        let segments = desc
+            .starts
+            .iter()
+            .zip(p)
+            .map(|(&start, score)| Segment {
+                start: (start as f64 * frame_seconds).min(duration),
+                end: ((start + seg) as f64 * frame_seconds).min(duration),
+                score,
+            })
+            .collect();
+        Ok(ScoreTimeline {
+            segments,
+            segment_seconds: seg as f64 * frame_seconds,
+            hop_seconds: cfg.hop_frames as f64 * frame_seconds,
+            duration,
+        })
+    }
+
+    /// Scores a clip.
+    pub fn score_clip(&self, clip: &AudioClip, hop_frames: usize) -> Result<ScoreTimeline> {
+        let mut extractor = LogMelExtractor::new(self.features())?;
+        let spec = log_mel_of(&mut extractor, &clip.channels, clip.sample_rate)?;
+        self.score_log_mel(&spec, clip.duration(), hop_frames)
+    }
+}

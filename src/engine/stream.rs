@@ -1,0 +1,394 @@
+//! Streaming analysis: the offline scoring path ([`super::scoring`]) rebuilt so that audio can
+//! arrive in blocks of any size, at any sample rate, as it does inside a DAW.
+//!
+//! [`StreamingAnalyser`] resamples with the same rubato FFT resampler the offline path uses (in
+//! fixed input chunks, its start-up delay trimmed), frames with the same centred, zero-padded
+//! STFT, scores every segment of `segment_frames` frames at a step of `hop_frames`, and averages
+//! the segments covering each bin exactly as [`super::scoring::ScoreTimeline::bin_scores`] does.
+//! A bin's score is final once the last segment covering it is scored; the
+//! [`OnlinePlanner`] then turns final bins into committed keep/cut decisions a fixed lookahead
+//! later. Nothing here knows about plugins or GUIs.
+//!
+//! Times are in seconds of the stream (the first pushed sample is at 0), so the caller can map
+//! them to its own sample positions at its own rate.
+
+mod history;
+mod planner;
+#[cfg(test)]
+mod tests;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use anyhow::{anyhow, Result};
+use candle_core::Tensor;
+use rubato::audioadapter_buffers::direct::InterleavedSlice;
+use rubato::{Fft, FixedSync, Indexing, Resampler};
+
+pub use history::{HistoryBin, ScoreHistory};
+pub use planner::{Decision, OnlinePlanner, PlannerSettings};
+
+use super::beats::{track_beats, BeatGrid};
+use super::features::LogMelExtractor;
+use super::model::Autoencoder;
+
+/// Input samples per resampler call; the offline path ([`super::features::resample_mono`]) uses
+/// the same chunk, so both produce the same analysis-rate signal.
+pub const RESAMPLER_CHUNK: usize = 1024;
+
+/// Segments scored in one forward pass when several are ready at once (a fast offline bounce).
+const MAX_BATCH: usize = 64;
+
+/// Seconds of recent log-mel frames kept for the engine's own beat tracker, used for snapping
+/// when the host gives no tempo: long enough for a tempo estimate to settle over a few bars.
+const BEAT_CONTEXT_SECONDS: f64 = 8.0;
+
+/// What the analyser found in the audio pushed so far.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum StreamEvent {
+    /// A segment was scored; it spans `[start, end)` seconds.
+    Segment {
+        /// Start in stream seconds.
+        start: f64,
+        /// End in stream seconds.
+        end: f64,
+        /// Reconstruction error (higher is worse).
+        score: f64,
+    },
+    /// A bin's score is final: the mean of the segments covering `[start, end)`.
+    Bin {
+        /// Bin index from the stream start.
+        index: usize,
+        /// Start in stream seconds.
+        start: f64,
+        /// End in stream seconds.
+        end: f64,
+        /// Mean score of the covering segments.
+        score: f64,
+    },
+}
+
+/// Scores mono audio pushed in blocks of any length, one bin at a time.
+pub struct StreamingAnalyser {
+    model: Arc<Autoencoder>,
+    extractor: LogMelExtractor,
+    resampler: Option<Fft<f32>>,
+    /// Input gathered for the next resampler call.
+    chunk_in: Vec<f32>,
+    /// Resampler output scratch.
+    chunk_out: Vec<f32>,
+    /// Resampler output samples still to drop (its start-up delay).
+    to_trim: usize,
+    /// Analysis-rate samples, zero-padded at the front by half a window as the offline frames are.
+    signal: Vec<f32>,
+    /// Index, in the padded signal, of `signal[0]`.
+    signal_offset: usize,
+    /// Normalised frames not yet needed by every pending segment, frame-major.
+    frames: VecDeque<Vec<f32>>,
+    /// Index of `frames[0]`.
+    frames_offset: usize,
+    /// Unnormalised recent frames for the beat tracker.
+    recent_raw: VecDeque<Vec<f32>>,
+    /// Index of the next segment to score (segment `k` starts at frame `k * hop_frames`).
+    next_segment: usize,
+    /// Per open bin: sum and count of covering segment scores; `bins[0]` is bin `bins_offset`.
+    bins: VecDeque<(f64, usize)>,
+    bins_offset: usize,
+    hop_frames: usize,
+    scratch: Vec<f32>,
+}
+
+impl StreamingAnalyser {
+    /// An analyser for mono audio at `input_rate` Hz, scoring segments every `hop_frames` frames.
+    pub fn new(model: Arc<Autoencoder>, input_rate: u32, hop_frames: usize) -> Result<Self> {
+        let features = model.config().features.clone();
+        let extractor = LogMelExtractor::new(&features)?;
+        if input_rate == 0 {
+            return Err(anyhow!("sample rate must be positive"));
+        }
+        let resampler = if input_rate == features.sample_rate {
+            None
+        } else {
+            Some(
+                Fft::<f32>::new(
+                    input_rate as usize,
+                    features.sample_rate as usize,
+                    RESAMPLER_CHUNK,
+                    1,
+                    FixedSync::Input,
+                )
+                .map_err(|e| {
+                    anyhow!("cannot resample {input_rate} Hz to {} Hz: {e}", features.sample_rate)
+                })?,
+            )
+        };
+        let out_max = resampler.as_ref().map_or(0, Resampler::output_frames_max);
+        let mut analyser = Self {
+            extractor,
+            chunk_in: Vec::with_capacity(RESAMPLER_CHUNK),
+            chunk_out: vec![0.0; out_max],
+            to_trim: 0,
+            signal: Vec::new(),
+            signal_offset: 0,
+            frames: VecDeque::new(),
+            frames_offset: 0,
+            recent_raw: VecDeque::new(),
+            next_segment: 0,
+            bins: VecDeque::new(),
+            bins_offset: 0,
+            hop_frames: hop_frames.max(1),
+            scratch: Vec::new(),
+            resampler,
+            model,
+        };
+        analyser.reset();
+        Ok(analyser)
+    }
+
+    /// Forgets all audio: the next pushed sample is stream time 0 again.
+    pub fn reset(&mut self) {
+        if let Some(r) = self.resampler.as_mut() {
+            r.reset();
+            self.to_trim = r.output_delay();
+        }
+        self.chunk_in.clear();
+        self.signal.clear();
+        self.signal.resize(self.extractor.config().n_fft / 2, 0.0);
+        self.signal_offset = 0;
+        self.frames.clear();
+        self.frames_offset = 0;
+        self.recent_raw.clear();
+        self.next_segment = 0;
+        self.bins.clear();
+        self.bins_offset = 0;
+    }
+
+    /// The model scoring the audio.
+    pub fn model(&self) -> &Arc<Autoencoder> {
+        &self.model
+    }
+
+    /// Length of one bin (and the step between segments) in seconds.
+    pub fn bin_seconds(&self) -> f64 {
+        self.hop_frames as f64 / self.extractor.config().frame_rate()
+    }
+
+    /// Length of one segment in seconds.
+    pub fn segment_seconds(&self) -> f64 {
+        self.model.config().segment_frames as f64 / self.extractor.config().frame_rate()
+    }
+
+    /// The longest time, in seconds, from an input sample arriving to the score of its bin being
+    /// final: a whole segment and half a window past the bin's start, plus what the resampler
+    /// holds back (one input chunk and its filter delay). An upper bound, so a lookahead built on
+    /// it is never short.
+    pub fn analysis_delay_seconds(&self, input_rate: u32) -> f64 {
+        let features = self.extractor.config();
+        let rate = f64::from(features.sample_rate);
+        let seg = self.model.config().segment_frames;
+        let bin_samples = (self.hop_frames * features.hop) as f64;
+        let frames_after = ((seg - 1) * features.hop + features.n_fft / 2) as f64;
+        let resampler = self.resampler.as_ref().map_or(0.0, |r| {
+            (r.output_delay() + r.output_frames_max()) as f64 / rate
+                + r.input_frames_max() as f64 / f64::from(input_rate)
+        });
+        // A sample late in its bin waits less than one at the start, so the start is the bound;
+        // one more bin covers rounding of bin edges to host samples.
+        (frames_after + bin_samples) / rate + resampler
+    }
+
+    /// Pushes mono samples at the input rate and appends what became known to `events`.
+    /// Non-finite samples are read as silence so one bad sample cannot poison the analysis.
+    pub fn push(&mut self, samples: &[f32], events: &mut Vec<StreamEvent>) -> Result<()> {
+        if self.resampler.is_none() {
+            self.signal
+                .extend(samples.iter().map(|&s| if s.is_finite() { s } else { 0.0 }));
+            return self.analyse(events);
+        }
+        let mut rest = samples;
+        while !rest.is_empty() {
+            let take = (RESAMPLER_CHUNK - self.chunk_in.len()).min(rest.len());
+            self.chunk_in
+                .extend(rest[..take].iter().map(|&s| if s.is_finite() { s } else { 0.0 }));
+            rest = &rest[take..];
+            if self.chunk_in.len() == RESAMPLER_CHUNK {
+                self.resample_chunk()?;
+                self.chunk_in.clear();
+            }
+        }
+        self.analyse(events)
+    }
+
+    fn resample_chunk(&mut self) -> Result<()> {
+        let Some(resampler) = self.resampler.as_mut() else {
+            return Ok(());
+        };
+        let input = InterleavedSlice::new(&self.chunk_in[..], 1, RESAMPLER_CHUNK)
+            .map_err(|e| anyhow!("resampler input: {e}"))?;
+        let out_len = self.chunk_out.len();
+        let mut output = InterleavedSlice::new_mut(&mut self.chunk_out[..], 1, out_len)
+            .map_err(|e| anyhow!("resampler output: {e}"))?;
+        let indexing = Indexing {
+            input_offset: 0,
+            output_offset: 0,
+            active_channels_mask: None,
+            partial_len: None,
+        };
+        let (_, produced) = resampler
+            .process_into_buffer(&input, &mut output, Some(&indexing))
+            .map_err(|e| anyhow!("resampling failed: {e}"))?;
+        let skip = self.to_trim.min(produced);
+        self.to_trim -= skip;
+        self.signal.extend_from_slice(&self.chunk_out[skip..produced]);
+        Ok(())
+    }
+
+    /// Frames every complete window, scores every complete segment, finalises covered bins.
+    fn analyse(&mut self, events: &mut Vec<StreamEvent>) -> Result<()> {
+        let config = self.extractor.config().clone();
+        let frame_rate = config.frame_rate();
+        let beat_context = (BEAT_CONTEXT_SECONDS * frame_rate).ceil() as usize;
+        let mut next_frame = self.frames_offset + self.frames.len();
+        let mut band = vec![0.0f32; config.n_mels];
+        while next_frame * config.hop + config.n_fft <= self.signal_offset + self.signal.len() {
+            let at = next_frame * config.hop - self.signal_offset;
+            self.extractor
+                .frame_into(&self.signal[at..at + config.n_fft], &mut band);
+            if self.recent_raw.len() == beat_context {
+                self.recent_raw.pop_front();
+            }
+            self.recent_raw.push_back(band.clone());
+            let stats = &self.model.config().stats;
+            let normalised = band
+                .iter()
+                .zip(&stats.mean)
+                .zip(&stats.std)
+                .map(|((v, m), s)| (v - m) / s)
+                .collect();
+            self.frames.push_back(normalised);
+            next_frame += 1;
+        }
+        // Samples before the next frame's window are never read again.
+        let keep_from = (next_frame * config.hop).saturating_sub(self.signal_offset);
+        let drop = keep_from.min(self.signal.len());
+        self.signal.drain(..drop);
+        self.signal_offset += drop;
+        self.score_ready_segments(events, frame_rate)
+    }
+
+    fn score_ready_segments(&mut self, events: &mut Vec<StreamEvent>, frame_rate: f64) -> Result<()> {
+        let seg = self.model.config().segment_frames;
+        let available = self.frames_offset + self.frames.len();
+        let ready = (available + 1)
+            .saturating_sub(seg)
+            .div_ceil(self.hop_frames)
+            .saturating_sub(self.next_segment);
+        let mut remaining = ready;
+        while remaining > 0 {
+            let batch = remaining.min(MAX_BATCH);
+            let errors = self.score_batch(batch)?;
+            for (i, score) in errors.into_iter().enumerate() {
+                let k = self.next_segment + i;
+                let start_frame = k * self.hop_frames;
+                events.push(StreamEvent::Segment {
+                    start: start_frame as f64 / frame_rate,
+                    end: (start_frame + seg) as f64 / frame_rate,
+                    score,
+                });
+                self.add_segment(k, seg, score, frame_rate, events);
+            }
+            self.next_segment += batch;
+            remaining -= batch;
+        }
+        // Frames before the next segment's start are never read again.
+        let first_needed = self.next_segment * self.hop_frames;
+        while self.frames_offset < first_needed && !self.frames.is_empty() {
+            self.frames.pop_front();
+            self.frames_offset += 1;
+        }
+        Ok(())
+    }
+
+    /// Errors of segments `next_segment .. next_segment + count`, in one forward pass.
+    fn score_batch(&mut self, count: usize) -> Result<Vec<f64>> {
+        let seg = self.model.config().segment_frames;
+        let n_mels = self.extractor.config().n_mels;
+        self.scratch.clear();
+        for i in 0..count {
+            let start = (self.next_segment + i) * self.hop_frames - self.frames_offset;
+            // The model's layout is [batch, 1, n_mels, frames]: band-major within a segment.
+            for m in 0..n_mels {
+                self.scratch
+                    .extend((0..seg).map(|t| self.frames[start + t][m]));
+            }
+        }
+        let model = &self.model;
+        let input = Tensor::from_slice(&self.scratch, (count, 1, n_mels, seg), model.device())?
+            .to_dtype(model.dtype())?;
+        Ok(model
+            .segment_errors(&input)?
+            .to_dtype(candle_core::DType::F64)?
+            .to_vec1::<f64>()?)
+    }
+
+    /// Adds segment `k`'s score to the bins it covers and emits every bin it completes.
+    ///
+    /// Coverage is computed in seconds exactly as [`super::scoring::ScoreTimeline::bin_scores`]
+    /// computes it (including its floating-point rounding at bin edges), so streamed bin scores
+    /// equal the offline ones.
+    fn add_segment(
+        &mut self,
+        k: usize,
+        seg: usize,
+        score: f64,
+        frame_rate: f64,
+        events: &mut Vec<StreamEvent>,
+    ) {
+        let frame_seconds = 1.0 / frame_rate;
+        let bin_seconds = self.hop_frames as f64 * frame_seconds;
+        let first_bin = |segment: usize| {
+            let start = (segment * self.hop_frames) as f64 * frame_seconds;
+            (start / bin_seconds).floor().max(0.0) as usize
+        };
+        let end = (k * self.hop_frames + seg) as f64 * frame_seconds;
+        let (first, last) = (first_bin(k), (end / bin_seconds).ceil() as usize);
+        while self.bins_offset + self.bins.len() < last {
+            self.bins.push_back((0.0, 0));
+        }
+        for b in first.max(self.bins_offset)..last {
+            let slot = &mut self.bins[b - self.bins_offset];
+            slot.0 += score;
+            slot.1 += 1;
+        }
+        // Later segments start at or after the next one, so bins before its first are final.
+        let final_before = first_bin(k + 1);
+        while self.bins_offset < final_before {
+            let Some((sum, count)) = self.bins.pop_front() else {
+                break;
+            };
+            let index = self.bins_offset;
+            events.push(StreamEvent::Bin {
+                index,
+                start: index as f64 * bin_seconds,
+                end: (index + 1) as f64 * bin_seconds,
+                score: if count > 0 { sum / count as f64 } else { f64::NAN },
+            });
+            self.bins_offset += 1;
+        }
+    }
+
+    /// Beats, bars and onsets of the last few seconds, tracked by the engine's own beat tracker,
+    /// in stream seconds. Used to snap cuts when the host reports no tempo.
+    pub fn recent_beats(&self) -> BeatGrid {
+        let n_mels = self.extractor.config().n_mels;
+        let frame_rate = self.extractor.config().frame_rate();
+        let first = (self.frames_offset + self.frames.len()).saturating_sub(self.recent_raw.len());
+        let data: Vec<f32> = self.recent_raw.iter().flatten().copied().collect();
+        let mut grid = track_beats(&data, n_mels, frame_rate);
+        let shift = first as f64 / frame_rate;
+        for list in [&mut grid.beats, &mut grid.downbeats, &mut grid.onsets] {
+            list.iter_mut().for_each(|t| *t += shift);
+        }
+        grid
+    }
+}

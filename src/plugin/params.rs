@@ -1,0 +1,196 @@
+//! The plugin's parameters and the state saved with the project beside them.
+
+use std::sync::{Arc, Mutex};
+
+use nice_plug::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::cut_plan::{CutOptions, SnapMode};
+
+/// Longest crossfade the parameter allows, in seconds. The lookahead includes half of it so a
+/// ramp centred on a cut can start before the cut.
+pub const MAX_CROSSFADE_SECONDS: f32 = 0.1;
+
+/// What the plugin does with the audio.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GateMode {
+    /// Score and mark only; the audio passes (delayed by the lookahead) untouched.
+    #[id = "analyse"]
+    #[name = "Analyse only"]
+    Analyse,
+    /// Silence the cuts with equal-power ramps.
+    #[id = "gate"]
+    #[name = "Gate"]
+    Gate,
+    /// The opposite: hear only what would be cut.
+    #[id = "audition"]
+    #[name = "Audition cuts"]
+    Audition,
+}
+
+/// What cut boundaries snap to.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Snap {
+    /// Boundaries stay where detection put them.
+    #[id = "off"]
+    #[name = "Off"]
+    Off,
+    /// The nearest beat (host tempo, or the engine's beat tracker without one).
+    #[id = "beat"]
+    #[name = "Beat"]
+    Beat,
+    /// The nearest bar start.
+    #[id = "bar"]
+    #[name = "Bar"]
+    Bar,
+}
+
+impl Snap {
+    /// The engine's snap mode.
+    pub fn mode(self) -> SnapMode {
+        match self {
+            Snap::Off => SnapMode::Off,
+            Snap::Beat => SnapMode::Beat,
+            Snap::Bar => SnapMode::Bar,
+        }
+    }
+}
+
+/// Editor settings saved with the project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EditorSettings {
+    /// Seconds of song time the timeline shows.
+    pub zoom_seconds: f64,
+    /// Whether the timeline scrolls with the analysis.
+    pub follow: bool,
+    /// Folder the marker exports are written to (empty: the home folder).
+    pub export_dir: String,
+}
+
+impl Default for EditorSettings {
+    fn default() -> Self {
+        Self {
+            zoom_seconds: 30.0,
+            follow: true,
+            export_dir: String::new(),
+        }
+    }
+}
+
+/// Every automatable parameter, plus the model choice and editor settings.
+#[derive(Params)]
+pub struct SlicerParams {
+    /// Model directory chosen in the editor; empty for the built-in default model.
+    #[persist = "model-path"]
+    pub model_path: Arc<Mutex<String>>,
+    /// Editor settings.
+    #[persist = "editor"]
+    pub editor: Arc<Mutex<EditorSettings>>,
+
+    /// Threshold as a multiple of the model's calibrated threshold (1 = the model's default).
+    #[id = "threshold"]
+    pub threshold: FloatParam,
+    /// Detected cuts shorter than this (seconds) are left in.
+    #[id = "min-cut"]
+    pub min_cut: FloatParam,
+    /// Kept pieces shorter than this (seconds) are cut, as far as the lookahead sees.
+    #[id = "min-keep"]
+    pub min_keep: FloatParam,
+    /// Audio kept before each kept piece (seconds).
+    #[id = "pre-pad"]
+    pub pre_pad: FloatParam,
+    /// Audio kept after each kept piece (seconds).
+    #[id = "post-pad"]
+    pub post_pad: FloatParam,
+    /// Length of the equal-power ramps at each cut (seconds).
+    #[id = "crossfade"]
+    pub crossfade: FloatParam,
+    /// What cut boundaries snap to.
+    #[id = "snap"]
+    pub snap: EnumParam<Snap>,
+    /// What happens to the audio.
+    #[id = "mode"]
+    pub mode: EnumParam<GateMode>,
+    /// Whether scores and cuts are sent as MIDI.
+    #[id = "midi-out"]
+    pub midi_out: BoolParam,
+    /// MIDI channel (1-16) of the score CC and the cut notes.
+    #[id = "midi-channel"]
+    pub midi_channel: IntParam,
+    /// Controller number the score is sent on.
+    #[id = "midi-cc"]
+    pub midi_cc: IntParam,
+    /// Note held for the length of each cut.
+    #[id = "cut-note"]
+    pub cut_note: IntParam,
+}
+
+/// A seconds parameter from 0 to `max` with millisecond display.
+fn seconds(name: &str, default: f64, max: f32) -> FloatParam {
+    FloatParam::new(
+        name,
+        default as f32,
+        FloatRange::Skewed {
+            min: 0.0,
+            max,
+            factor: FloatRange::skew_factor(-1.0),
+        },
+    )
+    .with_unit(" s")
+    .with_value_to_string(formatters::v2s_f32_rounded(3))
+}
+
+impl Default for SlicerParams {
+    fn default() -> Self {
+        let cut = CutOptions::default();
+        Self {
+            model_path: Arc::new(Mutex::new(String::new())),
+            editor: Arc::new(Mutex::new(EditorSettings::default())),
+            threshold: FloatParam::new(
+                "Threshold",
+                1.0,
+                FloatRange::Skewed {
+                    min: 0.25,
+                    max: 4.0,
+                    factor: FloatRange::skew_factor(-1.0),
+                },
+            )
+            .with_unit(" x")
+            .with_value_to_string(formatters::v2s_f32_rounded(2)),
+            min_cut: seconds("Min cut", cut.min_cut, 2.0),
+            min_keep: seconds("Min keep", cut.min_keep, 10.0),
+            pre_pad: seconds("Pre pad", cut.pre_pad, 0.5),
+            post_pad: seconds("Post pad", cut.post_pad, 0.5),
+            crossfade: seconds("Crossfade", 0.02, MAX_CROSSFADE_SECONDS),
+            snap: EnumParam::new("Snap", Snap::Beat),
+            mode: EnumParam::new("Mode", GateMode::Gate),
+            midi_out: BoolParam::new("MIDI out", true),
+            midi_channel: IntParam::new("MIDI channel", 1, IntRange::Linear { min: 1, max: 16 }),
+            midi_cc: IntParam::new("Score CC", 20, IntRange::Linear { min: 0, max: 119 }),
+            cut_note: IntParam::new("Cut note", 60, IntRange::Linear { min: 0, max: 127 })
+                .with_value_to_string(formatters::v2s_i32_note_formatter())
+                .with_string_to_value(formatters::s2v_i32_note_formatter()),
+        }
+    }
+}
+
+impl SlicerParams {
+    /// The cut planning options the parameters describe.
+    pub fn cut_options(&self) -> CutOptions {
+        CutOptions {
+            min_keep: f64::from(self.min_keep.value()),
+            min_cut: f64::from(self.min_cut.value()),
+            pre_pad: f64::from(self.pre_pad.value()),
+            post_pad: f64::from(self.post_pad.value()),
+            snap: self.snap.value().mode(),
+            snap_tolerance: CutOptions::default().snap_tolerance,
+        }
+    }
+
+    /// The model directory chosen, or `None` for the built-in model.
+    pub fn model_dir(&self) -> Option<String> {
+        let path = self.model_path.lock().map(|p| p.clone()).unwrap_or_default();
+        (!path.trim().is_empty()).then_some(path)
+    }
+}

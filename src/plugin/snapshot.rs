@@ -1,0 +1,158 @@
+//! What the editor shows, as one immutable value the analysis thread publishes, and the marker
+//! exports built from it.
+
+use crate::engine::cut_list::CutList;
+use crate::engine::timeline::{Segment, TimeRange};
+
+use super::midi_file::{write_smf, TimedMessage};
+
+/// One scored bin on the song timeline.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimelineBin {
+    /// Start in song seconds (stream seconds when the host gives no position).
+    pub start: f64,
+    /// Length in seconds.
+    pub length: f64,
+    /// Start in quarter notes, when the host gives a musical position.
+    pub beats: Option<f64>,
+    /// Bin score.
+    pub score: f64,
+    /// Kept or cut; `None` until decided.
+    pub keep: Option<bool>,
+}
+
+/// A cut on the song timeline.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CutMarker {
+    /// Start in song seconds.
+    pub start: f64,
+    /// End in song seconds.
+    pub end: f64,
+    /// Start in quarter notes, when known.
+    pub start_beats: Option<f64>,
+    /// End in quarter notes, when known.
+    pub end_beats: Option<f64>,
+}
+
+/// The model in use.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModelInfo {
+    /// Name from the model's config.
+    pub name: String,
+    /// "built-in" or the directory it came from.
+    pub source: String,
+    /// `(percentile, error)` pairs of the calibration.
+    pub calibration: Vec<(f64, f64)>,
+    /// The calibrated threshold (the threshold parameter multiplies it).
+    pub calibrated_threshold: f64,
+}
+
+/// Everything the editor draws, as of one moment of the analysis.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// Recent bins, oldest first (bounded).
+    pub bins: Vec<TimelineBin>,
+    /// Recent cuts, oldest first (bounded).
+    pub cuts: Vec<CutMarker>,
+    /// Absolute threshold in use.
+    pub threshold: f64,
+    /// The model.
+    pub model: ModelInfo,
+    /// Seconds of input waiting for analysis beyond what the lookahead allows for.
+    pub lag_seconds: f64,
+    /// Analysis time as a share of the audio time analysed (1 = real time).
+    pub load: f64,
+    /// Seconds of audio analysed since the last reset.
+    pub analysed_seconds: f64,
+    /// Host tempo, if any.
+    pub tempo: Option<f64>,
+    /// Host time signature, if any.
+    pub time_sig: Option<(i32, i32)>,
+    /// Why the plugin is passing audio through untouched, if it is.
+    pub fault: Option<String>,
+}
+
+impl Snapshot {
+    /// A snapshot saying only that something is wrong.
+    pub fn fault(message: impl Into<String>) -> Self {
+        Self {
+            fault: Some(message.into()),
+            ..Self::default()
+        }
+    }
+
+    /// The analysed span as the engine's cut list, in song seconds, so the Audacity and REAPER
+    /// exports line up with the DAW's timeline.
+    pub fn cut_list(&self, sample_rate: u32) -> CutList {
+        let duration = self.bins.last().map_or(0.0, |b| b.start + b.length).max(0.0);
+        let mut keep = Vec::new();
+        let mut cursor = 0.0;
+        for cut in &self.cuts {
+            if cut.start > cursor {
+                keep.push(TimeRange::new(cursor, cut.start.min(duration)));
+            }
+            cursor = cursor.max(cut.end);
+        }
+        if cursor < duration {
+            keep.push(TimeRange::new(cursor, duration));
+        }
+        let segments = self
+            .bins
+            .iter()
+            .map(|b| Segment {
+                start: b.start,
+                end: b.start + b.length,
+                score: b.score,
+            })
+            .collect();
+        CutList::new(
+            "plugin",
+            sample_rate,
+            duration,
+            &keep,
+            segments,
+            self.threshold,
+            self.model.name.clone(),
+        )
+    }
+
+    /// A MIDI file: the score on controller `cc`, each cut as note `note`, on `channel` (1-16).
+    pub fn midi_file(&self, channel: u8, cc: u8, note: u8) -> Vec<u8> {
+        let tempo = self.tempo.unwrap_or(120.0);
+        let to_beats = |seconds: f64, beats: Option<f64>| beats.unwrap_or(seconds * tempo / 60.0);
+        let ch = channel.clamp(1, 16) - 1;
+        let mut messages: Vec<TimedMessage> = self
+            .bins
+            .iter()
+            .map(|b| TimedMessage {
+                beats: to_beats(b.start, b.beats),
+                bytes: [0xB0 | ch, cc.min(127), cc_value(b.score, self.threshold)],
+            })
+            .collect();
+        for cut in &self.cuts {
+            let note = note.min(127);
+            messages.push(TimedMessage {
+                beats: to_beats(cut.start, cut.start_beats),
+                bytes: [0x90 | ch, note, 100],
+            });
+            messages.push(TimedMessage {
+                beats: to_beats(cut.end, cut.end_beats),
+                bytes: [0x80 | ch, note, 0],
+            });
+        }
+        write_smf(tempo, messages)
+    }
+}
+
+/// A score scaled to 0..=1 with the threshold at one half, the CC mapping used everywhere.
+pub fn scaled_score(score: f64, threshold: f64) -> f32 {
+    if !(score.is_finite() && threshold > 0.0) {
+        return 0.0;
+    }
+    (score / (2.0 * threshold)).clamp(0.0, 1.0) as f32
+}
+
+/// A score as a 7-bit controller value.
+pub fn cc_value(score: f64, threshold: f64) -> u8 {
+    (scaled_score(score, threshold) * 127.0).round() as u8
+}
