@@ -9,9 +9,9 @@ use std::time::Instant;
 use audio_slicer::engine::audio_io::{read_audio, write_wav, AudioClip, WavFormat};
 use audio_slicer::engine::edit::{cut_list_of, plan_edit, render_edit, EditOptions};
 use audio_slicer::engine::features::{log_mel_of, FeatureConfig, LogMelExtractor};
-use audio_slicer::engine::slicer::Slicer;
-use audio_slicer::engine::plot::{plot_scores, PlotInput};
 use audio_slicer::engine::model::{segment_batch, Autoencoder};
+use audio_slicer::engine::plot::{plot_scores, PlotInput};
+use audio_slicer::engine::slicer::Slicer;
 use audio_slicer::engine::training::TrainOptions;
 use candle_core::DType;
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
@@ -23,7 +23,9 @@ fn session(seconds: f64, sample_rate: u32) -> AudioClip {
     let mut mono = Vec::with_capacity(n);
     for i in 0..n {
         let t = i as f64 / f64::from(sample_rate);
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let noise = ((state >> 40) as f64 / (1u64 << 24) as f64) - 0.5;
         let env = 0.5 + 0.5 * (2.0 * std::f64::consts::PI * 2.0 * t).sin();
         let tone: f64 = (1..5)
@@ -39,22 +41,41 @@ fn main() {
     let model = Slicer::from_checkpoint(&model_dir).expect("models/default loads");
     let seconds = 600.0;
     let clip = session(seconds, 44100);
-    println!("Audio Slicer engine benchmark: {seconds:.0} s of 44.1 kHz stereo, {} threads available", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    println!(
+        "Audio Slicer engine benchmark: {seconds:.0} s of 44.1 kHz stereo, {} threads available",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
 
     let mut extractor = LogMelExtractor::new(&FeatureConfig::default()).unwrap();
     let t = Instant::now();
     let spec = log_mel_of(&mut extractor, &clip.channels, clip.sample_rate).unwrap();
     let features_s = t.elapsed().as_secs_f64();
-    println!("features (downmix, resample, STFT, mel, log; one thread): {:>8.0}x real time", seconds / features_s);
+    println!(
+        "features (downmix, resample, STFT, mel, log; one thread): {:>8.0}x real time",
+        seconds / features_s
+    );
 
     let t = Instant::now();
     let hop = model.default_hop_frames();
     let timeline = model.score_log_mel(&spec, clip.duration(), hop).unwrap();
     let scoring_s = t.elapsed().as_secs_f64();
     println!(
-        "scoring, default model, quarter-segment hop ({} segments): {:>8.1}x real time",
+        "scoring, default model ({}, hop {hop} frames, {} segments): {:>8.1}x real time",
+        model.method(),
         timeline.segments.len(),
         seconds / scoring_s
+    );
+    let plain = Slicer::reconstruction_only(Autoencoder::from_checkpoint(&model_dir).unwrap());
+    let t = Instant::now();
+    let quarter = plain.default_hop_frames();
+    let timeline = plain
+        .score_log_mel(&spec, clip.duration(), quarter)
+        .unwrap();
+    let plain_s = t.elapsed().as_secs_f64();
+    println!(
+        "scoring, its autoencoder alone (reconstruction error, hop {quarter} frames, {} segments): {:>8.1}x real time",
+        timeline.segments.len(),
+        seconds / plain_s
     );
 
     let dir = std::env::temp_dir().join(format!("audio-slicer-bench-{}", std::process::id()));
@@ -68,7 +89,9 @@ fn main() {
     let edited = render_edit(&raw, &decision.plan, options.crossfade);
     let out = dir.join("edited.wav");
     write_wav(&out, &edited, WavFormat::Int24).unwrap();
-    cut_list_of(&decision, "session.wav", raw.sample_rate, "default").write_sidecars(&out).unwrap();
+    cut_list_of(&decision, "session.wav", raw.sample_rate, "default")
+        .write_sidecars(&out)
+        .unwrap();
     plot_scores(
         &dir.join("edited.png"),
         &PlotInput {
@@ -98,7 +121,9 @@ fn main() {
     model.autoencoder.config().stats.apply(&mut normalised);
     let t = Instant::now();
     for step in 0..steps {
-        let starts: Vec<usize> = (0..options.batch_size).map(|i| (step * 131 + i * 977) % (spec.frames() - seg)).collect();
+        let starts: Vec<usize> = (0..options.batch_size)
+            .map(|i| (step * 131 + i * 977) % (spec.frames() - seg))
+            .collect();
         let x = segment_batch(&normalised, &starts, seg, DType::F32, fresh.device()).unwrap();
         let loss = fresh.segment_errors(&x).unwrap().mean_all().unwrap();
         optimiser.backward_step(&loss).unwrap();

@@ -5,3 +5,5 @@
 //! plugin are thin shells over it.
 
 pub mod engine;
+#[cfg(feature = "plugin")]
+pub mod plugin;

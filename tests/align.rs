@@ -6,9 +6,89 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use common::*;
+use serde_json::Value;
+
 use audio_slicer::engine::align::align;
 use audio_slicer::engine::audio_io::read_audio;
 use audio_slicer::engine::timeline::TimeRange;
+
+#[test]
+fn align_writes_the_keep_list_and_flags_a_repeat() {
+    let dir = scratch("align-cli");
+    let sr = 22_050;
+    let take = music(6.0, sr, 5);
+    let mut raw = noise(2.0, sr, 6);
+    raw.extend_from_slice(&take);
+    raw.extend(noise(2.0, sr, 7));
+    // The edit: the take 6 dB down, then its first two seconds again.
+    let mut edited: Vec<f32> = take.iter().map(|s| 0.5 * s).collect();
+    edited.extend(take[..2 * sr as usize].iter().map(|s| 0.5 * s));
+    let (raw_path, edited_path) = (dir.join("take.wav"), dir.join("take-edit.wav"));
+    write_wav(&raw_path, sr, &[raw.clone(), raw], false);
+    write_wav(&edited_path, sr, &[edited], true);
+    let out = dir.join("lists/take.cuts.json");
+
+    let run = cli(&[
+        "align",
+        raw_path.to_str().unwrap(),
+        edited_path.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(stdout.contains("span  1: raw"), "{stdout}");
+    let second = stdout
+        .lines()
+        .find(|l| l.starts_with("span  2"))
+        .unwrap_or("");
+    assert!(second.contains("[repeated]"), "{stdout}");
+    assert!(stdout.contains("does not keep the raw's order"), "{stdout}");
+
+    let list: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(list["version"], 1);
+    assert_eq!(list["model"], "alignment");
+    assert_eq!(list["threshold"], 0.0);
+    assert_eq!(list["sample_rate"], sr);
+    assert_eq!(list["segments"], serde_json::json!([]));
+    assert!((list["duration"].as_f64().unwrap() - 10.0).abs() < 1e-3);
+    let keep = list["keep"].as_array().unwrap();
+    assert_eq!(keep.len(), 1, "{keep:?}");
+    assert!(
+        (keep[0][0].as_f64().unwrap() - 2.0).abs() <= 0.02,
+        "{keep:?}"
+    );
+    assert!(
+        (keep[0][1].as_f64().unwrap() - 8.0).abs() <= 0.02,
+        "{keep:?}"
+    );
+}
+
+#[test]
+fn align_says_why_unrelated_files_do_not_align() {
+    let dir = scratch("align-cli-unrelated");
+    let sr = 22_050;
+    let (raw_path, edited_path) = (dir.join("a.wav"), dir.join("b.wav"));
+    write_wav(&raw_path, sr, &[music(5.0, sr, 1)], false);
+    write_wav(&edited_path, sr, &[noise(3.0, sr, 2)], false);
+    let out = dir.join("a.cuts.json");
+    let run = cli(&[
+        "align",
+        raw_path.to_str().unwrap(),
+        edited_path.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!run.status.success());
+    let message = stderr(&run);
+    assert!(message.contains("cannot align"), "{message}");
+    assert!(
+        message.contains("no part of the edited file matches"),
+        "{message}"
+    );
+    assert!(!out.exists());
+}
 
 /// Scoring resolution of the benchmark, seconds.
 const CELL: f64 = 0.01;
@@ -49,7 +129,11 @@ fn boundary_error(truth: &[TimeRange], pred: &[TimeRange]) -> f64 {
     let (t, p) = (edges(truth), edges(pred));
     let one_way = |from: &[f64], to: &[f64]| {
         from.iter()
-            .map(|a| to.iter().map(|b| (a - b).abs()).fold(f64::INFINITY, f64::min))
+            .map(|a| {
+                to.iter()
+                    .map(|b| (a - b).abs())
+                    .fold(f64::INFINITY, f64::min)
+            })
             .fold(0.0, f64::max)
     };
     one_way(&t, &p).max(one_way(&p, &t))
@@ -109,7 +193,9 @@ fn dev_pairs_align_with_the_truth() {
             error * 1000.0
         );
         if score < 0.99 || error > 0.02 {
-            failures.push(format!("{name}: F1 {score:.4}, boundary error {error:.3} s"));
+            failures.push(format!(
+                "{name}: F1 {score:.4}, boundary error {error:.3} s"
+            ));
             let truth_text: Vec<String> = kept
                 .iter()
                 .map(|r| format!("{:.3}-{:.3}", r.start, r.end))
@@ -125,55 +211,4 @@ fn dev_pairs_align_with_the_truth() {
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
-}
-
-#[test]
-#[ignore]
-fn debug_one() {
-    let name = std::env::var("PAIR").unwrap();
-    let split = std::env::var("SPLIT").unwrap_or("test".into());
-    let bench = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/dev");
-    let raw = read_audio(&bench.join(&split).join("input").join(format!("{name}.ogg"))).unwrap();
-    let edited = read_audio(&bench.join(&split).join("desired_output").join(format!("{name}.ogg"))).unwrap();
-    let a = align(&raw, &edited).unwrap();
-    for s in &a.spans {
-        println!("raw {:8.3}-{:8.3} edited {:8.3}-{:8.3} off {:.4}", s.raw.start, s.raw.end, s.edited.start, s.edited.end, s.raw.start - s.edited.start);
-    }
-}
-
-#[test]
-#[ignore]
-fn debug_offsets() {
-    use audio_slicer::engine::features::resample_mono;
-    let name = std::env::var("PAIR").unwrap();
-    let split = std::env::var("SPLIT").unwrap_or("test".into());
-    let v: Vec<f64> = std::env::var("RANGE").unwrap().split(',').map(|x| x.parse().unwrap()).collect();
-    let (t0, t1, o0, o1) = (v[0], v[1], v[2], v[3]);
-    let bench = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/dev");
-    let raw = read_audio(&bench.join(&split).join("input").join(format!("{name}.ogg"))).unwrap();
-    let edited = read_audio(&bench.join(&split).join("desired_output").join(format!("{name}.ogg"))).unwrap();
-    let sr = 16000.0;
-    let r = resample_mono(&raw.mono(), 44100, 16000).unwrap();
-    let e = resample_mono(&edited.mono(), 44100, 16000).unwrap();
-    let win = (0.25 * sr) as usize;
-    let mut t = t0;
-    while t < t1 {
-        let a = (t * sr) as usize;
-        let eb = &e[a..a + win];
-        let ee: f64 = eb.iter().map(|x| (*x as f64).powi(2)).sum();
-        let mut res = vec![];
-        let mut o = o0;
-        while o < o1 {
-            let p = ((t + o) * sr).round() as usize;
-            let rb = &r[p..p + win];
-            let dot: f64 = eb.iter().zip(rb).map(|(x, y)| *x as f64 * *y as f64).sum();
-            let rr: f64 = rb.iter().map(|x| (*x as f64).powi(2)).sum();
-            res.push((o, dot / (ee * rr).sqrt(), (dot / rr)));
-            o += 1.0 / sr;
-        }
-        let best = res.iter().cloned().fold((0.0, -1.0, 0.0), |a, b| if b.1 > a.1 { b } else { a });
-        let at = |x: f64| res.iter().min_by(|a, b| (a.0 - x).abs().total_cmp(&(b.0 - x).abs())).unwrap().1;
-        println!("{t:6.2} rms {:.4} best {:.5} ncc {:.3} gain {:.3} | at o0+ {:.3}", (ee / win as f64).sqrt(), best.0, best.1, best.2, at(std::env::var("O").ok().and_then(|x| x.parse().ok()).unwrap_or(o0)));
-        t += 0.25;
-    }
 }

@@ -19,17 +19,27 @@ fn edit(input: &std::path::Path, out: &std::path::Path) -> std::process::Output 
 
 fn assert_clean_error(out: &std::process::Output, names: &str, says: &str) {
     let err = stderr(out);
-    assert!(!out.status.success(), "expected failure, got success: {err}");
+    assert!(
+        !out.status.success(),
+        "expected failure, got success: {err}"
+    );
     assert!(!err.contains("panicked"), "panicked: {err}");
     assert!(err.contains(names), "error does not name {names}: {err}");
-    assert!(err.to_lowercase().contains(says), "error does not say '{says}': {err}");
+    assert!(
+        err.to_lowercase().contains(says),
+        "error does not say '{says}': {err}"
+    );
 }
 
 #[test]
 fn missing_file() {
     let dir = scratch("bad-missing");
     let input = dir.join("nope.wav");
-    assert_clean_error(&edit(&input, &dir.join("o.wav")), "nope.wav", "no such file");
+    assert_clean_error(
+        &edit(&input, &dir.join("o.wav")),
+        "nope.wav",
+        "no such file",
+    );
 }
 
 #[test]
@@ -45,7 +55,11 @@ fn not_audio() {
     let dir = scratch("bad-text");
     let input = dir.join("notes.flac");
     std::fs::write(&input, "these are my session notes, not audio").unwrap();
-    assert_clean_error(&edit(&input, &dir.join("o.wav")), "notes.flac", "not a recognised audio file");
+    assert_clean_error(
+        &edit(&input, &dir.join("o.wav")),
+        "notes.flac",
+        "not a recognised audio file",
+    );
 }
 
 #[test]
@@ -57,7 +71,11 @@ fn truncated_file() {
     let bytes = std::fs::read(&full).unwrap();
     let input = dir.join("cut-off.wav");
     std::fs::write(&input, &bytes[..bytes.len() / 2 + 1]).unwrap();
-    assert_clean_error(&edit(&input, &dir.join("o.wav")), "cut-off.wav", "truncated");
+    assert_clean_error(
+        &edit(&input, &dir.join("o.wav")),
+        "cut-off.wav",
+        "truncated",
+    );
 }
 
 #[test]
@@ -65,7 +83,11 @@ fn zero_length_wav() {
     let dir = scratch("bad-zero-length");
     let input = dir.join("zero.wav");
     write_wav(&input, 44100, &[vec![], vec![]], false);
-    assert_clean_error(&edit(&input, &dir.join("o.wav")), "zero.wav", "no audio samples");
+    assert_clean_error(
+        &edit(&input, &dir.join("o.wav")),
+        "zero.wav",
+        "no audio samples",
+    );
 }
 
 #[test]
@@ -103,7 +125,11 @@ fn odd_lengths_rates_and_channel_counts_are_handled() {
         let out = edit(&input, &out_path);
         assert!(out.status.success(), "{name}: {}", stderr(&out));
         let spec = hound::WavReader::open(&out_path).unwrap().spec();
-        assert_eq!((spec.sample_rate, spec.channels as usize), (sr, channels), "{name}");
+        assert_eq!(
+            (spec.sample_rate, spec.channels as usize),
+            (sr, channels),
+            "{name}"
+        );
     }
 }
 
@@ -114,18 +140,47 @@ fn missing_or_corrupt_model() {
     write_wav(&input, 22050, &[music(2.0, 22050, 3)], false);
     let out = dir.join("o.wav");
     let missing = dir.join("no-such-model");
-    let run = cli(&["edit", input.to_str().unwrap(), "-o", out.to_str().unwrap(), "-m", missing.to_str().unwrap()]);
+    let run = cli(&[
+        "edit",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-m",
+        missing.to_str().unwrap(),
+    ]);
     assert_clean_error(&run, "no-such-model", "does not exist");
 
     let corrupt = dir.join("corrupt-model");
     std::fs::create_dir_all(&corrupt).unwrap();
-    std::fs::copy(tiny_model().join("config.json"), corrupt.join("config.json")).unwrap();
-    std::fs::write(corrupt.join("model.safetensors"), b"\x10\x00\x00\x00garbage").unwrap();
-    let run = cli(&["edit", input.to_str().unwrap(), "-o", out.to_str().unwrap(), "-m", corrupt.to_str().unwrap()]);
+    std::fs::copy(
+        tiny_model().join("config.json"),
+        corrupt.join("config.json"),
+    )
+    .unwrap();
+    std::fs::write(
+        corrupt.join("model.safetensors"),
+        b"\x10\x00\x00\x00garbage",
+    )
+    .unwrap();
+    let run = cli(&[
+        "edit",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-m",
+        corrupt.to_str().unwrap(),
+    ]);
     assert_clean_error(&run, "corrupt-model", "safetensors");
 
     std::fs::write(corrupt.join("config.json"), b"{\"not\": \"a model\"}").unwrap();
-    let run = cli(&["edit", input.to_str().unwrap(), "-o", out.to_str().unwrap(), "-m", corrupt.to_str().unwrap()]);
+    let run = cli(&[
+        "edit",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-m",
+        corrupt.to_str().unwrap(),
+    ]);
     assert_clean_error(&run, "corrupt-model", "config");
 }
 
@@ -135,8 +190,18 @@ fn training_folder_without_edited_files() {
     std::fs::create_dir_all(dir.join("input")).unwrap();
     std::fs::create_dir_all(dir.join("desired_output")).unwrap();
     std::fs::write(dir.join("desired_output/readme.txt"), "nothing here").unwrap();
-    let run = cli(&["train", dir.to_str().unwrap(), "-o", dir.join("m").to_str().unwrap()]);
+    let run = cli(&[
+        "train",
+        dir.to_str().unwrap(),
+        "-o",
+        dir.join("m").to_str().unwrap(),
+    ]);
     assert_clean_error(&run, "desired_output", "no audio files");
-    let run = cli(&["train", dir.join("input").to_str().unwrap(), "-o", dir.join("m").to_str().unwrap()]);
+    let run = cli(&[
+        "train",
+        dir.join("input").to_str().unwrap(),
+        "-o",
+        dir.join("m").to_str().unwrap(),
+    ]);
     assert_clean_error(&run, "input", "no desired_output");
 }

@@ -86,7 +86,16 @@ fn edit_cuts_the_noise_and_writes_every_sidecar() {
     assert!(run.status.success(), "{}", stderr(&run));
 
     let list = read_json(&dir.join("edited.cuts.json"));
-    for key in ["version", "source", "sample_rate", "duration", "keep", "segments", "threshold", "model"] {
+    for key in [
+        "version",
+        "source",
+        "sample_rate",
+        "duration",
+        "keep",
+        "segments",
+        "threshold",
+        "model",
+    ] {
         assert!(list.get(key).is_some(), "cut list lacks {key}");
     }
     assert_eq!(list["version"], 1);
@@ -98,13 +107,22 @@ fn edit_cuts_the_noise_and_writes_every_sidecar() {
         .map(|k| (k[0].as_f64().unwrap(), k[1].as_f64().unwrap()))
         .collect();
     let (ns, ne) = (noise_start as f64 / sr as f64, noise_end as f64 / sr as f64);
-    let kept_noise: f64 = keep.iter().map(|&(a, b)| (b.min(ne) - a.max(ns)).max(0.0)).sum();
-    assert!(kept_noise < 1.0, "kept {kept_noise:.2} s of the 4 s noise burst: {keep:?}");
+    let kept_noise: f64 = keep
+        .iter()
+        .map(|&(a, b)| (b.min(ne) - a.max(ns)).max(0.0))
+        .sum();
+    assert!(
+        kept_noise < 1.0,
+        "kept {kept_noise:.2} s of the 4 s noise burst: {keep:?}"
+    );
 
     // The audio is the kept ranges joined: same rate and channels, matching length.
     let reader = hound::WavReader::open(&out).unwrap();
     let spec = reader.spec();
-    assert_eq!((spec.sample_rate, spec.channels, spec.bits_per_sample), (44100, 2, 24));
+    assert_eq!(
+        (spec.sample_rate, spec.channels, spec.bits_per_sample),
+        (44100, 2, 24)
+    );
     let kept: f64 = keep.iter().map(|&(a, b)| b - a).sum();
     let frames = reader.duration() as f64 / sr as f64;
     assert!((frames - kept).abs() < 0.01, "{frames} vs {kept}");
@@ -177,9 +195,52 @@ fn evaluate_scores_edits_of_a_benchmark_folder() {
     let report = read_json(&out.join("report.json"));
     assert_eq!(report["pairs"], 1);
     // The noise burst is the worst-scoring quarter: most of it is cut.
-    assert!(report["recall_by_type"]["noise"].as_f64().unwrap() > 0.7, "{report}");
+    assert!(
+        report["recall_by_type"]["noise"].as_f64().unwrap() > 0.7,
+        "{report}"
+    );
     assert!(report["cut_f1"].as_f64().unwrap() > 0.6, "{report}");
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(stdout.contains("cut F1"));
     assert!(out.join("cuts/take-1.cuts.json").is_file());
+}
+
+#[test]
+fn training_with_raw_files_learns_from_the_pairs() {
+    let out = scratch("train-pairs").join("m");
+    let run = cli(&[
+        "train",
+        training_folder().to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--autoencoder-from",
+        tiny_model().to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(String::from_utf8_lossy(&run.stdout).contains("method: pair-classifier"));
+    let clf = read_json(&out.join("classifier.json"));
+    let t = clf["threshold"].as_f64().unwrap();
+    assert!(t > 0.0 && t < 1.0);
+    assert!(out.join("classifier.safetensors").is_file());
+    // Each raw file opens with 2 s of noise that its edit dropped: the learned model cuts it.
+    let dir = scratch("edit-pairs");
+    let mut raw = noise(3.0, 22050, 77);
+    raw.extend(music(8.0, 22050, 78));
+    let input = dir.join("raw.wav");
+    write_wav(&input, 22050, &[raw], false);
+    let edited = dir.join("edited.wav");
+    let run = cli(&[
+        "edit",
+        input.to_str().unwrap(),
+        "-o",
+        edited.to_str().unwrap(),
+        "-m",
+        out.to_str().unwrap(),
+        "--snap",
+        "off",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let list = read_json(&dir.join("edited.cuts.json"));
+    let first = list["keep"][0][0].as_f64().unwrap();
+    assert!(first > 2.0 && first < 3.6, "keep starts at {first}: {list}");
 }

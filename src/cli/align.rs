@@ -82,7 +82,9 @@ fn print_spans(alignment: &Alignment) {
         );
     }
     if !alignment.in_order {
-        println!("note: the edit does not keep the raw's order; the cut list keeps each raw range once");
+        println!(
+            "note: the edit does not keep the raw's order; the cut list keeps each raw range once"
+        );
     }
 }
 

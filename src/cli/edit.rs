@@ -149,7 +149,11 @@ pub fn run_edit(args: EditArgs) -> Result<()> {
     plot_scores(
         &png,
         &PlotInput {
-            title: &format!("{}: kept {:.0} %", stem(&args.file), 100.0 * decision.plan.kept_ratio()),
+            title: &format!(
+                "{}: kept {:.0} %",
+                stem(&args.file),
+                100.0 * decision.plan.kept_ratio()
+            ),
             mono: &clip.mono(),
             sample_rate: clip.sample_rate,
             segments: &decision.timeline.segments,

@@ -4,9 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context, Result};
-use audio_slicer::engine::audio_io::read_audio;
+use audio_slicer::engine::audio_io::{read_audio, AudioClip};
+use audio_slicer::engine::cut_list::CutList;
 use audio_slicer::engine::edit::{cut_list_of, plan_edit};
+use audio_slicer::engine::level_gate::LevelGate;
 use audio_slicer::engine::metrics::{load_truths, score_dir};
+use audio_slicer::engine::pairs::ClassifierTraining;
 use audio_slicer::engine::slicer::Slicer;
 use audio_slicer::engine::training::{audio_files_in, save_model_atomically, TrainOptions};
 use clap::Args;
@@ -34,6 +37,9 @@ pub struct EvaluateArgs {
     /// Random seed when training.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Score the level-gate baseline (Strip Silence style, -40 dBFS) instead of a model.
+    #[arg(long, conflicts_with_all = ["model", "edited_only", "autoencoder_from"])]
+    pub level_gate: bool,
     /// When training: learn only from the edited files (the seed's autoencoder alone).
     #[arg(long)]
     pub edited_only: bool,
@@ -46,9 +52,10 @@ pub struct EvaluateArgs {
 
 /// Runs `evaluate`.
 pub fn run(args: EvaluateArgs) -> Result<()> {
-    let model = match &args.model {
-        Some(dir) => Slicer::from_checkpoint(dir)?,
-        None => train_for_bench(&args)?,
+    let model = match (&args.model, args.level_gate) {
+        (_, true) => None,
+        (Some(dir), false) => Some(Slicer::from_checkpoint(dir)?),
+        (None, false) => Some(train_for_bench(&args)?),
     };
     let truths = load_truths(&args.bench_dir, &args.split)?;
     if truths.is_empty() {
@@ -61,23 +68,24 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
     let pred_dir = args.out.join("cuts");
     std::fs::create_dir_all(&pred_dir)
         .with_context(|| format!("cannot create {}", pred_dir.display()))?;
-    let options = args.edit.to_options(&model);
     let raws = audio_files_in(&args.bench_dir.join(&args.split).join("input"))?;
     for truth in &truths {
         let raw = find_by_stem(&raws, &truth.name)?;
         let clip = read_audio(raw)?;
-        let decision = plan_edit(&model, &clip, &options)?;
-        let list = cut_list_of(
-            &decision,
-            &raw.display().to_string(),
-            clip.sample_rate,
-            model.name(),
-        );
+        let source = raw.display().to_string();
+        let list = match &model {
+            Some(model) => {
+                let decision = plan_edit(model, &clip, &args.edit.to_options(model))?;
+                cut_list_of(&decision, &source, clip.sample_rate, model.name())
+            }
+            None => level_gate_cut_list(&clip, &source),
+        };
         list.write_json(&pred_dir.join(format!("{}.cuts.json", truth.name)))?;
+        let kept: f64 = list.keep.iter().map(|k| k[1] - k[0]).sum();
         eprintln!(
             "{}: kept {:.1} % (human {:.1} %)",
             truth.name,
-            100.0 * decision.plan.kept_ratio(),
+            100.0 * kept / list.duration.max(f64::EPSILON),
             100.0 * truth.kept_ratio
         );
     }
@@ -88,7 +96,11 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
     std::fs::write(&report_path, &json)
         .with_context(|| format!("cannot write {}", report_path.display()))?;
     println!("{json}");
-    eprintln!("cut lists in {}, report in {}", pred_dir.display(), report_path.display());
+    eprintln!(
+        "cut lists in {}, report in {}",
+        pred_dir.display(),
+        report_path.display()
+    );
     Ok(())
 }
 
@@ -100,14 +112,36 @@ fn train_for_bench(args: &EvaluateArgs) -> Result<Slicer> {
         ..TrainOptions::default()
     };
     let train_dir = args.bench_dir.join("train");
+    let classifier = ClassifierTraining {
+        seed: args.seed,
+        ..ClassifierTraining::default()
+    };
     let model = build_model(
         &train_dir,
         &options,
+        &classifier,
         args.edited_only,
         args.autoencoder_from.as_deref(),
     )?;
     save_model_atomically(&model, &args.out.join("model"))?;
     Ok(model)
+}
+
+/// The Strip-Silence-style baseline: -40 dBFS, 0.5 s minimum silence, 0.1 s pads; segments
+/// ranked by their level.
+fn level_gate_cut_list(clip: &AudioClip, source: &str) -> CutList {
+    let gate = LevelGate::default();
+    let plan = gate.plan(clip);
+    let segments = LevelGate::segments(clip, 0.743, 0.186);
+    CutList::new(
+        source,
+        clip.sample_rate,
+        clip.duration(),
+        &plan.keep,
+        segments,
+        gate.threshold_db,
+        "level-gate",
+    )
 }
 
 fn find_by_stem<'a>(files: &'a [PathBuf], name: &str) -> Result<&'a Path> {

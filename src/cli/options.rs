@@ -102,9 +102,13 @@ pub struct EditTuning {
     /// Crossfade at each join in seconds (equal power).
     #[arg(long, default_value_t = 0.02)]
     pub crossfade: f64,
-    /// Step between scored segments in analysis frames (default: a quarter segment).
+    /// Step between scored segments in analysis frames (default: the model's).
     #[arg(long)]
     pub hop_frames: Option<usize>,
+    /// Keep cut boundaries where the scores put them instead of moving them to the nearest
+    /// strong change in the sound.
+    #[arg(long)]
+    pub no_refine: bool,
 }
 
 impl EditTuning {
@@ -134,6 +138,7 @@ impl EditTuning {
             snap_tolerance: self.snap_tolerance,
         };
         options.crossfade = self.crossfade.max(0.0);
+        options.refine_boundaries = !self.no_refine;
         if let Some(h) = self.hop_frames {
             options.hop_frames = h.max(1);
         }

@@ -54,6 +54,15 @@ pub struct TrainArgs {
     /// Reuse the autoencoder of this model directory instead of training one.
     #[arg(long, value_name = "MODEL_DIR")]
     pub autoencoder_from: Option<PathBuf>,
+    /// Hidden units of the keep/cut classifier.
+    #[arg(long, default_value_t = ClassifierTraining::default().hidden)]
+    pub classifier_hidden: usize,
+    /// Training epochs of the keep/cut classifier.
+    #[arg(long, default_value_t = ClassifierTraining::default().epochs)]
+    pub classifier_epochs: usize,
+    /// Weight decay of the keep/cut classifier.
+    #[arg(long, default_value_t = ClassifierTraining::default().weight_decay)]
+    pub classifier_weight_decay: f64,
     /// Percentile of validation errors used as the default threshold.
     #[arg(long, default_value_t = TrainOptions::default().calibration_percentile)]
     pub calibration_percentile: f64,
@@ -84,6 +93,7 @@ fn train_autoencoder(data_dir: &Path, options: &TrainOptions) -> Result<Autoenco
 pub fn build_model(
     data_dir: &Path,
     options: &TrainOptions,
+    classifier: &ClassifierTraining,
     edited_only: bool,
     autoencoder_from: Option<&Path>,
 ) -> Result<Slicer> {
@@ -94,15 +104,9 @@ pub fn build_model(
     let classifier = if edited_only {
         None
     } else {
-        learn_from_pairs(
-            &autoencoder,
-            data_dir,
-            &ClassifierTraining {
-                seed: options.seed,
-                ..ClassifierTraining::default()
-            },
-            &mut |pair| eprintln!("aligning {} with its edit", pair.name),
-        )?
+        learn_from_pairs(&autoencoder, data_dir, classifier, &mut |pair| {
+            eprintln!("aligning {} with its edit", pair.name)
+        })?
     };
     Ok(Slicer {
         autoencoder,
@@ -123,16 +127,24 @@ pub fn run(args: TrainArgs) -> Result<()> {
         hidden_dims: args.hidden_dims,
         latent_dim: args.latent_dim,
         calibration_percentile: args.calibration_percentile,
-        name: args
-            .out
-            .file_name()
-            .map_or_else(|| "audio-slicer".into(), |n| n.to_string_lossy().into_owned()),
+        name: args.out.file_name().map_or_else(
+            || "audio-slicer".into(),
+            |n| n.to_string_lossy().into_owned(),
+        ),
         ..TrainOptions::default()
     };
     options.features.n_mels = args.n_mels;
+    let classifier = ClassifierTraining {
+        hidden: args.classifier_hidden,
+        epochs: args.classifier_epochs,
+        weight_decay: args.classifier_weight_decay,
+        seed: args.seed,
+        ..ClassifierTraining::default()
+    };
     let model = build_model(
         &args.data_dir,
         &options,
+        &classifier,
         args.edited_only,
         args.autoencoder_from.as_deref(),
     )?;

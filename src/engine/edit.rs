@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::audio_io::AudioClip;
 use super::beats::{track_beats, BeatGrid};
+use super::boundaries::refine_to_frames;
 use super::cut_list::CutList;
 use super::cut_plan::{CutOptions, CutPlan};
 use super::features::{log_mel_of, LogMelExtractor};
@@ -37,8 +38,10 @@ pub struct EditOptions {
     pub cut: CutOptions,
     /// Crossfade at each join of the rendered edit, in seconds.
     pub crossfade: f64,
-    /// Step between scored segments, in analysis frames (a quarter segment by default).
+    /// Step between scored segments, in analysis frames.
     pub hop_frames: usize,
+    /// Move cut boundaries to the nearest strong spectral change (within half a segment).
+    pub refine_boundaries: bool,
 }
 
 impl EditOptions {
@@ -49,6 +52,7 @@ impl EditOptions {
             cut: CutOptions::default(),
             crossfade: 0.02,
             hop_frames: model.default_hop_frames(),
+            refine_boundaries: true,
         }
     }
 }
@@ -75,13 +79,26 @@ pub fn plan_edit(model: &Slicer, clip: &AudioClip, options: &EditOptions) -> Res
     let bins = timeline.bin_scores();
     let threshold = choose_threshold(model, &timeline, &bins, options.threshold)?;
     let bad: Vec<bool> = bins.iter().map(|&s| s > threshold).collect();
-    let plan = CutPlan::from_bad_mask(
-        &bad,
-        timeline.hop_seconds,
-        timeline.duration,
-        &options.cut,
-        Some(&beats),
-    );
+    let plan = if options.refine_boundaries {
+        let radius = model.segment_frames() / 2;
+        let frames = refine_to_frames(&bad, options.hop_frames, &spec, radius);
+        let frame_seconds = 1.0 / spec.frame_rate;
+        CutPlan::from_bad_mask(
+            &frames,
+            frame_seconds,
+            timeline.duration,
+            &options.cut,
+            Some(&beats),
+        )
+    } else {
+        CutPlan::from_bad_mask(
+            &bad,
+            timeline.hop_seconds,
+            timeline.duration,
+            &options.cut,
+            Some(&beats),
+        )
+    };
     Ok(EditDecision {
         timeline,
         threshold,
@@ -105,8 +122,10 @@ pub fn choose_threshold(
     Ok(match mode {
         ThresholdMode::Absolute(t) => t,
         ThresholdMode::Calibrated => model.default_threshold().ok_or_else(|| {
-                anyhow!("the model has no calibration: choose --percentile, --keep-ratio or --threshold")
-            })?,
+            anyhow!(
+                "the model has no calibration: choose --percentile, --keep-ratio or --threshold"
+            )
+        })?,
         ThresholdMode::Percentile(p) => {
             let scores = sorted(timeline.segments.iter().map(|s| s.score).collect());
             percentile_of_sorted(&scores, p)
@@ -124,7 +143,12 @@ pub fn render_edit(clip: &AudioClip, plan: &CutPlan, crossfade: f64) -> AudioCli
 }
 
 /// The cut list describing a decision, in the engine's JSON format.
-pub fn cut_list_of(decision: &EditDecision, source: &str, sample_rate: u32, model_name: &str) -> CutList {
+pub fn cut_list_of(
+    decision: &EditDecision,
+    source: &str,
+    sample_rate: u32,
+    model_name: &str,
+) -> CutList {
     CutList::new(
         source,
         sample_rate,

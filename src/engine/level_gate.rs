@@ -62,7 +62,10 @@ impl LevelGate {
             while i < quiet.len() && quiet[i] {
                 i += 1;
             }
-            let (a, b) = (start as f64 * WINDOW_SECONDS, (i as f64 * WINDOW_SECONDS).min(duration));
+            let (a, b) = (
+                start as f64 * WINDOW_SECONDS,
+                (i as f64 * WINDOW_SECONDS).min(duration),
+            );
             if b - a >= self.min_silence {
                 // Pads protect the material, but not beyond the file's edges.
                 let a = if start == 0 { a } else { a + self.pad };
@@ -121,7 +124,9 @@ mod tests {
 
     fn clip_with_gap() -> AudioClip {
         let sr = 1000;
-        let mut s: Vec<f32> = (0..2000).map(|i| if i % 2 == 0 { 0.5 } else { -0.5 }).collect();
+        let mut s: Vec<f32> = (0..2000)
+            .map(|i| if i % 2 == 0 { 0.5 } else { -0.5 })
+            .collect();
         s.extend(vec![0.0; 1000]);
         s.extend((0..2000).map(|i| if i % 2 == 0 { 0.5 } else { -0.5 }));
         AudioClip::new(sr, vec![s])
@@ -148,7 +153,11 @@ mod tests {
     fn quiet_segments_score_worse() {
         let segs = LevelGate::segments(&clip_with_gap(), 0.5, 0.5);
         let loud = segs[0].score;
-        let quiet = segs.iter().find(|s| s.start >= 2.0 && s.end <= 3.0).unwrap().score;
+        let quiet = segs
+            .iter()
+            .find(|s| s.start >= 2.0 && s.end <= 3.0)
+            .unwrap()
+            .score;
         assert!(quiet > loud);
     }
 }

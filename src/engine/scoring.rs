@@ -87,7 +87,11 @@ pub fn score_spectrogram(
 }
 
 /// Scores a clip: features, normalisation with the model's statistics, segment errors.
-pub fn score_clip(model: &Autoencoder, clip: &AudioClip, hop_frames: usize) -> Result<ScoreTimeline> {
+pub fn score_clip(
+    model: &Autoencoder,
+    clip: &AudioClip,
+    hop_frames: usize,
+) -> Result<ScoreTimeline> {
     let mut extractor = LogMelExtractor::new(&model.config().features)?;
     let spec = log_mel_of(&mut extractor, &clip.channels, clip.sample_rate)?;
     score_log_mel(model, &spec, clip.duration(), hop_frames)
@@ -128,8 +132,16 @@ mod tests {
     fn bins_average_the_segments_covering_them() {
         let timeline = ScoreTimeline {
             segments: vec![
-                Segment { start: 0.0, end: 2.0, score: 1.0 },
-                Segment { start: 1.0, end: 3.0, score: 3.0 },
+                Segment {
+                    start: 0.0,
+                    end: 2.0,
+                    score: 1.0,
+                },
+                Segment {
+                    start: 1.0,
+                    end: 3.0,
+                    score: 3.0,
+                },
             ],
             segment_seconds: 2.0,
             hop_seconds: 1.0,

@@ -8,7 +8,9 @@ use anyhow::{anyhow, Context, Result};
 use super::audio_io::AudioClip;
 use super::features::{log_mel_of, FeatureConfig, LogMel, LogMelExtractor};
 use super::model::Autoencoder;
-use super::pairs::{contextual_descriptors, ClassifierConfig, PairClassifier, CLASSIFIER_WEIGHTS_FILE};
+use super::pairs::{
+    contextual_descriptors, ClassifierConfig, PairClassifier, CLASSIFIER_WEIGHTS_FILE,
+};
 use super::scoring::{score_log_mel, ScoreTimeline};
 use super::timeline::Segment;
 
@@ -50,8 +52,8 @@ impl Slicer {
             let weights = std::fs::read(dir.join(CLASSIFIER_WEIGHTS_FILE))?;
             Self::classifier_from_bytes(&text, &weights)
         };
-        let classifier =
-            load().with_context(|| format!("cannot load the classifier of model {}", dir.display()))?;
+        let classifier = load()
+            .with_context(|| format!("cannot load the classifier of model {}", dir.display()))?;
         Ok(Self {
             autoencoder,
             classifier: Some(classifier),
@@ -60,8 +62,9 @@ impl Slicer {
 
     /// A classifier from the text of `classifier.json` and the bytes of its weights.
     pub fn classifier_from_bytes(config_json: &str, weights: &[u8]) -> Result<PairClassifier> {
-        let config: ClassifierConfig = serde_json::from_str(config_json)
-            .map_err(|e| anyhow!("{CLASSIFIER_CONFIG_FILE} is not a valid classifier config: {e}"))?;
+        let config: ClassifierConfig = serde_json::from_str(config_json).map_err(|e| {
+            anyhow!("{CLASSIFIER_CONFIG_FILE} is not a valid classifier config: {e}")
+        })?;
         PairClassifier::from_bytes(config, weights)
     }
 
@@ -106,7 +109,9 @@ impl Slicer {
     pub fn default_hop_frames(&self) -> usize {
         self.classifier
             .as_ref()
-            .map_or((self.segment_frames() / 4).max(1), |c| c.config().hop_frames)
+            .map_or((self.segment_frames() / 4).max(1), |c| {
+                c.config().hop_frames
+            })
     }
 
     /// The absolute threshold to use when the user asks for none: the classifier's decision
@@ -125,7 +130,12 @@ impl Slicer {
 
     /// Scores an unnormalised spectrogram of a recording lasting `duration` seconds.
     /// With a classifier the score is the probability that the segment is cut.
-    pub fn score_log_mel(&self, spec: &LogMel, duration: f64, hop_frames: usize) -> Result<ScoreTimeline> {
+    pub fn score_log_mel(
+        &self,
+        spec: &LogMel,
+        duration: f64,
+        hop_frames: usize,
+    ) -> Result<ScoreTimeline> {
         let Some(clf) = &self.classifier else {
             return score_log_mel(&self.autoencoder, spec, duration, hop_frames);
         };

@@ -118,7 +118,10 @@ impl StreamingAnalyser {
                     FixedSync::Input,
                 )
                 .map_err(|e| {
-                    anyhow!("cannot resample {input_rate} Hz to {} Hz: {e}", features.sample_rate)
+                    anyhow!(
+                        "cannot resample {input_rate} Hz to {} Hz: {e}",
+                        features.sample_rate
+                    )
                 })?,
             )
         };
@@ -208,8 +211,11 @@ impl StreamingAnalyser {
         let mut rest = samples;
         while !rest.is_empty() {
             let take = (RESAMPLER_CHUNK - self.chunk_in.len()).min(rest.len());
-            self.chunk_in
-                .extend(rest[..take].iter().map(|&s| if s.is_finite() { s } else { 0.0 }));
+            self.chunk_in.extend(
+                rest[..take]
+                    .iter()
+                    .map(|&s| if s.is_finite() { s } else { 0.0 }),
+            );
             rest = &rest[take..];
             if self.chunk_in.len() == RESAMPLER_CHUNK {
                 self.resample_chunk()?;
@@ -239,7 +245,8 @@ impl StreamingAnalyser {
             .map_err(|e| anyhow!("resampling failed: {e}"))?;
         let skip = self.to_trim.min(produced);
         self.to_trim -= skip;
-        self.signal.extend_from_slice(&self.chunk_out[skip..produced]);
+        self.signal
+            .extend_from_slice(&self.chunk_out[skip..produced]);
         Ok(())
     }
 
@@ -276,7 +283,11 @@ impl StreamingAnalyser {
         self.score_ready_segments(events, frame_rate)
     }
 
-    fn score_ready_segments(&mut self, events: &mut Vec<StreamEvent>, frame_rate: f64) -> Result<()> {
+    fn score_ready_segments(
+        &mut self,
+        events: &mut Vec<StreamEvent>,
+        frame_rate: f64,
+    ) -> Result<()> {
         let seg = self.model.config().segment_frames;
         let available = self.frames_offset + self.frames.len();
         let ready = (available + 1)
@@ -371,7 +382,11 @@ impl StreamingAnalyser {
                 index,
                 start: index as f64 * bin_seconds,
                 end: (index + 1) as f64 * bin_seconds,
-                score: if count > 0 { sum / count as f64 } else { f64::NAN },
+                score: if count > 0 {
+                    sum / count as f64
+                } else {
+                    f64::NAN
+                },
             });
             self.bins_offset += 1;
         }

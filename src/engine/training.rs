@@ -85,8 +85,8 @@ pub const AUDIO_EXTENSIONS: [&str; 6] = ["wav", "flac", "ogg", "mp3", "oga", "wa
 
 /// The audio files directly inside `dir`, sorted by name.
 pub fn audio_files_in(dir: &Path) -> Result<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot list folder {}", dir.display()))?;
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot list folder {}", dir.display()))?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
@@ -143,7 +143,10 @@ pub fn train(
     let specs = load_features(&files, &options.features)?;
     let names: Vec<String> = files
         .iter()
-        .map(|p| p.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()))
+        .map(|p| {
+            p.file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+        })
         .collect();
     train_on_spectrograms(specs, &names, options, on_epoch)
 }
@@ -180,8 +183,14 @@ pub fn train_on_spectrograms(
         (vec![a], vec![b])
     } else {
         (
-            train_idx.iter().map(|&i| specs[i].clone()).collect::<Vec<_>>(),
-            val_idx.iter().map(|&i| specs[i].clone()).collect::<Vec<_>>(),
+            train_idx
+                .iter()
+                .map(|&i| specs[i].clone())
+                .collect::<Vec<_>>(),
+            val_idx
+                .iter()
+                .map(|&i| specs[i].clone())
+                .collect::<Vec<_>>(),
         )
     };
 
@@ -224,10 +233,18 @@ pub fn train_on_spectrograms(
     restore(&model, &weights)?;
     let errors = validation_errors(&model, &val_pool, seg / 4)?;
     let calibration = Calibration::from_errors(&errors, options.calibration_percentile);
-    let pick = |idx: &[usize]| idx.iter().map(|&i| names.get(i).cloned().unwrap_or_default()).collect();
+    let pick = |idx: &[usize]| {
+        idx.iter()
+            .map(|&i| names.get(i).cloned().unwrap_or_default())
+            .collect()
+    };
     let info = TrainingInfo {
         train_files: pick(&train_idx),
-        validation_files: if single_file { pick(&train_idx) } else { pick(&val_idx) },
+        validation_files: if single_file {
+            pick(&train_idx)
+        } else {
+            pick(&val_idx)
+        },
         epochs: options.epochs.max(1),
         segments_per_epoch: options.segments_per_epoch,
         best_epoch,
@@ -264,7 +281,11 @@ fn split_tail(spec: &LogMel, share: f64) -> (LogMel, LogMel) {
     let part = |data: &[f32]| LogMel {
         n_mels: spec.n_mels,
         frame_rate: spec.frame_rate,
-        data: if data.is_empty() { spec.data.clone() } else { data.to_vec() },
+        data: if data.is_empty() {
+            spec.data.clone()
+        } else {
+            data.to_vec()
+        },
     };
     (part(&spec.data[..at]), part(&spec.data[at..]))
 }
@@ -295,7 +316,13 @@ fn random_batch(
             .unwrap_or(0);
         let max_start = pool[file].frames().saturating_sub(seg);
         let start = rng.random_range(0..=max_start);
-        specs.push(segment_batch(&pool[file], &[start], seg, model.dtype(), model.device())?);
+        specs.push(segment_batch(
+            &pool[file],
+            &[start],
+            seg,
+            model.dtype(),
+            model.device(),
+        )?);
     }
     Ok(Tensor::cat(&specs, 0)?)
 }
@@ -304,7 +331,11 @@ fn random_batch(
 fn validation_errors(model: &Autoencoder, pool: &[LogMel], hop: usize) -> Result<Vec<f64>> {
     let mut errors = Vec::new();
     for spec in pool {
-        errors.extend(score_spectrogram(model, spec, hop.max(1))?.into_iter().map(|(_, e)| e));
+        errors.extend(
+            score_spectrogram(model, spec, hop.max(1))?
+                .into_iter()
+                .map(|(_, e)| e),
+        );
     }
     Ok(errors)
 }
@@ -319,7 +350,11 @@ fn mean(v: &[f64]) -> f64 {
 
 /// Copies of every variable, in a stable order.
 fn snapshot(model: &Autoencoder) -> Result<Vec<Tensor>> {
-    let data = model.varmap().data().lock().map_err(|_| anyhow!("poisoned"))?;
+    let data = model
+        .varmap()
+        .data()
+        .lock()
+        .map_err(|_| anyhow!("poisoned"))?;
     let mut names: Vec<&String> = data.keys().collect();
     names.sort();
     names
@@ -329,7 +364,11 @@ fn snapshot(model: &Autoencoder) -> Result<Vec<Tensor>> {
 }
 
 fn restore(model: &Autoencoder, weights: &[Tensor]) -> Result<()> {
-    let data = model.varmap().data().lock().map_err(|_| anyhow!("poisoned"))?;
+    let data = model
+        .varmap()
+        .data()
+        .lock()
+        .map_err(|_| anyhow!("poisoned"))?;
     let mut names: Vec<&String> = data.keys().collect();
     names.sort();
     for (name, w) in names.into_iter().zip(weights) {

@@ -1,127 +1,11 @@
-//! Audio-thread DSP: the lookahead delay line and the gate that follows published decisions.
+//! Audio-thread DSP: the gate that follows published decisions.
 //!
 //! Everything here is allocation-free after construction: rings are preallocated and the
 //! per-block work writes into caller-owned slices.
 
 use std::f32::consts::FRAC_PI_2;
 
-/// A fixed-capacity FIFO of `Copy` values that never allocates after construction.
-pub struct FixedRing<T: Copy> {
-    items: Vec<T>,
-    head: usize,
-    len: usize,
-}
-
-impl<T: Copy + Default> FixedRing<T> {
-    /// A ring holding at most `capacity` items (at least one).
-    pub fn new(capacity: usize) -> Self {
-        Self {
-            items: vec![T::default(); capacity.max(1)],
-            head: 0,
-            len: 0,
-        }
-    }
-}
-
-impl<T: Copy> FixedRing<T> {
-    /// Appends `item`; returns `false` (and drops nothing) when full.
-    pub fn push(&mut self, item: T) -> bool {
-        if self.len == self.items.len() {
-            return false;
-        }
-        let at = (self.head + self.len) % self.items.len();
-        self.items[at] = item;
-        self.len += 1;
-        true
-    }
-
-    /// The `i`-th oldest item.
-    pub fn get(&self, i: usize) -> Option<T> {
-        (i < self.len).then(|| self.items[(self.head + i) % self.items.len()])
-    }
-
-    /// Removes the oldest item.
-    pub fn pop(&mut self) -> Option<T> {
-        let item = self.get(0)?;
-        self.head = (self.head + 1) % self.items.len();
-        self.len -= 1;
-        Some(item)
-    }
-
-    /// Number of items held.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether nothing is held.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Whether no more items fit.
-    pub fn is_full(&self) -> bool {
-        self.len == self.items.len()
-    }
-
-    /// Empties the ring.
-    pub fn clear(&mut self) {
-        self.head = 0;
-        self.len = 0;
-    }
-}
-
-/// A per-channel delay of a fixed number of samples.
-pub struct DelayLine {
-    rings: Vec<Vec<f32>>,
-    index: usize,
-}
-
-impl DelayLine {
-    /// A silent delay of `samples` for `channels` channels.
-    pub fn new(channels: usize, samples: usize) -> Self {
-        Self {
-            rings: vec![vec![0.0; samples]; channels],
-            index: 0,
-        }
-    }
-
-    /// The delay in samples.
-    pub fn len(&self) -> usize {
-        self.rings.first().map_or(0, Vec::len)
-    }
-
-    /// Whether the delay is zero.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Fills the delay with silence.
-    pub fn clear(&mut self) {
-        self.rings.iter_mut().for_each(|r| r.fill(0.0));
-        self.index = 0;
-    }
-
-    /// Delays each channel of `block` in place: what comes out is what went in `len()` samples
-    /// earlier. Swapping the block with the ring's oldest samples does both moves at once.
-    pub fn process(&mut self, block: &mut [&mut [f32]]) {
-        let delay = self.len();
-        let frames = block.first().map_or(0, |c| c.len());
-        if delay == 0 || frames == 0 {
-            return;
-        }
-        let start = self.index;
-        for (channel, ring) in block.iter_mut().zip(&mut self.rings) {
-            let (mut done, mut at) = (0, start);
-            while done < frames {
-                let n = (frames - done).min(delay - at);
-                channel[done..done + n].swap_with_slice(&mut ring[at..at + n]);
-                done += n;
-                at = (at + n) % delay;
-            }
-        }
-        self.index = (start + frames) % delay;
-    }
-}
+pub use super::buffers::{DelayLine, FixedRing};
 
 /// Something the gate passes at an exact sample, for MIDI output.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -252,7 +136,27 @@ impl GateState {
 
     /// Writes the gain of positions `q0 ..` into `gains` and reports every mark passed, with
     /// its offset in the block. Returns whether any gain differs from 1.
-    pub fn render(&mut self, q0: u64, gains: &mut [f32], mut on_mark: impl FnMut(usize, Mark)) -> bool {
+    pub fn render(
+        &mut self,
+        q0: u64,
+        gains: &mut [f32],
+        mut on_mark: impl FnMut(usize, Mark),
+    ) -> bool {
+        if let Some(gain) = self.steady_gain(q0, gains.len()) {
+            // Nothing changes in this block: one gain, and only the score marks to report.
+            gains.fill(gain);
+            let end = q0 + gains.len() as u64;
+            while let Some((pos, scaled)) = self.scores.get(0) {
+                if pos >= end {
+                    break;
+                }
+                if pos >= q0 {
+                    on_mark((pos - q0) as usize, Mark::Score(scaled));
+                }
+                self.scores.pop();
+            }
+            return gain != 1.0;
+        }
         let mut any = false;
         for (i, g) in gains.iter_mut().enumerate() {
             let q = q0 + i as u64;
@@ -287,6 +191,31 @@ impl GateState {
         any
     }
 
+    /// The gain of all of `q0 .. q0 + n` when it is one settled value: decided, no transition
+    /// or ramp touching the span, and the gain already there.
+    fn steady_gain(&self, q0: u64, n: usize) -> Option<f32> {
+        let end = q0 + n as u64;
+        if q0 == 0 || end + self.lead as u64 >= self.horizon {
+            return None;
+        }
+        let (lead, ramp) = (self.lead as u64, self.ramp as u64);
+        let mut state = self.state_before;
+        for i in 0..self.transitions.len() {
+            let (pos, keep) = self.transitions.get(i)?;
+            // The ramp around `pos` spans `pos - lead .. pos - lead + ramp`, and the transition
+            // itself is a mark to report.
+            let (from, to) = (pos.saturating_sub(lead), (pos + ramp).saturating_sub(lead));
+            if from <= end && to.max(pos) >= q0 {
+                return None;
+            }
+            if pos < q0 {
+                state = keep;
+            }
+        }
+        let gain = if state { 1.0 } else { 0.0 };
+        (self.gain == gain).then_some(gain)
+    }
+
     fn first_transition_at(&self, q: u64) -> Option<(u64, bool)> {
         (0..self.transitions.len())
             .filter_map(|i| self.transitions.get(i))
@@ -297,7 +226,8 @@ impl GateState {
     /// Drops transitions whose ramps lie wholly before `q`, keeping their state.
     fn forget_passed(&mut self, q: u64) {
         while self.transitions.len() > 1 {
-            let (Some((_, keep)), Some((next, _))) = (self.transitions.get(0), self.transitions.get(1))
+            let (Some((_, keep)), Some((next, _))) =
+                (self.transitions.get(0), self.transitions.get(1))
             else {
                 break;
             };
@@ -358,22 +288,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn delay_line_delays_by_its_length_whatever_the_block_size() {
-        let input: Vec<f32> = (1..=100).map(|i| i as f32).collect();
-        for block in [1, 3, 7, 64] {
-            let mut delay = DelayLine::new(1, 10);
-            let mut out = Vec::new();
-            for chunk in input.chunks(block) {
-                let mut buf = chunk.to_vec();
-                delay.process(&mut [&mut buf[..]]);
-                out.extend(buf);
-            }
-            assert_eq!(&out[..10], &[0.0; 10]);
-            assert_eq!(&out[10..], &input[..90]);
-        }
-    }
-
-    #[test]
     fn gate_ramps_are_centred_equal_power_and_exact_elsewhere() {
         let mut gate = GateState::new(16);
         gate.set_ramp(8);
@@ -390,7 +304,10 @@ mod tests {
         // Equal power: the fade-out mirrors the fade-in.
         for k in 0..8 {
             let (out, inn) = (gains[96 + k], gains[196 + k]);
-            assert!((out * out + inn * inn - 1.0).abs() < 1e-5, "{k}: {out} {inn}");
+            assert!(
+                (out * out + inn * inn - 1.0).abs() < 1e-5,
+                "{k}: {out} {inn}"
+            );
         }
     }
 
@@ -403,16 +320,10 @@ mod tests {
         gate.render(0, &mut gains, |_, _| {});
         assert!(gains[..40].iter().all(|&g| g == 0.0));
         assert_eq!(gains[99], 1.0);
-        let steepest = gains.windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0, f32::max);
+        let steepest = gains
+            .windows(2)
+            .map(|w| (w[1] - w[0]).abs())
+            .fold(0.0, f32::max);
         assert!(steepest <= FRAC_PI_2 / 10.0 * 1.001, "{steepest}");
-    }
-
-    #[test]
-    fn ring_never_grows() {
-        let mut ring = FixedRing::<u32>::new(2);
-        assert!(ring.push(1) && ring.push(2) && !ring.push(3));
-        assert_eq!(ring.pop(), Some(1));
-        assert!(ring.push(4));
-        assert_eq!((ring.get(0), ring.get(1), ring.len()), (Some(2), Some(4), 2));
     }
 }

@@ -89,8 +89,14 @@ mod tests {
 
     #[test]
     fn a_file_has_a_header_one_track_and_sorted_events() {
-        let on = TimedMessage { beats: 2.0, bytes: [0x90, 60, 100] };
-        let off = TimedMessage { beats: 3.0, bytes: [0x80, 60, 0] };
+        let on = TimedMessage {
+            beats: 2.0,
+            bytes: [0x90, 60, 100],
+        };
+        let off = TimedMessage {
+            beats: 3.0,
+            bytes: [0x80, 60, 0],
+        };
         let file = write_smf(120.0, vec![off, on]);
         assert_eq!(&file[..4], b"MThd");
         assert_eq!(&file[14..18], b"MTrk");

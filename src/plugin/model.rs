@@ -13,6 +13,11 @@ const DEFAULT_CONFIG: &str = include_str!("../../models/default/config.json");
 /// The default model's weights.
 static DEFAULT_WEIGHTS: &[u8] = include_bytes!("../../models/default/model.safetensors");
 
+/// Environment variable naming a model directory to use instead of the built-in model when the
+/// project has not chosen one: a studio-wide default (and how hosts that cannot edit plugin
+/// state, such as batch renderers, pick a model).
+pub const MODEL_ENV: &str = "AUDIO_SLICER_MODEL";
+
 /// A loaded model and where it came from.
 pub struct LoadedModel {
     /// The network.
@@ -21,15 +26,22 @@ pub struct LoadedModel {
     pub source: String,
 }
 
-/// Loads the model in `dir`, or the built-in default model when `dir` is `None`.
+/// Loads the model in `dir`; without one, the model named by [`MODEL_ENV`] or else the
+/// built-in default model.
 pub fn load(dir: Option<&str>) -> Result<LoadedModel> {
-    let (model, source) = match dir {
+    let from_env = std::env::var(MODEL_ENV)
+        .ok()
+        .filter(|d| !d.trim().is_empty());
+    let (model, source) = match dir.or(from_env.as_deref()) {
         None => (
             Autoencoder::from_bytes(DEFAULT_CONFIG, DEFAULT_WEIGHTS)
                 .context("the built-in model is damaged")?,
             "built-in".to_owned(),
         ),
-        Some(dir) => (Autoencoder::from_checkpoint(Path::new(dir))?, dir.to_owned()),
+        Some(dir) => (
+            Autoencoder::from_checkpoint(Path::new(dir))?,
+            dir.to_owned(),
+        ),
     };
     if model.config().calibration.is_none() {
         anyhow::bail!(

@@ -169,8 +169,8 @@ impl Default for SlicerParams {
             midi_channel: IntParam::new("MIDI channel", 1, IntRange::Linear { min: 1, max: 16 }),
             midi_cc: IntParam::new("Score CC", 20, IntRange::Linear { min: 0, max: 119 }),
             cut_note: IntParam::new("Cut note", 60, IntRange::Linear { min: 0, max: 127 })
-                .with_value_to_string(formatters::v2s_i32_note_formatter())
-                .with_string_to_value(formatters::s2v_i32_note_formatter()),
+                .with_value_to_string(formatters::v2s_i32_key_formatter())
+                .with_string_to_value(formatters::s2v_i32_key_formatter()),
         }
     }
 }
@@ -190,7 +190,11 @@ impl SlicerParams {
 
     /// The model directory chosen, or `None` for the built-in model.
     pub fn model_dir(&self) -> Option<String> {
-        let path = self.model_path.lock().map(|p| p.clone()).unwrap_or_default();
+        let path = self
+            .model_path
+            .lock()
+            .map(|p| p.clone())
+            .unwrap_or_default();
         (!path.trim().is_empty()).then_some(path)
     }
 }

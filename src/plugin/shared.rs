@@ -100,7 +100,8 @@ impl Link {
     /// Publishes that everything before `position` of `generation` is decided. Packing both in
     /// one word means a horizon from before a reset can never be read as a new one.
     pub fn set_horizon(&self, generation: u32, position: u64) {
-        let packed = (u64::from(generation) << POSITION_BITS) | position.min((1 << POSITION_BITS) - 1);
+        let packed =
+            (u64::from(generation) << POSITION_BITS) | position.min((1 << POSITION_BITS) - 1);
         self.horizon.store(packed, Ordering::Release);
     }
 

@@ -84,7 +84,11 @@ impl Snapshot {
     /// The analysed span as the engine's cut list, in song seconds, so the Audacity and REAPER
     /// exports line up with the DAW's timeline.
     pub fn cut_list(&self, sample_rate: u32) -> CutList {
-        let duration = self.bins.last().map_or(0.0, |b| b.start + b.length).max(0.0);
+        let duration = self
+            .bins
+            .last()
+            .map_or(0.0, |b| b.start + b.length)
+            .max(0.0);
         let mut keep = Vec::new();
         let mut cursor = 0.0;
         for cut in &self.cuts {
@@ -155,4 +159,78 @@ pub fn scaled_score(score: f64, threshold: f64) -> f32 {
 /// A score as a 7-bit controller value.
 pub fn cc_value(score: f64, threshold: f64) -> u8 {
     (scaled_score(score, threshold) * 127.0).round() as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn analysed() -> Snapshot {
+        let bins = (0..20)
+            .map(|i| TimelineBin {
+                start: f64::from(i) * 0.5,
+                length: 0.5,
+                beats: Some(f64::from(i)),
+                score: if (8..12).contains(&i) { 9.0 } else { 1.0 },
+                keep: Some(!(8..12).contains(&i)),
+            })
+            .collect();
+        Snapshot {
+            bins,
+            cuts: vec![CutMarker {
+                start: 4.0,
+                end: 6.0,
+                start_beats: Some(8.0),
+                end_beats: Some(12.0),
+            }],
+            threshold: 3.0,
+            tempo: Some(120.0),
+            ..Snapshot::default()
+        }
+    }
+
+    #[test]
+    fn exports_carry_the_cuts_in_song_time() {
+        let snapshot = analysed();
+        let list = snapshot.cut_list(48_000);
+        assert_eq!(list.duration, 10.0);
+        assert!(list.validate().is_ok());
+        let labels = list.to_audacity_labels();
+        assert_eq!(labels.lines().count(), 1);
+        assert!(
+            labels.starts_with("4.000000\t6.000000\tcut 1 (score 9"),
+            "{labels}"
+        );
+        assert!(list
+            .to_reaper_csv()
+            .contains("R1,cut 1,0:00:04.000,0:00:06.000"));
+    }
+
+    #[test]
+    fn the_midi_file_has_a_note_for_each_cut_and_a_cc_per_bin() {
+        let file = snapshot_midi();
+        let count = |pattern: &[u8]| {
+            file.windows(pattern.len())
+                .filter(|w| *w == pattern)
+                .count()
+        };
+        // Channel 2 (0-based 1): note on 0x91 and off 0x81 of key 60, score CC 20 on 0xB1.
+        assert_eq!(count(&[0x91, 60, 100]), 1);
+        assert_eq!(count(&[0x81, 60, 0]), 1);
+        assert_eq!(count(&[0xB1, 20]), 20);
+        // The cut's bins sit above the threshold: 9 / (2 * 3) clamps to full scale.
+        assert_eq!(count(&[0xB1, 20, 127]), 4);
+    }
+
+    fn snapshot_midi() -> Vec<u8> {
+        analysed().midi_file(2, 20, 60)
+    }
+
+    #[test]
+    fn scores_map_to_controller_values_with_the_threshold_at_the_middle() {
+        assert_eq!(cc_value(1.5, 1.5), 64);
+        assert_eq!(cc_value(0.0, 1.5), 0);
+        assert_eq!(cc_value(100.0, 1.5), 127);
+        assert_eq!(cc_value(f64::NAN, 1.5), 0);
+    }
 }

@@ -15,7 +15,10 @@ impl Lcg {
         Self(seed.wrapping_mul(6364136223846793005).wrapping_add(1))
     }
     pub fn next_f32(&mut self) -> f32 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
     }
 }
@@ -62,7 +65,11 @@ pub fn write_wav(path: &Path, sample_rate: u32, channels: &[Vec<f32>], float: bo
         channels: channels.len() as u16,
         sample_rate,
         bits_per_sample: if float { 32 } else { 16 },
-        sample_format: if float { hound::SampleFormat::Float } else { hound::SampleFormat::Int },
+        sample_format: if float {
+            hound::SampleFormat::Float
+        } else {
+            hound::SampleFormat::Int
+        },
     };
     let mut w = hound::WavWriter::create(path, spec).unwrap();
     for i in 0..channels.first().map_or(0, Vec::len) {
@@ -70,7 +77,8 @@ pub fn write_wav(path: &Path, sample_rate: u32, channels: &[Vec<f32>], float: bo
             if float {
                 w.write_sample(ch[i]).unwrap();
             } else {
-                w.write_sample((ch[i].clamp(-1.0, 1.0) * 32767.0) as i16).unwrap();
+                w.write_sample((ch[i].clamp(-1.0, 1.0) * 32767.0) as i16)
+                    .unwrap();
             }
         }
     }
@@ -111,8 +119,18 @@ pub fn training_folder() -> &'static Path {
             let good = music(8.0, 22050, i);
             let mut raw = noise(2.0, 22050, 100 + i);
             raw.extend_from_slice(&good);
-            write_wav(&dir.join(format!("desired_output/s{i}.wav")), 22050, &[good.clone(), good], false);
-            write_wav(&dir.join(format!("input/s{i}.wav")), 22050, &[raw.clone(), raw], false);
+            write_wav(
+                &dir.join(format!("desired_output/s{i}.wav")),
+                22050,
+                &[good.clone(), good],
+                false,
+            );
+            write_wav(
+                &dir.join(format!("input/s{i}.wav")),
+                22050,
+                &[raw.clone(), raw],
+                false,
+            );
         }
         dir
     })

@@ -7,6 +7,7 @@
 //! its offset through quiet or ambiguous blocks (a repeated loop, a held chord), and switches
 //! only when the new offset explains the following blocks clearly better.
 
+use super::retakes::{credit_later_takes, score_near};
 use super::search::{parallel_map, Candidate, RawIndex};
 use super::signal::energy;
 
@@ -32,10 +33,6 @@ const BACKWARD_PENALTY: f32 = 3.0;
 /// Cost of entering or leaving "no match": half a backward jump, so that a detour through it
 /// is never a cheap way around [`BACKWARD_PENALTY`].
 const NONE_PENALTY: f32 = BACKWARD_PENALTY / 2.0;
-/// Blocks at the end of a span that may overlap the join after it (a block's length in hops).
-const BLOCKS_PER_JOIN: usize = 4;
-/// Candidates within this much correlation of each other explain a block equally well.
-const TIE_MARGIN: f32 = 0.03;
 /// A run is a match only if its best block correlates at least this well.
 pub(super) const ACCEPT: f32 = 0.5;
 /// Blocks quieter than this fraction of the edit's mean block energy (-50 dB) carry no evidence.
@@ -87,7 +84,7 @@ pub(super) struct Run {
     pub best: f32,
 }
 
-/// Searches the blocks of `edited` in `raw` (both coarse, whitened) and returns the runs, in
+/// Searches the blocks of `edited` in `raw` (both coarse, band-passed) and returns the runs, in
 /// edit order, covering every block.
 pub(super) fn find_runs(raw: &[f32], edited: &[f32], layout: &Layout) -> Vec<Run> {
     let index = RawIndex::new(raw, layout.len);
@@ -106,56 +103,52 @@ pub(super) fn find_runs(raw: &[f32], edited: &[f32], layout: &Layout) -> Vec<Run
     // Every other block is searched in full; the rest borrow their neighbours' offsets, which
     // halves the cost and still finds every span of more than about half a second.
     let is_anchor = |b: usize| b % 2 == 0 || b + 1 == n;
-    let searched: Vec<Vec<Candidate>> = parallel_map(n, || index.scratch(), |b, scratch| {
-        if is_anchor(b) && !silent[b] {
-            index.search(blocks[b], OWN_CANDIDATES, scratch)
-        } else {
-            Vec::new()
-        }
-    });
+    let searched: Vec<Vec<Candidate>> = parallel_map(
+        n,
+        || index.scratch(),
+        |b, scratch| {
+            if is_anchor(b) && !silent[b] {
+                index.search(blocks[b], OWN_CANDIDATES, scratch)
+            } else {
+                Vec::new()
+            }
+        },
+    );
     let offsets_of = |b: usize, count: usize| {
         searched[b]
             .iter()
             .take(count)
             .map(move |c| c.position - layout.starts[b] as i64)
     };
-    let mut scored: Vec<Vec<(i64, f32)>> = parallel_map(n, || index.scratch(), |b, scratch| {
-        if silent[b] {
-            return Vec::new();
-        }
-        let mut offsets: Vec<i64> = offsets_of(b, OWN_CANDIDATES).collect();
-        for near in b.saturating_sub(REACH)..(b + REACH + 1).min(n) {
-            offsets.extend(offsets_of(near, BORROWED_CANDIDATES));
-        }
-        let mut scored = score_offsets(&index, raw, blocks[b], layout.starts[b], &offsets);
-        let best = scored.iter().map(|c| c.1).fold(f32::MIN, f32::max);
-        if best < ACCEPT && !is_anchor(b) {
-            // The neighbours' offsets do not explain this block: search it in full.
-            let own: Vec<i64> = index
-                .search(blocks[b], OWN_CANDIDATES, scratch)
-                .iter()
-                .map(|c| c.position - layout.starts[b] as i64)
-                .collect();
-            offsets.extend(own);
-            scored = score_offsets(&index, raw, blocks[b], layout.starts[b], &offsets);
-        }
-        scored
-    });
+    let mut scored: Vec<Vec<(i64, f32)>> = parallel_map(
+        n,
+        || index.scratch(),
+        |b, scratch| {
+            if silent[b] {
+                return Vec::new();
+            }
+            let mut offsets: Vec<i64> = offsets_of(b, OWN_CANDIDATES).collect();
+            for near in b.saturating_sub(REACH)..(b + REACH + 1).min(n) {
+                offsets.extend(offsets_of(near, BORROWED_CANDIDATES));
+            }
+            let mut scored = score_offsets(&index, raw, blocks[b], layout.starts[b], &offsets);
+            let best = scored.iter().map(|c| c.1).fold(f32::MIN, f32::max);
+            if best < ACCEPT && !is_anchor(b) {
+                // The neighbours' offsets do not explain this block: search it in full.
+                let own: Vec<i64> = index
+                    .search(blocks[b], OWN_CANDIDATES, scratch)
+                    .iter()
+                    .map(|c| c.position - layout.starts[b] as i64)
+                    .collect();
+                offsets.extend(own);
+                scored = score_offsets(&index, raw, blocks[b], layout.starts[b], &offsets);
+            }
+            scored
+        },
+    );
     lend_to_silent_blocks(&mut scored, &silent);
     let mut path = best_path(&scored, &silent);
     credit_later_takes(&mut path, &scored, &silent);
-    if let Ok(range) = std::env::var("ALIGN_DEBUG") {
-        let v: Vec<f64> = range.split(',').filter_map(|x| x.parse().ok()).collect();
-        for b in 0..n {
-            let t = layout.starts[b] as f64 / 4000.0;
-            if v.len() == 2 && t >= v[0] && t <= v[1] {
-                let mut c = scored[b].clone();
-                c.sort_by(|a, b| b.1.total_cmp(&a.1));
-                let text: Vec<String> = c.iter().take(6).map(|(o, s)| format!("{:.4}:{:.3}", *o as f64 / 4000.0, s)).collect();
-                eprintln!("{t:7.2} {} chosen {:?} | {}", silent[b], path[b].map(|o| o as f64 / 4000.0), text.join(" "));
-            }
-        }
-    }
     tidy(runs_of(&path, &scored))
 }
 
@@ -252,7 +245,10 @@ fn best_path(scored: &[Vec<(i64, f32)>], silent: &[bool]) -> Vec<Option<i64>> {
                 .iter()
                 .enumerate()
                 .map(|(p, &prev)| (p, value[p] - cost(prev, state)))
-                .fold((0, f32::NEG_INFINITY), |acc, x| if x.1 > acc.1 { x } else { acc });
+                .fold(
+                    (0, f32::NEG_INFINITY),
+                    |acc, x| if x.1 > acc.1 { x } else { acc },
+                );
             back[b].push(from);
             next.push(best + gain(b, s));
         }
@@ -271,85 +267,10 @@ fn best_path(scored: &[Vec<(i64, f32)>], silent: &[bool]) -> Vec<Option<i64>> {
     path
 }
 
-/// Moves the tail of a span to a later take where both explain it equally.
-///
-/// A false start copies the opening of the take that follows it, and sits right after the
-/// previous kept span in the raw. The path that simply continues that span through the false
-/// start explains the edit as well as the one that jumps to the real take, with one join fewer,
-/// so the Viterbi pass prefers it. Editors cut false starts, so where the last blocks before a
-/// forward join are explained at least as well by an offset between the two spans' (a later
-/// take, up to and including the next span itself), those blocks are given to it. Of several
-/// such takes, the one that explains the longest tail wins, and the rest of the tail is then
-/// searched again.
-fn credit_later_takes(path: &mut [Option<i64>], scored: &[Vec<(i64, f32)>], silent: &[bool]) {
-    // Backwards, so that a tail given to one take is then searched for an earlier one: a false
-    // start may copy the whole of a short take and the opening of the one after it.
-    for b in (0..path.len().saturating_sub(1)).rev() {
-        let (Some(here), Some(next)) = (path[b], path[b + 1]) else {
-            continue;
-        };
-        if next - here <= SAME_OFFSET {
-            continue;
-        }
-        // `b` is the last block of a span followed by a forward join.
-        let in_span = |k: usize| path[k] == Some(here) && !silent[k];
-        let tied = |k: usize, take: i64| {
-            let own = score_near(&scored[k], here);
-            let other = score_near(&scored[k], take);
-            other >= ACCEPT && other >= own - TIE_MARGIN
-        };
-        // The span's last few blocks overlap the join and match neither side fully, so a take
-        // may first tie a few blocks before `b`.
-        let tail: Vec<usize> = (0..=BLOCKS_PER_JOIN)
-            .map_while(|d| b.checked_sub(d))
-            .take_while(|&k| in_span(k))
-            .collect();
-        let mut takes: Vec<i64> = tail
-            .iter()
-            .flat_map(|&k| scored[k].iter().map(|c| c.0))
-            .filter(|&o| o - here > SAME_OFFSET && o <= next + SAME_OFFSET)
-            .collect();
-        takes.sort_unstable();
-        takes.dedup();
-        let mut best: Option<(usize, i64)> = None;
-        for take in takes {
-            let Some(&start) = tail.iter().find(|&&k| tied(k, take)) else {
-                continue;
-            };
-            let mut first = start;
-            while first > 0 && in_span(first - 1) && tied(first - 1, take) {
-                first -= 1;
-            }
-            if best.is_none_or(|(f, _)| first < f) {
-                best = Some((first, take));
-            }
-        }
-        // Keep at least one block of the span itself.
-        if let Some((first, take)) = best.filter(|&(f, _)| f > 0 && path[f - 1] == Some(here)) {
-            for p in &mut path[first..=b] {
-                *p = Some(take);
-            }
-        }
-    }
-}
-
-/// A block's best score at an offset within [`SAME_OFFSET`] of `offset`.
-fn score_near(candidates: &[(i64, f32)], offset: i64) -> f32 {
-    candidates
-        .iter()
-        .filter(|c| (c.0 - offset).abs() <= SAME_OFFSET)
-        .map(|c| c.1)
-        .fold(f32::NEG_INFINITY, f32::max)
-}
-
 /// Groups the path into runs; a run's offset is that of its best-correlating block.
 fn runs_of(path: &[Option<i64>], scored: &[Vec<(i64, f32)>]) -> Vec<Run> {
-    let score_of = |b: usize, o: i64| {
-        scored[b]
-            .iter()
-            .find(|c| c.0 == o)
-            .map_or(0.0, |c| c.1)
-    };
+    // Blocks given to a later take may hold its offset only to within the tolerance.
+    let score_of = |b: usize, o: i64| score_near(&scored[b], o).max(0.0);
     let mut runs: Vec<Run> = Vec::new();
     for (b, &state) in path.iter().enumerate() {
         let score = state.map_or(0.0, |o| score_of(b, o));

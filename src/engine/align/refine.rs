@@ -24,8 +24,9 @@ const REFINE_REACH: i64 = 320;
 /// pieces explain the audio (a false start copies the opening of the take after it), the join
 /// goes where the right-hand piece starts to explain it, crediting the material to the later take.
 const PREFER_RIGHT: f64 = 0.1;
-/// Fine offsets within this many samples are the same offset.
-const SAME_OFFSET: i64 = 2;
+/// Fine offsets within this many samples (0.5 ms) are the same offset: two runs of one span
+/// refined on different stretches may land a sample or two apart.
+const SAME_OFFSET: i64 = 8;
 
 /// A stretch of the edit, in fine samples, and where it comes from.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -183,9 +184,9 @@ fn cross_correlate(a: &[f32], b: &[f32]) -> Vec<f32> {
 /// Least-squares gain of the edit over the raw at `offset`, on `probe`.
 fn gain_of(raw: &[f32], edited: &[f32], probe: (usize, usize), offset: i64) -> f64 {
     let (mut er, mut rr) = (0.0f64, 0.0f64);
-    for n in probe.0..probe.1 {
+    for (n, &e) in edited.iter().enumerate().take(probe.1).skip(probe.0) {
         let r = f64::from(sample(raw, n as i64 + offset));
-        er += f64::from(edited[n]) * r;
+        er += f64::from(e) * r;
         rr += r * r;
     }
     if rr > f64::MIN_POSITIVE && er > 0.0 {
@@ -230,8 +231,8 @@ fn change_point(
     let mut best = (lo, 0.0f64);
     for n in lo..hi {
         let e = f64::from(edited[n]);
-        running += residual(raw, edited, left, n) - residual(raw, edited, right, n)
-            + PREFER_RIGHT * e * e;
+        running +=
+            residual(raw, edited, left, n) - residual(raw, edited, right, n) + PREFER_RIGHT * e * e;
         if running < best.1 {
             best = (n + 1, running);
         }
@@ -267,7 +268,11 @@ fn clip_to_raw(pieces: &mut Vec<Piece>, raw_len: usize) {
         if start > piece.start {
             out.push(unmatched(piece.start, start));
         }
-        out.push(Piece { start, end, ..piece });
+        out.push(Piece {
+            start,
+            end,
+            ..piece
+        });
         if end < piece.end {
             out.push(unmatched(end, piece.end));
         }

@@ -49,7 +49,7 @@ pub(super) struct Scratch {
 }
 
 impl RawIndex {
-    /// Indexes `raw` (coarse, whitened) for blocks of `block_len` samples.
+    /// Indexes `raw` (coarse, band-passed) for blocks of `block_len` samples.
     pub fn new(raw: &[f32], block_len: usize) -> Self {
         let block_len = block_len.max(1);
         // Four block lengths per FFT wastes a quarter of each transform on overlap, a fair
@@ -151,13 +151,6 @@ impl RawIndex {
         top.finish(keep)
     }
 
-    /// Normalised correlation of `block` with the raw at `position`, which may hang over either
-    /// end of the raw (the missing part counts as silence).
-    pub fn score_at(&self, raw: &[f32], block: &[f32], position: i64) -> f32 {
-        let block_energy = super::signal::energy(block);
-        self.score_with_energy(raw, block, block_energy, position)
-    }
-
     /// The correlation peak nearest `position`: the best whole-sample lag within
     /// [`CLIMB_REACH`] and the height of the parabola through it and its neighbours.
     ///
@@ -175,7 +168,11 @@ impl RawIndex {
             .max_by(|&a, &b| values[a].1.total_cmp(&values[b].1))
             .unwrap_or(0);
         let (peak, y0) = values[best];
-        let below = if best > 0 { values[best - 1].1 } else { at(peak - 1) };
+        let below = if best > 0 {
+            values[best - 1].1
+        } else {
+            at(peak - 1)
+        };
         let above = values.get(best + 1).map_or_else(|| at(peak + 1), |v| v.1);
         values.clear();
         let curvature = below - 2.0 * y0 + above;
@@ -191,7 +188,15 @@ impl RawIndex {
         }
     }
 
-    fn score_with_energy(&self, raw: &[f32], block: &[f32], block_energy: f64, position: i64) -> f32 {
+    /// Normalised correlation of `block` with the raw at `position`, which may hang over either
+    /// end of the raw (the missing part counts as silence).
+    fn score_with_energy(
+        &self,
+        raw: &[f32],
+        block: &[f32],
+        block_energy: f64,
+        position: i64,
+    ) -> f32 {
         if block_energy <= f64::MIN_POSITIVE {
             return 0.0;
         }
@@ -229,8 +234,8 @@ impl TopPeaks {
     }
 
     fn offer(&mut self, position: usize, score: f32) {
-        // NaN fails this comparison too, so it never enters.
-        if !(score > self.floor) {
+        // NaN is not greater than the floor either, so it never enters.
+        if score.partial_cmp(&self.floor) != Some(std::cmp::Ordering::Greater) {
             return;
         }
         let position = position as i64;

@@ -1,5 +1,5 @@
 //! Preparing a clip for alignment: one finite mono signal at the fine analysis rate, and a
-//! whitened copy at the coarse rate for the offset search.
+//! band-passed copy at the coarse rate for the offset search.
 
 use anyhow::{bail, Result};
 
@@ -22,7 +22,7 @@ const MAX_RATE: u32 = 768_000;
 
 /// Pre-emphasis coefficient: a first-difference filter that tilts music's falling spectrum
 /// towards flat, so correlation peaks are sharp instead of as wide as a bass note.
-pub(super) const PRE_EMPHASIS: f32 = 0.95;
+const PRE_EMPHASIS: f32 = 0.95;
 
 /// A clip reduced to what alignment needs.
 pub(super) struct Track {
@@ -32,7 +32,7 @@ pub(super) struct Track {
     pub coarse: Vec<f32>,
 }
 
-/// Downmixes, repairs, resamples and whitens `clip`; `what` names it in errors.
+/// Downmixes, repairs, resamples and band-passes `clip`; `what` names it in errors.
 pub(super) fn prepare(clip: &AudioClip, what: &str) -> Result<Track> {
     if !(MIN_RATE..=MAX_RATE).contains(&clip.sample_rate) {
         bail!(
@@ -73,7 +73,7 @@ fn smooth(signal: &mut [f32]) {
 }
 
 /// `x[n] - PRE_EMPHASIS * x[n - 1]`, in place.
-pub(super) fn pre_emphasise(signal: &mut [f32]) {
+fn pre_emphasise(signal: &mut [f32]) {
     for n in (1..signal.len()).rev() {
         signal[n] -= PRE_EMPHASIS * signal[n - 1];
     }

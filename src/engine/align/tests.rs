@@ -114,7 +114,12 @@ fn three_takes(rate: u32) -> (Vec<f32>, [TimeRange; 3]) {
 
 /// Joins the raw `spans` (in edit order) with equal-power crossfades of `crossfade` seconds
 /// centred on each join, as an editor does; returns the edit and the true alignment.
-fn edit(raw: &[f32], rate: u32, spans: &[TimeRange], crossfade: f64) -> (Vec<f32>, Vec<AlignedSpan>) {
+fn edit(
+    raw: &[f32],
+    rate: u32,
+    spans: &[TimeRange],
+    crossfade: f64,
+) -> (Vec<f32>, Vec<AlignedSpan>) {
     let lens: Vec<usize> = spans
         .iter()
         .map(|r| samples(r.end, rate) - samples(r.start, rate))
@@ -130,7 +135,7 @@ fn edit(raw: &[f32], rate: u32, spans: &[TimeRange], crossfade: f64) -> (Vec<f32
         let fade_out = if i + 1 == spans.len() { 0 } else { half };
         let from = at.saturating_sub(fade_in);
         let to = (at + len + fade_out).min(total);
-        for n in from..to {
+        for (n, o) in out.iter_mut().enumerate().take(to).skip(from) {
             let raw_index = src + n as i64 - at as i64;
             let Some(&x) = usize::try_from(raw_index).ok().and_then(|k| raw.get(k)) else {
                 continue;
@@ -144,7 +149,7 @@ fn edit(raw: &[f32], rate: u32, spans: &[TimeRange], crossfade: f64) -> (Vec<f32
                 let phase = (n + fade_out - (at + len)) as f64 / (2 * fade_out) as f64;
                 w *= (std::f64::consts::FRAC_PI_2 * phase).cos();
             }
-            out[n] += (w as f32) * x;
+            *o += (w as f32) * x;
         }
         let seconds = |s: usize| s as f64 / f64::from(rate);
         truth.push(AlignedSpan {
@@ -171,7 +176,6 @@ fn clip(rate: u32, mono: Vec<f32>) -> AudioClip {
 }
 
 fn assert_close(got: &[AlignedSpan], want: &[AlignedSpan]) {
-    for (g, w) in got.iter().zip(want) { eprintln!("DBG {:.4} {:.4} {:.4} {:.4}", g.raw.start - w.raw.start, g.raw.end - w.raw.end, g.edited.start - w.edited.start, g.edited.end - w.edited.end); }
     assert_eq!(got.len(), want.len(), "got {got:#?}\nwant {want:#?}");
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
         let pairs = [
@@ -202,7 +206,10 @@ fn an_in_order_edit_is_recovered_across_rates_gain_and_crossfades() {
     let (edited, truth) = edit(&raw, 44_100, &spans, 0.05);
     let mut edited = resample_mono(&edited, 44_100, RATE).unwrap();
     degrade(&mut edited, 0.5, 7);
-    let raw_clip = AudioClip::new(44_100, vec![raw.clone(), raw.iter().map(|s| 0.8 * s).collect()]);
+    let raw_clip = AudioClip::new(
+        44_100,
+        vec![raw.clone(), raw.iter().map(|s| 0.8 * s).collect()],
+    );
     let alignment = align(&raw_clip, &clip(RATE, edited)).unwrap();
 
     assert_close(&alignment.spans, &truth);
@@ -285,7 +292,10 @@ fn foreign_audio_in_the_edit_is_reported_unmatched() {
     edited.extend(&last);
     let alignment = align(&clip(RATE, raw), &clip(RATE, edited)).unwrap();
     assert_eq!(alignment.spans.len(), 2, "{alignment:?}");
-    assert!((alignment.unmatched_seconds - 3.0).abs() < 0.1, "{alignment:?}");
+    assert!(
+        (alignment.unmatched_seconds - 3.0).abs() < 0.1,
+        "{alignment:?}"
+    );
     let a_len = first.len() as f64 / f64::from(RATE);
     assert!((alignment.spans[0].edited.end - a_len).abs() <= TOLERANCE);
     assert!((alignment.spans[1].edited.start - a_len - 3.0).abs() <= TOLERANCE);

@@ -49,8 +49,7 @@ fn played_track(
         .collect();
     let (mut clicks, mut accented) = (Vec::new(), Vec::new());
     for k in 0.. {
-        let time =
-            offset + k as f64 * 60.0 / bpm + jitter * f64::from(2.0 * rng.next_unit() - 1.0);
+        let time = offset + k as f64 * 60.0 / bpm + jitter * f64::from(2.0 * rng.next_unit() - 1.0);
         let frame = (time * FRAME_RATE).round() as usize;
         if frame + 3 >= frames {
             break;

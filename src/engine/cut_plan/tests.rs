@@ -93,8 +93,7 @@ fn cuts_shorter_than_min_cut_are_dropped() {
         ..bare()
     };
     // A 0.25 s glitch and a 0.5 s one: only the second is worth cutting.
-    let plan =
-        CutPlan::from_bad_mask(&mask(40, &[(4, 5), (20, 22)]), 0.25, 10.0, &options, None);
+    let plan = CutPlan::from_bad_mask(&mask(40, &[(4, 5), (20, 22)]), 0.25, 10.0, &options, None);
     assert_ranges(&plan, &[(0.0, 5.0), (5.5, 10.0)]);
 }
 
@@ -109,8 +108,7 @@ fn a_glitch_is_not_widened_into_a_cut_by_snapping() {
         snap_tolerance: 0.25,
         ..bare()
     };
-    let plan =
-        CutPlan::from_bad_mask(&mask(40, &[(16, 17)]), 0.25, 10.0, &options, Some(&grid));
+    let plan = CutPlan::from_bad_mask(&mask(40, &[(16, 17)]), 0.25, 10.0, &options, Some(&grid));
     assert_ranges(&plan, &[(0.0, 10.0)]);
 }
 
@@ -133,8 +131,7 @@ fn pads_do_not_grow_past_the_recording_edges() {
         post_pad: 0.3,
         ..bare()
     };
-    let plan =
-        CutPlan::from_bad_mask(&mask(40, &[(0, 4), (36, 40)]), 0.25, 10.0, &options, None);
+    let plan = CutPlan::from_bad_mask(&mask(40, &[(0, 4), (36, 40)]), 0.25, 10.0, &options, None);
     assert_ranges(&plan, &[(0.7, 9.3)]);
 }
 
@@ -269,8 +266,7 @@ fn pieces_shorter_than_min_keep_are_dropped() {
         ..bare()
     };
     // Keeps: [0,2) [3,4) [5,10): the 1 s scrap in the middle goes.
-    let plan =
-        CutPlan::from_bad_mask(&mask(40, &[(8, 12), (16, 20)]), 0.25, 10.0, &options, None);
+    let plan = CutPlan::from_bad_mask(&mask(40, &[(8, 12), (16, 20)]), 0.25, 10.0, &options, None);
     assert_ranges(&plan, &[(0.0, 2.0), (5.0, 10.0)]);
 }
 

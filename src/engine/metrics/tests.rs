@@ -17,8 +17,7 @@ fn check_cases(root: &Path) -> usize {
         let report = score_dir(&root.join("bench"), &case.join("pred"), "test")
             .unwrap_or_else(|e| panic!("{}: {e:#}", case.display()));
         let expected: serde_json::Value =
-            serde_json::from_str(&fs::read_to_string(case.join("expected.json")).unwrap())
-                .unwrap();
+            serde_json::from_str(&fs::read_to_string(case.join("expected.json")).unwrap()).unwrap();
         let actual = serde_json::to_value(&report).unwrap();
         assert_eq!(actual, expected, "case {}", case.display());
         checked += 1;
@@ -137,9 +136,7 @@ fn missing_predictions_and_one_class_auc() {
     assert_eq!(report.segment_auc, None); // every segment is "kept music"
     assert_eq!(report.music_lost, 1.0);
     let json = serde_json::to_string(&report).unwrap();
-    assert!(
-        json.contains("\"boundary_within_0.25s\":") && json.contains("\"segment_auc\":null")
-    );
+    assert!(json.contains("\"boundary_within_0.25s\":") && json.contains("\"segment_auc\":null"));
 }
 
 #[test]

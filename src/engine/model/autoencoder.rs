@@ -9,8 +9,8 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Context, Result};
 use candle_core::{DType, Device, Module, Tensor, D};
 use candle_nn::{
-    conv2d, conv_transpose2d, linear, Conv2d, Conv2dConfig, ConvTranspose2d,
-    ConvTranspose2dConfig, Linear, VarBuilder, VarMap,
+    conv2d, conv_transpose2d, linear, Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig,
+    Linear, VarBuilder, VarMap,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -55,7 +55,13 @@ impl Autoencoder {
         let mut encoder = Vec::new();
         let mut in_ch = 1;
         for (i, &h) in config.hidden_dims.iter().enumerate() {
-            encoder.push(conv2d(in_ch, h, 3, conv_cfg, vb.pp(format!("enc.conv{i}")))?);
+            encoder.push(conv2d(
+                in_ch,
+                h,
+                3,
+                conv_cfg,
+                vb.pp(format!("enc.conv{i}")),
+            )?);
             in_ch = h;
         }
         let flat = in_ch * bottleneck_cells(&config);
@@ -105,7 +111,9 @@ impl Autoencoder {
             } else {
                 let fan_in = fan_in(name, &dims);
                 let bound = (6.0 / fan_in as f64).sqrt();
-                (0..count).map(|_| rng.random_range(-bound..bound)).collect()
+                (0..count)
+                    .map(|_| rng.random_range(-bound..bound))
+                    .collect()
             };
             let t = Tensor::from_vec(values, dims, &self.device)?.to_dtype(self.dtype)?;
             var.set(&t)?;
@@ -137,7 +145,11 @@ impl Autoencoder {
         let model = Self::build(config, DType::F32)?;
         let tensors = candle_core::safetensors::load_buffer(weights, &model.device)
             .map_err(|e| anyhow!("{WEIGHTS_FILE} is not a valid safetensors file: {e}"))?;
-        let data = model.varmap.data().lock().map_err(|_| anyhow!("poisoned"))?;
+        let data = model
+            .varmap
+            .data()
+            .lock()
+            .map_err(|_| anyhow!("poisoned"))?;
         for (name, var) in data.iter() {
             let t = tensors
                 .get(name)

@@ -26,8 +26,11 @@ fn tiny_model() -> Autoencoder {
     for (name, var) in model.varmap().data().lock().unwrap().iter() {
         if name.ends_with(".bias") {
             let n = var.dims()[0];
-            let values: Vec<f64> = (0..n).map(|i| 0.05 * (1.3 * i as f64 + 0.4).sin()).collect();
-            var.set(&Tensor::from_vec(values, n, &Device::Cpu).unwrap()).unwrap();
+            let values: Vec<f64> = (0..n)
+                .map(|i| 0.05 * (1.3 * i as f64 + 0.4).sin())
+                .collect();
+            var.set(&Tensor::from_vec(values, n, &Device::Cpu).unwrap())
+                .unwrap();
         }
     }
     model
@@ -47,7 +50,12 @@ fn loss(model: &Autoencoder, x: &Tensor) -> Tensor {
 
 fn set_element(var: &Var, index: usize, value: f64) {
     let dims = var.dims().to_vec();
-    let mut flat = var.as_tensor().flatten_all().unwrap().to_vec1::<f64>().unwrap();
+    let mut flat = var
+        .as_tensor()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f64>()
+        .unwrap();
     flat[index] = value;
     var.set(&Tensor::from_vec(flat, dims, &Device::Cpu).unwrap())
         .unwrap();
@@ -61,7 +69,11 @@ fn every_layer_matches_finite_differences() {
     let vars = model.varmap().data().lock().unwrap().clone();
     let mut names: Vec<&String> = vars.keys().collect();
     names.sort();
-    assert_eq!(names.len(), 2 * (3 + 3 + 2), "every layer has weight and bias");
+    assert_eq!(
+        names.len(),
+        2 * (3 + 3 + 2),
+        "every layer has weight and bias"
+    );
     let h = 1e-6;
     for name in names {
         let var = &vars[name];
@@ -72,7 +84,12 @@ fn every_layer_matches_finite_differences() {
             .unwrap()
             .to_vec1::<f64>()
             .unwrap();
-        let original = var.as_tensor().flatten_all().unwrap().to_vec1::<f64>().unwrap();
+        let original = var
+            .as_tensor()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f64>()
+            .unwrap();
         let step = (original.len() / 5).max(1);
         for i in (0..original.len()).step_by(step) {
             set_element(var, i, original[i] + h);

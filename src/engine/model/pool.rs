@@ -29,16 +29,17 @@ mod tests {
             .unwrap();
         let ours = max_pool_2x2(&x).unwrap().flatten_all().unwrap();
         let theirs = x.max_pool2d(2).unwrap().flatten_all().unwrap();
-        assert_eq!(ours.to_vec1::<f32>().unwrap(), theirs.to_vec1::<f32>().unwrap());
+        assert_eq!(
+            ours.to_vec1::<f32>().unwrap(),
+            theirs.to_vec1::<f32>().unwrap()
+        );
     }
 
     #[test]
     fn gradient_reaches_the_maximum_in_full() {
         let dev = Device::Cpu;
-        let x = Var::from_tensor(
-            &Tensor::new(&[[[[1f32, 5.0], [2.0, 3.0]]]], &dev).unwrap(),
-        )
-        .unwrap();
+        let x =
+            Var::from_tensor(&Tensor::new(&[[[[1f32, 5.0], [2.0, 3.0]]]], &dev).unwrap()).unwrap();
         let y = max_pool_2x2(x.as_tensor()).unwrap().sum_all().unwrap();
         let grads = y.backward().unwrap();
         let g = grads.get(&x).unwrap().flatten_all().unwrap();

@@ -15,6 +15,14 @@ use super::descriptors::SegmentDescriptors;
 /// File holding the classifier's weights in a model directory.
 pub const CLASSIFIER_WEIGHTS_FILE: &str = "classifier.safetensors";
 
+/// Normalised inputs are clipped to this many standard deviations: a column that barely varied
+/// across the training recordings (a recording-level statistic, with few recordings) must not
+/// blow up on a new one.
+const CLAMP: f32 = 4.0;
+
+/// Fewest optimiser steps per ensemble member.
+const MIN_STEPS: usize = 400;
+
 /// Shape, input normalisation and decision threshold of a [`PairClassifier`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassifierConfig {
@@ -34,6 +42,13 @@ pub struct ClassifierConfig {
     pub std: Vec<f32>,
     /// Cut probability above which a segment is cut.
     pub threshold: f64,
+    /// Networks averaged: with few training pairs one network's answer depends on its seed.
+    #[serde(default = "one")]
+    pub members: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 /// How the classifier is trained.
@@ -51,40 +66,54 @@ pub struct ClassifierTraining {
     pub weight_decay: f64,
     /// Seed for initialisation and shuffling.
     pub seed: u64,
+    /// Networks trained from different seeds and averaged.
+    pub members: usize,
 }
 
 impl Default for ClassifierTraining {
     fn default() -> Self {
         Self {
             hidden: 32,
-            epochs: 40,
+            epochs: 20,
             batch_size: 128,
             learning_rate: 1e-3,
             weight_decay: 0.05,
             seed: 0,
+            members: 5,
         }
     }
 }
 
-/// A one-hidden-layer network giving each segment's probability of being cut.
+/// One network of the ensemble: a hidden ReLU layer and a logit.
+struct Member {
+    hidden: Linear,
+    out: Linear,
+}
+
+/// An average of small one-hidden-layer networks giving each segment's probability of being cut.
 pub struct PairClassifier {
     config: ClassifierConfig,
     varmap: VarMap,
-    hidden: Linear,
-    out: Linear,
+    members: Vec<Member>,
 }
 
 impl PairClassifier {
     fn build(config: ClassifierConfig) -> Result<Self> {
         let varmap = VarMap::new();
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
-        let hidden = linear(config.input_dim, config.hidden, vb.pp("clf.hidden"))?;
-        let out = linear(config.hidden, 1, vb.pp("clf.out"))?;
+        let members = (0..config.members.max(1))
+            .map(|i| {
+                let vb = vb.pp(format!("clf.m{i}"));
+                Ok(Member {
+                    hidden: linear(config.input_dim, config.hidden, vb.pp("hidden"))?,
+                    out: linear(config.hidden, 1, vb.pp("out"))?,
+                })
+            })
+            .collect::<Result<_>>()?;
         Ok(Self {
             config,
             varmap,
-            hidden,
-            out,
+            members,
         })
     }
 
@@ -98,8 +127,11 @@ impl PairClassifier {
         self.config.threshold = threshold;
     }
 
-    fn logits(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        self.out.forward(&self.hidden.forward(x)?.relu()?)?.squeeze(1)
+    fn logits(member: &Member, x: &Tensor) -> candle_core::Result<Tensor> {
+        member
+            .out
+            .forward(&member.hidden.forward(x)?.relu()?)?
+            .squeeze(1)
     }
 
     fn normalised(&self, rows: &[f32], n: usize) -> Result<Tensor> {
@@ -110,7 +142,7 @@ impl PairClassifier {
                 r.iter()
                     .zip(&self.config.mean)
                     .zip(&self.config.std)
-                    .map(|((v, m), s)| (v - m) / s)
+                    .map(|((v, m), s)| ((v - m) / s).clamp(-CLAMP, CLAMP))
             })
             .collect();
         Ok(Tensor::from_vec(data, (n, d), &Device::Cpu)?)
@@ -129,8 +161,18 @@ impl PairClassifier {
             return Ok(Vec::new());
         }
         let x = self.normalised(&descriptors.values, descriptors.len())?;
-        let p = candle_nn::ops::sigmoid(&self.logits(&x)?)?;
-        Ok(p.to_dtype(DType::F64)?.to_vec1::<f64>()?)
+        let mut sum = vec![0.0f64; descriptors.len()];
+        for member in &self.members {
+            let p = candle_nn::ops::sigmoid(&Self::logits(member, &x)?)?;
+            for (s, v) in sum
+                .iter_mut()
+                .zip(p.to_dtype(DType::F64)?.to_vec1::<f64>()?)
+            {
+                *s += v;
+            }
+        }
+        let n = self.members.len() as f64;
+        Ok(sum.into_iter().map(|s| s / n).collect())
     }
 
     /// Trains on descriptor rows (one per segment) and soft labels (share of the segment that
@@ -157,32 +199,50 @@ impl PairClassifier {
             mean,
             std,
             threshold: 0.5,
+            members: options.members.max(1),
         })?;
         model.initialise(options.seed)?;
         let x = model.normalised(rows, n)?;
         let y = Tensor::from_vec(labels.to_vec(), n, &Device::Cpu)?;
-        let mut optimiser = AdamW::new(
-            model.varmap.all_vars(),
-            ParamsAdamW {
-                lr: options.learning_rate,
-                weight_decay: options.weight_decay,
-                ..Default::default()
-            },
-        )?;
-        let mut rng = StdRng::seed_from_u64(options.seed ^ 0xc1a5);
-        let mut order: Vec<u32> = (0..n as u32).collect();
-        for _ in 0..options.epochs.max(1) {
-            for i in (1..n).rev() {
-                order.swap(i, rng.random_range(0..=i));
-            }
-            for batch in order.chunks(options.batch_size.max(1)) {
-                let idx = Tensor::new(batch, &Device::Cpu)?;
-                let logits = model.logits(&x.index_select(&idx, 0)?)?;
-                let loss = bce_with_logits(&logits, &y.index_select(&idx, 0)?)?;
-                optimiser.backward_step(&loss)?;
+        for (i, member) in model.members.iter().enumerate() {
+            let mut optimiser = AdamW::new(
+                model.member_vars(i)?,
+                ParamsAdamW {
+                    lr: options.learning_rate,
+                    weight_decay: options.weight_decay,
+                    ..Default::default()
+                },
+            )?;
+            let mut rng = StdRng::seed_from_u64(options.seed ^ 0xc1a5 ^ (i as u64) << 8);
+            let mut order: Vec<u32> = (0..n as u32).collect();
+            // Few recordings make few batches per epoch: train for at least MIN_STEPS steps so a
+            // small training set is not left at the prior.
+            let batches = n.div_ceil(options.batch_size.max(1));
+            let epochs = options.epochs.max(1).max(MIN_STEPS.div_ceil(batches));
+            for _ in 0..epochs {
+                for k in (1..n).rev() {
+                    order.swap(k, rng.random_range(0..=k));
+                }
+                for batch in order.chunks(options.batch_size.max(1)) {
+                    let idx = Tensor::new(batch, &Device::Cpu)?;
+                    let logits = Self::logits(member, &x.index_select(&idx, 0)?)?;
+                    let loss = bce_with_logits(&logits, &y.index_select(&idx, 0)?)?;
+                    optimiser.backward_step(&loss)?;
+                }
             }
         }
         Ok(model)
+    }
+
+    /// The variables of ensemble member `i`, so each member trains on its own.
+    fn member_vars(&self, i: usize) -> Result<Vec<candle_core::Var>> {
+        let prefix = format!("clf.m{i}.");
+        let data = self.varmap.data().lock().map_err(|_| anyhow!("poisoned"))?;
+        Ok(data
+            .iter()
+            .filter(|(name, _)| name.starts_with(&prefix))
+            .map(|(_, v)| v.clone())
+            .collect())
     }
 
     fn initialise(&mut self, seed: u64) -> Result<()> {
@@ -224,9 +284,15 @@ impl PairClassifier {
             bail!("classifier normalisation does not match its input width");
         }
         let model = Self::build(config)?;
-        let tensors = candle_core::safetensors::load_buffer(weights, &Device::Cpu)
-            .map_err(|e| anyhow!("{CLASSIFIER_WEIGHTS_FILE} is not a valid safetensors file: {e}"))?;
-        let data = model.varmap.data().lock().map_err(|_| anyhow!("poisoned"))?;
+        let tensors =
+            candle_core::safetensors::load_buffer(weights, &Device::Cpu).map_err(|e| {
+                anyhow!("{CLASSIFIER_WEIGHTS_FILE} is not a valid safetensors file: {e}")
+            })?;
+        let data = model
+            .varmap
+            .data()
+            .lock()
+            .map_err(|_| anyhow!("poisoned"))?;
         for (name, var) in data.iter() {
             let t = tensors
                 .get(name)
@@ -305,7 +371,8 @@ mod tests {
         let y = Tensor::new(&[1.0f32, 0.25], &Device::Cpu).unwrap();
         let ours = bce_with_logits(&x, &y).unwrap().to_scalar::<f32>().unwrap();
         let sig = |v: f32| 1.0 / (1.0 + (-v).exp());
-        let textbook = -((sig(2.0)).ln() + 0.25 * sig(-1.0).ln() + 0.75 * (1.0 - sig(-1.0)).ln()) / 2.0;
+        let textbook =
+            -((sig(2.0)).ln() + 0.25 * sig(-1.0).ln() + 0.75 * (1.0 - sig(-1.0)).ln()) / 2.0;
         assert!((ours - textbook).abs() < 1e-5, "{ours} vs {textbook}");
     }
 }

@@ -35,7 +35,9 @@ pub fn session_pairs(data_dir: &Path) -> Result<Vec<SessionPair>> {
         .iter()
         .filter_map(|edited| {
             let name = stem(edited)?;
-            let raw = raws.iter().find(|r| stem(r).as_deref() == Some(name.as_str()))?;
+            let raw = raws
+                .iter()
+                .find(|r| stem(r).as_deref() == Some(name.as_str()))?;
             Some(SessionPair {
                 name,
                 raw: raw.clone(),

@@ -15,13 +15,26 @@ use crate::engine::features::LogMel;
 use crate::engine::model::Autoencoder;
 use crate::engine::timeline::TimeRange;
 
-pub use classifier::{ClassifierConfig, ClassifierTraining, PairClassifier, CLASSIFIER_WEIGHTS_FILE};
+pub use classifier::{
+    ClassifierConfig, ClassifierTraining, PairClassifier, CLASSIFIER_WEIGHTS_FILE,
+};
 pub use dataset::{label_pair, session_pairs, SessionPair};
 pub use descriptors::{local_descriptors, segment_starts, with_context, SegmentDescriptors};
 
-/// Context of the classifier's descriptors, in segments at the default quarter-segment hop:
-/// about ±0.75 s and ±6 s.
-pub const DEFAULT_CONTEXT: (usize, usize) = (4, 32);
+/// Radii of the classifier's short and long context windows, in seconds.
+pub const CONTEXT_SECONDS: (f64, f64) = (0.75, 6.0);
+
+/// Segments per classifier step: an eighth of a segment (about 93 ms) places cut points finer
+/// than the autoencoder's quarter-segment hop.
+pub const HOP_DIVISOR: usize = 8;
+
+/// Step (frames) and context radii (segments) of the classifier for a model.
+pub fn classifier_geometry(model: &Autoencoder) -> (usize, usize, usize) {
+    let hop = (model.config().segment_frames / HOP_DIVISOR).max(1);
+    let per_second = model.config().features.frame_rate() / hop as f64;
+    let radius = |s: f64| ((s * per_second).round() as usize).max(1);
+    (hop, radius(CONTEXT_SECONDS.0), radius(CONTEXT_SECONDS.1))
+}
 
 /// A raw recording whose kept spans are known (from alignment with its edit).
 pub struct LabelledRecording {
@@ -32,7 +45,12 @@ pub struct LabelledRecording {
 }
 
 /// Share of each segment `[start, start + segment)` (frames) that falls outside the kept spans.
-pub fn cut_shares(starts: &[usize], segment: usize, frame_rate: f64, kept: &[TimeRange]) -> Vec<f32> {
+pub fn cut_shares(
+    starts: &[usize],
+    segment: usize,
+    frame_rate: f64,
+    kept: &[TimeRange],
+) -> Vec<f32> {
     starts
         .iter()
         .map(|&s| {
@@ -97,19 +115,19 @@ pub fn train_classifier(
     recordings: &[LabelledRecording],
     options: &ClassifierTraining,
 ) -> Result<PairClassifier> {
-    let hop = (model.config().segment_frames / 4).max(1);
+    let context = classifier_geometry(model);
+    let (hop, short, long) = context;
     let seg = model.config().segment_frames;
     let data: Vec<LabelledSegments> = recordings
         .iter()
         .map(|rec| {
-            let desc = contextual_descriptors(model, &rec.spec, hop, DEFAULT_CONTEXT)?;
+            let desc = contextual_descriptors(model, &rec.spec, hop, (short, long))?;
             Ok(LabelledSegments {
                 labels: cut_shares(&desc.starts, seg, rec.spec.frame_rate, &rec.kept),
                 rows: desc.values,
             })
         })
         .collect::<Result<_>>()?;
-    let context = (hop, DEFAULT_CONTEXT.0, DEFAULT_CONTEXT.1);
     let threshold = if data.len() >= 2 {
         cross_validated_threshold(&data, context, options)?
     } else {
@@ -131,17 +149,22 @@ fn pool<'a>(parts: impl Iterator<Item = &'a LabelledSegments>) -> (Vec<f32>, Vec
     (rows, labels)
 }
 
-/// The threshold on held-out cut probabilities that maximises cut F1, over up to five folds of
+/// The threshold on held-out cut probabilities that maximises cut F1, over up to three folds of
 /// whole recordings (segments of one recording never train and test at once).
 fn cross_validated_threshold(
     data: &[LabelledSegments],
     context: (usize, usize, usize),
     options: &ClassifierTraining,
 ) -> Result<f64> {
-    let folds = data.len().min(5);
+    let folds = data.len().min(3);
     let mut held_out: Vec<(f64, bool)> = Vec::new();
     for fold in 0..folds {
-        let (rows, labels) = pool(data.iter().enumerate().filter(|(i, _)| i % folds != fold).map(|(_, d)| d));
+        let (rows, labels) = pool(
+            data.iter()
+                .enumerate()
+                .filter(|(i, _)| i % folds != fold)
+                .map(|(_, d)| d),
+        );
         let clf = PairClassifier::train(&rows, &labels, context, options)?;
         for (_, d) in data.iter().enumerate().filter(|(i, _)| i % folds == fold) {
             let desc = SegmentDescriptors {
@@ -184,9 +207,15 @@ mod tests {
 
     #[test]
     fn best_threshold_separates_the_classes() {
-        let scored = [(0.1, false), (0.2, false), (0.35, false), (0.6, true), (0.9, true)];
+        let scored = [
+            (0.1, false),
+            (0.2, false),
+            (0.35, false),
+            (0.6, true),
+            (0.9, true),
+        ];
         let t = best_f1_threshold(&scored);
-        assert!(t >= 0.35 && t < 0.6, "{t}");
+        assert!((0.35..0.6).contains(&t), "{t}");
     }
 
     #[test]

@@ -69,6 +69,12 @@ impl OnlinePlanner {
         self.committed
     }
 
+    /// Whether any bin in the window is bad: without one there is no boundary to snap, so a
+    /// caller can skip building a beat grid.
+    pub fn has_bad_bins(&self) -> bool {
+        self.bad.iter().any(|&b| b)
+    }
+
     /// How long after a bin ends its decision is committed: the lookahead plus room for a
     /// boundary to snap earlier by the tolerance.
     pub fn commit_delay(&self, settings: &PlannerSettings) -> f64 {
@@ -93,7 +99,8 @@ impl OnlinePlanner {
         while self.first_bin + self.bad.len() < index {
             self.bad.push_back(false);
         }
-        self.bad.push_back(score.is_finite() && score > settings.threshold);
+        self.bad
+            .push_back(score.is_finite() && score > settings.threshold);
 
         let visible_end = (index + 1) as f64 * self.bin_seconds;
         let commit_to = visible_end - self.commit_delay(settings);
@@ -120,14 +127,11 @@ impl OnlinePlanner {
         let mut mask: Vec<bool> = self.bad.iter().copied().collect();
         mask.resize(mask.len() + tail, false);
         let duration = mask.len() as f64 * self.bin_seconds;
-        let local_grid = grid.filter(|g| !g.is_empty()).map(|g| shifted(g, window_start));
-        let plan = CutPlan::from_bad_mask(
-            &mask,
-            self.bin_seconds,
-            duration,
-            cut,
-            local_grid.as_ref(),
-        );
+        let local_grid = grid
+            .filter(|g| !g.is_empty())
+            .map(|g| shifted(g, window_start));
+        let plan =
+            CutPlan::from_bad_mask(&mask, self.bin_seconds, duration, cut, local_grid.as_ref());
         let (from, to) = (self.committed - window_start, commit_to - window_start);
         let mut cursor = from;
         for keep in &plan.keep {

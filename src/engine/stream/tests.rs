@@ -39,7 +39,12 @@ fn signal(seconds: f64, rate: u32) -> Vec<f32> {
 }
 
 /// Pushes `audio` in blocks cycling through `sizes` and returns every event.
-fn stream_events(model: &Arc<Autoencoder>, rate: u32, audio: &[f32], sizes: &[usize]) -> Vec<StreamEvent> {
+fn stream_events(
+    model: &Arc<Autoencoder>,
+    rate: u32,
+    audio: &[f32],
+    sizes: &[usize],
+) -> Vec<StreamEvent> {
     let mut analyser = StreamingAnalyser::new(model.clone(), rate, 16).unwrap();
     let mut events = Vec::new();
     let mut at = 0;
@@ -82,7 +87,10 @@ fn offline(model: &Autoencoder, rate: u32, audio: &[f32]) -> crate::engine::scor
 }
 
 fn assert_close(a: f64, b: f64, what: &str) {
-    assert!((a - b).abs() <= 1e-4 * b.abs().max(1e-3), "{what}: streamed {a} vs offline {b}");
+    assert!(
+        (a - b).abs() <= 1e-4 * b.abs().max(1e-3),
+        "{what}: streamed {a} vs offline {b}"
+    );
 }
 
 #[test]
@@ -94,18 +102,32 @@ fn streamed_scores_match_the_offline_path_at_every_rate() {
         let timeline = offline(&model, rate, &audio);
         // The offline path adds one segment aligned to the end of the file; the stream has no end.
         let full = timeline.segments.len() - 1;
-        assert!(streamed.len() >= full - 1 && full > 10, "{rate}: {} of {full}", streamed.len());
+        assert!(
+            streamed.len() >= full - 1 && full > 10,
+            "{rate}: {} of {full}",
+            streamed.len()
+        );
         for (i, (start, score)) in streamed.iter().enumerate().take(full) {
             assert!((start - timeline.segments[i].start).abs() < 1e-9);
-            assert_close(*score, timeline.segments[i].score, &format!("{rate} Hz segment {i}"));
+            assert_close(
+                *score,
+                timeline.segments[i].score,
+                &format!("{rate} Hz segment {i}"),
+            );
         }
         let offline_bins = timeline.bin_scores();
         let streamed_bins = bins(&stream_events(&model, rate, &audio, &[4096]));
         // Bins the end-aligned tail segment touches differ by construction.
-        let comparable = streamed_bins.len().min(offline_bins.len().saturating_sub(5));
+        let comparable = streamed_bins
+            .len()
+            .min(offline_bins.len().saturating_sub(5));
         assert!(comparable > 10);
         for i in 0..comparable {
-            assert_close(streamed_bins[i], offline_bins[i], &format!("{rate} Hz bin {i}"));
+            assert_close(
+                streamed_bins[i],
+                offline_bins[i],
+                &format!("{rate} Hz bin {i}"),
+            );
         }
     }
 }
@@ -137,7 +159,10 @@ fn bins_are_final_within_the_stated_analysis_delay() {
             let now = ((i + 1) * 64) as f64 / f64::from(rate);
             for e in &events[seen..] {
                 if let StreamEvent::Bin { start, .. } = *e {
-                    assert!(now - start <= delay, "{rate} Hz: bin at {start} final at {now}");
+                    assert!(
+                        now - start <= delay,
+                        "{rate} Hz: bin at {start} final at {now}"
+                    );
                 }
             }
             seen = events.len();
@@ -145,7 +170,10 @@ fn bins_are_final_within_the_stated_analysis_delay() {
         // The bound is not slack by more than a bin and a resampler chunk either.
         let last_final = bins(&events).len() as f64 * analyser.bin_seconds();
         let stale = 3.0 - last_final;
-        assert!(stale <= delay && stale > delay - 2.0 * analyser.bin_seconds() - 0.2, "{stale} vs {delay}");
+        assert!(
+            stale <= delay && stale > delay - 2.0 * analyser.bin_seconds() - 0.2,
+            "{stale} vs {delay}"
+        );
     }
 }
 
@@ -167,11 +195,19 @@ fn non_finite_input_reads_as_silence() {
 }
 
 fn settings(cut: CutOptions) -> PlannerSettings {
-    PlannerSettings { threshold: 0.5, cut }
+    PlannerSettings {
+        threshold: 0.5,
+        cut,
+    }
 }
 
 /// Runs a mask through the online planner, returning its decisions.
-fn plan_online(mask: &[bool], bin: f64, lookahead: f64, s: &PlannerSettings) -> (Vec<Decision>, f64) {
+fn plan_online(
+    mask: &[bool],
+    bin: f64,
+    lookahead: f64,
+    s: &PlannerSettings,
+) -> (Vec<Decision>, f64) {
     let mut planner = OnlinePlanner::new(bin, lookahead);
     let mut out = Vec::new();
     for (i, &bad) in mask.iter().enumerate() {
@@ -192,7 +228,15 @@ fn online_plan_equals_the_offline_plan_when_the_lookahead_suffices() {
         snap_tolerance: 0.0,
     };
     // Runs of every length around the limits: short blips, long cuts, short keeps between.
-    let runs = [(false, 20), (true, 2), (false, 10), (true, 8), (false, 3), (true, 6), (false, 4)];
+    let runs = [
+        (false, 20),
+        (true, 2),
+        (false, 10),
+        (true, 8),
+        (false, 3),
+        (true, 6),
+        (false, 4),
+    ];
     let mut mask = Vec::new();
     for _ in 0..3 {
         for &(bad, n) in &runs {
@@ -214,7 +258,11 @@ fn online_plan_equals_the_offline_plan_when_the_lookahead_suffices() {
     assert!((cursor - committed).abs() < 1e-9);
     let mut t = 0.005;
     while t < committed {
-        let online = decisions.iter().find(|d| d.start <= t && t < d.end).unwrap().keep;
+        let online = decisions
+            .iter()
+            .find(|d| d.start <= t && t < d.end)
+            .unwrap()
+            .keep;
         assert_eq!(online, offline.is_kept(t), "at {t} s");
         t += 0.01;
     }
@@ -250,7 +298,10 @@ fn unscorable_bins_are_kept_and_snapping_uses_the_grid() {
     let cuts: Vec<&Decision> = out.iter().filter(|d| !d.keep).collect();
     assert_eq!(cuts.len(), 1, "{out:?}");
     // Bins 20..30 are [2.0, 3.0); the nearest beats within 0.15 s are 2.07 and 3.07.
-    assert!((cuts[0].start - 2.07).abs() < 1e-9 && (cuts[0].end - 3.07).abs() < 1e-9, "{out:?}");
+    assert!(
+        (cuts[0].start - 2.07).abs() < 1e-9 && (cuts[0].end - 3.07).abs() < 1e-9,
+        "{out:?}"
+    );
 }
 
 #[test]

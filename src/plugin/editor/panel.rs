@@ -1,0 +1,181 @@
+//! The header (status line) and the side panel's controls and model section.
+
+use std::sync::atomic::Ordering;
+
+use nice_plug::prelude::ParamSetter;
+use nice_plug_egui::widgets::ParamSlider;
+
+use super::{audio_fault_text, SlicerApp};
+use crate::plugin::params::SlicerParams;
+use crate::plugin::shared::Status;
+use crate::plugin::snapshot::Snapshot;
+
+/// Colour of warnings.
+const WARN: egui::Color32 = egui::Color32::from_rgb(240, 170, 60);
+
+/// Model, threshold and analysis status in one band above the timeline.
+pub fn header(ui: &mut egui::Ui, snapshot: &Snapshot, status: &Status, params: &SlicerParams) {
+    ui.horizontal_wrapped(|ui| {
+        ui.heading("Audio Slicer");
+        ui.separator();
+        let model = &snapshot.model;
+        if model.name.is_empty() {
+            ui.label("no model");
+        } else {
+            ui.label(format!("model: {} ({})", model.name, model.source));
+        }
+        ui.separator();
+        ui.label(format!(
+            "threshold {} ({:.2} x calibrated {})",
+            short(snapshot.threshold),
+            params.threshold.value(),
+            short(model.calibrated_threshold)
+        ));
+    });
+    ui.horizontal_wrapped(|ui| {
+        let rate = f64::from(status.sample_rate.load(Ordering::Relaxed).max(1));
+        let latency = f64::from(status.latency_samples.load(Ordering::Relaxed)) / rate;
+        ui.label(format!("lookahead {:.0} ms", latency * 1000.0));
+        ui.separator();
+        ui.label(format!("analysed {:.1} s", snapshot.analysed_seconds));
+        ui.separator();
+        ui.label(format!("analysis load {:.1} %", snapshot.load * 100.0));
+        ui.separator();
+        if snapshot.lag_seconds > 0.05 {
+            ui.colored_label(
+                WARN,
+                format!(
+                    "analysis {:.2} s behind: audio is kept until it catches up",
+                    snapshot.lag_seconds
+                ),
+            );
+        } else {
+            ui.label("analysis keeping up");
+        }
+    });
+    if let Some(fault) = &snapshot.fault {
+        ui.colored_label(WARN, format!("{fault} - audio passes through unchanged"));
+    }
+    for text in audio_fault_text(status) {
+        ui.colored_label(WARN, text);
+    }
+}
+
+/// A slider per parameter.
+pub fn controls(ui: &mut egui::Ui, params: &SlicerParams, setter: &ParamSetter) {
+    ui.strong("Detection");
+    row(
+        ui,
+        "Threshold",
+        ParamSlider::for_param(&params.threshold, setter),
+    );
+    row(
+        ui,
+        "Min cut",
+        ParamSlider::for_param(&params.min_cut, setter),
+    );
+    row(
+        ui,
+        "Min keep",
+        ParamSlider::for_param(&params.min_keep, setter),
+    );
+    row(
+        ui,
+        "Pre pad",
+        ParamSlider::for_param(&params.pre_pad, setter),
+    );
+    row(
+        ui,
+        "Post pad",
+        ParamSlider::for_param(&params.post_pad, setter),
+    );
+    row(ui, "Snap", ParamSlider::for_param(&params.snap, setter));
+    ui.strong("Output");
+    row(ui, "Mode", ParamSlider::for_param(&params.mode, setter));
+    row(
+        ui,
+        "Crossfade",
+        ParamSlider::for_param(&params.crossfade, setter),
+    );
+    ui.strong("MIDI");
+    row(
+        ui,
+        "Send MIDI",
+        ParamSlider::for_param(&params.midi_out, setter),
+    );
+    row(
+        ui,
+        "Channel",
+        ParamSlider::for_param(&params.midi_channel, setter),
+    );
+    row(
+        ui,
+        "Score CC",
+        ParamSlider::for_param(&params.midi_cc, setter),
+    );
+    row(
+        ui,
+        "Cut note",
+        ParamSlider::for_param(&params.cut_note, setter),
+    );
+}
+
+fn row(ui: &mut egui::Ui, label: &str, widget: impl egui::Widget) {
+    ui.horizontal(|ui| {
+        ui.add_sized([80.0, 18.0], egui::Label::new(label));
+        ui.add(widget);
+    });
+}
+
+/// The model in use, its calibration, and choosing another.
+pub fn model(ui: &mut egui::Ui, app: &mut SlicerApp, snapshot: &Snapshot) {
+    ui.strong("Model");
+    let info = &snapshot.model;
+    if !info.calibration.is_empty() {
+        let points: Vec<String> = info
+            .calibration
+            .iter()
+            .filter(|(p, _)| [50.0, 90.0, 95.0, 99.0].contains(p))
+            .map(|(p, e)| format!("p{p:.0} {}", short(*e)))
+            .collect();
+        ui.label(format!("calibration: {}", points.join(", ")));
+    }
+    ui.horizontal(|ui| {
+        ui.label("Directory");
+        ui.text_edit_singleline(&mut app.model_path);
+    });
+    ui.horizontal(|ui| {
+        if ui.button("Load model").clicked() {
+            set_model(app, app.model_path.trim().to_owned());
+        }
+        if ui.button("Built-in model").clicked() {
+            app.model_path.clear();
+            set_model(app, String::new());
+        }
+    });
+}
+
+/// Saves the model choice with the project and asks the host to restart the plugin with it.
+fn set_model(app: &mut SlicerApp, path: String) {
+    if let Ok(mut current) = app.params.model_path.lock() {
+        *current = path.clone();
+    }
+    app.status.model_changed.store(true, Ordering::Release);
+    app.message = if path.is_empty() {
+        "switching to the built-in model (applies when the host restarts the plugin)".into()
+    } else {
+        format!("loading {path} (applies when the host restarts the plugin)")
+    };
+}
+
+/// Two significant figures, scores span several decades.
+pub fn short(x: f64) -> String {
+    if !x.is_finite() {
+        return "-".into();
+    }
+    if x == 0.0 {
+        return "0".into();
+    }
+    let digits = (1 - x.abs().log10().floor() as i32).max(0) as usize;
+    format!("{x:.digits$}")
+}

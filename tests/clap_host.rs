@@ -1,0 +1,72 @@
+//! A minimal CLAP host (clack-host) loading the bundled `Audio Slicer.clap`: it loads a model
+//! through the plugin's state, renders offline with a playing transport, and checks the
+//! reported latency, the gate, the score CCs and the beat-aligned cut notes.
+//!
+//! Needs the bundle, so it is ignored by a plain `cargo test`; `.ci/run` bundles first and
+//! then runs `cargo test --test clap_host -- --ignored`.
+#![cfg(feature = "plugin")]
+
+mod clack_support;
+mod plugin_support;
+
+use clack_support::{ClapSession, TEMPO};
+use plugin_support::{music, noise, tiny_model_dir};
+
+const RATE: u32 = 44_100;
+
+fn seconds(t: f64) -> usize {
+    (t * f64::from(RATE)) as usize
+}
+
+#[test]
+#[ignore = "needs target/bundled/Audio Slicer.clap (cargo xtask bundle audio_slicer --release)"]
+fn the_bundled_clap_plugin_marks_and_gates_offline() {
+    let (noise_at, noise_len, total) = (8.0, 4.0, 20.0);
+    let mut left = music(noise_at, RATE, 21);
+    left.extend(noise(noise_len, RATE, 22));
+    left.extend(music(total - noise_at - noise_len, RATE, 23));
+    let input = vec![left.clone(), left];
+    let mut session = ClapSession::open();
+    session.use_model(tiny_model_dir());
+    let out = session.render(&input, RATE);
+    let l = out.latency;
+    assert!(l > 0 && l < seconds(5.0), "latency {l}");
+
+    let cut = seconds(noise_at + 1.0)..seconds(noise_at + noise_len - 1.0);
+    assert!(
+        out.audio[0][cut.start + l..cut.end + l]
+            .iter()
+            .all(|&x| x == 0.0),
+        "noise not cut"
+    );
+    let margin = 2.0;
+    for range in [
+        0..seconds(noise_at - margin),
+        seconds(noise_at + noise_len + margin)..input[0].len() - l,
+    ] {
+        let same = out.audio[0][range.start + l..range.end + l] == input[0][range.clone()];
+        assert!(same, "music not passed unchanged in {range:?}");
+    }
+
+    let notes: Vec<_> = out.midi.iter().filter(|m| m.1 & 0xE0 == 0x80).collect();
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    let (on, off) = (notes[0], notes[1]);
+    assert!(on.1 & 0xF0 == 0x90 && off.1 & 0xF0 == 0x80, "{notes:?}");
+    // Cut boundaries snap to the host's beats (every half second at 120 BPM).
+    let beat = f64::from(RATE) * 60.0 / TEMPO;
+    for at in [on.0, off.0] {
+        let t = (at - l) as f64;
+        let off_grid = (t / beat - (t / beat).round()).abs() * beat;
+        assert!(
+            off_grid <= 1.0,
+            "boundary at {t} is {off_grid} samples off the beat"
+        );
+    }
+    assert!(on.0 - l < seconds(noise_at + 1.0) && off.0 - l > seconds(noise_at + noise_len - 1.0));
+    let ccs: Vec<_> = out.midi.iter().filter(|m| m.1 & 0xF0 == 0xB0).collect();
+    assert!(ccs.len() > 50);
+    assert!(ccs
+        .iter()
+        .filter(|m| cut.contains(&(m.0 - l)))
+        .all(|m| m.3 > 64));
+}

@@ -1,0 +1,335 @@
+//! A host-less harness for the plugin: activates it, drives `process()` block by block with
+//! allocation checks around every call, and collects the audio and MIDI it produces. Also
+//! synthetic fixtures (music, noise) and a tiny model trained on the music.
+
+#![allow(dead_code)]
+
+use std::cell::Cell;
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use audio_slicer::engine::features::{log_mel_of, FeatureConfig, LogMelExtractor};
+use audio_slicer::engine::training::{train_on_spectrograms, TrainOptions};
+use audio_slicer::plugin::AudioSlicer;
+use nice_plug::context::process::SendEventError;
+use nice_plug::prelude::*;
+
+/// A deterministic noise source (LCG), identical on every machine.
+pub struct Lcg(u64);
+
+impl Lcg {
+    pub fn new(seed: u64) -> Self {
+        Self(seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1))
+    }
+    pub fn next(&mut self) -> f32 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+}
+
+/// Plucked harmonic notes, two per second, over a four-chord loop.
+pub fn music(seconds: f64, rate: u32, seed: u64) -> Vec<f32> {
+    let n = (seconds * f64::from(rate)) as usize;
+    let mut out = vec![0.0f32; n];
+    let mut rng = Lcg::new(seed);
+    let roots = [220.0f32, 174.6, 261.6, 196.0];
+    let note_len = (0.75 * f64::from(rate)) as usize;
+    for (k, start) in (0..n).step_by(rate as usize / 2).enumerate() {
+        let f = roots[(k / 4) % 4] * [1.0, 1.25, 1.5, 2.0][k % 4];
+        for i in 0..note_len.min(n - start) {
+            let t = i as f32 / rate as f32;
+            let v: f32 = (1..6)
+                .map(|h| (std::f32::consts::TAU * f * h as f32 * t).sin() / h as f32)
+                .sum();
+            out[start + i] += 0.3 * (-4.0 * t).exp() * v + 0.002 * rng.next();
+        }
+    }
+    out
+}
+
+/// White noise at a level a bad take might have.
+pub fn noise(seconds: f64, rate: u32, seed: u64) -> Vec<f32> {
+    let mut rng = Lcg::new(seed);
+    (0..(seconds * f64::from(rate)) as usize)
+        .map(|_| 0.3 * rng.next())
+        .collect()
+}
+
+/// Rate of the music the tiny model is trained on.
+pub const TRAIN_RATE: u32 = 44_100;
+
+/// A tiny model trained on synthetic music, saved once per test binary.
+pub fn tiny_model_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-tiny-model");
+        let features = FeatureConfig::default();
+        let mut ex = LogMelExtractor::new(&features).unwrap();
+        // Rendered at the rate the tests play at, so the model learns what the resampled music
+        // looks like.
+        let specs: Vec<_> = (0..4)
+            .map(|seed| log_mel_of(&mut ex, &[music(12.0, TRAIN_RATE, seed)], TRAIN_RATE).unwrap())
+            .collect();
+        let names: Vec<String> = (0..4).map(|i| format!("m{i}")).collect();
+        let options = TrainOptions {
+            epochs: 12,
+            segments_per_epoch: 128,
+            hidden_dims: vec![4, 8],
+            latent_dim: 8,
+            seed: 3,
+            name: "tiny".into(),
+            ..TrainOptions::default()
+        };
+        let model = train_on_spectrograms(specs, &names, &options, &mut |_| {}).unwrap();
+        model.save(&dir).unwrap();
+        dir
+    })
+}
+
+/// Where a session with a known bad stretch, and a model that finds it, are written for the
+/// hosts outside Rust (the pedalboard VST3 test).
+pub fn host_fixture_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-host-fixture")
+}
+
+/// Writes `session.wav` (44.1 kHz stereo float: music, noise from `noise_at` for `noise_len`
+/// seconds, music) and `fixture.json` (the timings and the model directory).
+pub fn write_host_fixture(noise_at: f64, noise_len: f64, total: f64) -> PathBuf {
+    let dir = host_fixture_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let rate = TRAIN_RATE;
+    let mut left = music(noise_at, rate, 31);
+    left.extend(noise(noise_len, rate, 32));
+    left.extend(music(total - noise_at - noise_len, rate, 33));
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: rate,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut wav = hound::WavWriter::create(dir.join("session.wav"), spec).unwrap();
+    for &x in &left {
+        wav.write_sample(x).unwrap();
+        wav.write_sample(x).unwrap();
+    }
+    wav.finalize().unwrap();
+    let info = serde_json::json!({
+        "wav": dir.join("session.wav"),
+        "model_dir": tiny_model_dir(),
+        "rate": rate,
+        "noise_at": noise_at,
+        "noise_len": noise_len,
+    });
+    std::fs::write(dir.join("fixture.json"), info.to_string()).unwrap();
+    dir
+}
+
+/// Records the latency the plugin reports while activating.
+struct Activation {
+    latency: Cell<u32>,
+}
+
+impl ActivateContext<AudioSlicer> for Activation {
+    fn plugin_api(&self) -> PluginApi {
+        PluginApi::Clap
+    }
+    fn execute(&self, _task: ()) {}
+    fn set_latency_samples(&self, samples: u32) {
+        self.latency.set(samples);
+    }
+    fn set_current_voice_capacity(&self, _capacity: u32) {}
+}
+
+/// The process context: a transport, and room for output events reserved up front so
+/// collecting them does not allocate inside the checked region.
+struct Context {
+    transport: Transport,
+    events: Vec<(u32, PluginNoteEvent<AudioSlicer>)>,
+}
+
+impl ProcessContext<AudioSlicer> for Context {
+    fn plugin_api(&self) -> PluginApi {
+        PluginApi::Clap
+    }
+    fn execute_background(&self, _task: ()) {}
+    fn execute_gui(&self, _task: ()) {}
+    fn transport(&self) -> &Transport {
+        &self.transport
+    }
+    fn next_event(&mut self) -> Option<PluginNoteEvent<AudioSlicer>> {
+        None
+    }
+    fn try_send_event(
+        &mut self,
+        event: PluginNoteEvent<AudioSlicer>,
+    ) -> Result<(), (PluginNoteEvent<AudioSlicer>, SendEventError)> {
+        if self.events.len() == self.events.capacity() {
+            return Err((event, SendEventError::HostBufferFull));
+        }
+        self.events.push((event.timing(), event));
+        Ok(())
+    }
+    fn set_latency_samples(&self, _samples: u32) {}
+    fn request_restart(&self) {}
+    fn set_current_voice_capacity(&self, _capacity: u32) {}
+}
+
+/// What a render produced.
+pub struct Render {
+    /// Output channels.
+    pub output: Vec<Vec<f32>>,
+    /// MIDI events with their absolute sample position.
+    pub midi: Vec<(usize, PluginNoteEvent<AudioSlicer>)>,
+    /// Latency reported at activation.
+    pub latency: usize,
+    /// Allocations made inside `process()`.
+    pub allocations: u32,
+}
+
+/// How a render is run.
+pub struct Setup {
+    pub rate: u32,
+    pub blocks: Vec<usize>,
+    pub mode: ProcessMode,
+    /// Host tempo in BPM, if the transport should be playing.
+    pub tempo: Option<f64>,
+}
+
+impl Setup {
+    pub fn offline(rate: u32, blocks: &[usize]) -> Self {
+        Self {
+            rate,
+            blocks: blocks.to_vec(),
+            mode: ProcessMode::Offline,
+            tempo: None,
+        }
+    }
+}
+
+/// Activates `plugin` for `input`'s channel count and renders `input` through it.
+pub fn render(plugin: &mut AudioSlicer, input: &[Vec<f32>], setup: &Setup) -> Render {
+    let channels = input.len();
+    let max_block = setup.blocks.iter().copied().max().unwrap_or(1);
+    let layout = AudioIOLayout {
+        main_input_channels: NonZeroU32::new(channels as u32),
+        main_output_channels: NonZeroU32::new(channels as u32),
+        ..AudioIOLayout::const_default()
+    };
+    let config = BufferConfig {
+        sample_rate: setup.rate as f32,
+        min_buffer_size: None,
+        max_buffer_size: max_block as u32,
+        process_mode: setup.mode,
+    };
+    let mut activation = Activation {
+        latency: Cell::new(0),
+    };
+    assert!(plugin.activate(&layout, &config, &mut activation));
+    plugin.reset();
+    let latency = activation.latency.get() as usize;
+    process_all(plugin, input, setup, latency)
+}
+
+/// Renders `input` through an already activated `plugin`.
+pub fn process_all(
+    plugin: &mut AudioSlicer,
+    input: &[Vec<f32>],
+    setup: &Setup,
+    latency: usize,
+) -> Render {
+    let frames = input[0].len();
+    let max_block = setup.blocks.iter().copied().max().unwrap_or(1);
+    let mut scratch = vec![vec![0.0f32; max_block]; input.len()];
+    let mut output = vec![Vec::with_capacity(frames); input.len()];
+    let mut midi = Vec::new();
+    let mut context = Context {
+        transport: Transport::new(setup.rate as f32),
+        events: Vec::with_capacity(4096),
+    };
+    let mut allocations = 0;
+    let mut at = 0;
+    for &size in setup.blocks.iter().cycle() {
+        if at >= frames {
+            break;
+        }
+        let n = size.min(frames - at);
+        for (s, channel) in scratch.iter_mut().zip(input) {
+            s[..n].copy_from_slice(&channel[at..at + n]);
+        }
+        context.transport = transport(setup, at);
+        context.events.clear();
+        let mut buffer = Buffer::default();
+        unsafe {
+            buffer.set_slices(n, |slices| {
+                *slices = scratch.iter_mut().map(|c| &mut c[..n]).collect();
+            });
+        }
+        let mut aux = AuxiliaryBuffers {
+            inputs: &mut [],
+            outputs: &mut [],
+        };
+        let before = violations();
+        nice_assert_no_alloc::assert_no_alloc(|| {
+            plugin.process(&mut buffer, &mut aux, &mut context);
+        });
+        allocations += violations() - before;
+        drop(buffer);
+        for (out, s) in output.iter_mut().zip(&scratch) {
+            out.extend_from_slice(&s[..n]);
+        }
+        midi.extend(context.events.drain(..).map(|(t, e)| (at + t as usize, e)));
+        at += n;
+    }
+    Render {
+        output,
+        midi,
+        latency,
+        allocations,
+    }
+}
+
+/// Allocations counted inside `assert_no_alloc` so far (the counter only exists in debug
+/// builds, where the check runs; benches build in release).
+fn violations() -> u32 {
+    #[cfg(debug_assertions)]
+    return nice_assert_no_alloc::violation_count();
+    #[cfg(not(debug_assertions))]
+    return 0;
+}
+
+/// A playing transport at sample `at`, when the setup has a tempo.
+fn transport(setup: &Setup, at: usize) -> Transport {
+    let mut t = Transport::new(setup.rate as f32);
+    if let Some(tempo) = setup.tempo {
+        t.playing = true;
+        t.tempo = Some(tempo);
+        t.time_sig_numerator = Some(4);
+        t.time_sig_denominator = Some(4);
+        t.pos_samples = Some(at as i64);
+        t.pos_beats = Some(at as f64 / f64::from(setup.rate) * tempo / 60.0);
+    }
+    t
+}
+
+/// Sets parameter `id` to the plain value `plain`, as a host would.
+pub fn set_param(plugin: &AudioSlicer, id: &str, plain: f32) {
+    let params = plugin.params();
+    let (_, ptr, _) = params
+        .param_map()
+        .into_iter()
+        .find(|(i, _, _)| i == id)
+        .unwrap_or_else(|| panic!("no parameter {id}"));
+    unsafe {
+        let normalized = ptr.preview_normalized(plain);
+        ptr._internal_set_normalized_value(normalized);
+    }
+}
+
+/// Points the plugin at a model directory (as the editor does).
+pub fn use_model(plugin: &AudioSlicer, dir: &Path) {
+    *plugin.slicer_params().model_path.lock().unwrap() = dir.display().to_string();
+}
