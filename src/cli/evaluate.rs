@@ -5,22 +5,28 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context, Result};
 use audio_slicer::engine::audio_io::{read_audio, AudioClip};
+use audio_slicer::engine::crossval::{cross_validate, CrossValStep};
 use audio_slicer::engine::cut_list::CutList;
 use audio_slicer::engine::edit::{cut_list_of, plan_edit};
 use audio_slicer::engine::level_gate::LevelGate;
 use audio_slicer::engine::metrics::{load_truths, score_dir};
+use audio_slicer::engine::model::Autoencoder;
 use audio_slicer::engine::pairs::ClassifierTraining;
 use audio_slicer::engine::slicer::Slicer;
-use audio_slicer::engine::training::{audio_files_in, save_model_atomically, TrainOptions};
+use audio_slicer::engine::training::{
+    audio_files_in, load_features, save_model_atomically, train_on_spectrograms, TrainOptions,
+};
 use clap::Args;
 
 use crate::options::EditTuning;
 use crate::train::build_model;
 
-/// Arguments of `evaluate`.
+/// Arguments of `evaluate`. On a folder with `truth/` it scores against the truth; on a user's
+/// training folder (`input/` + `desired_output/`, no `truth/`) it cross-validates.
 #[derive(Args, Debug)]
 pub struct EvaluateArgs {
-    /// Benchmark folder with train/, test/ and truth/ (like ../shared/bench/dev).
+    /// Benchmark folder with train/, test/ and truth/ (like ../shared/bench/dev), or your own
+    /// training folder with input/ and desired_output/ (cross-validation).
     pub bench_dir: PathBuf,
     /// Use this model instead of training one on BENCH_DIR/train.
     #[arg(short = 'm', long = "model")]
@@ -28,6 +34,9 @@ pub struct EvaluateArgs {
     /// Folder for the trained model, the cut lists and the report.
     #[arg(short = 'o', long = "out", default_value = "evaluate-out")]
     pub out: PathBuf,
+    /// Folds of the cross-validation on a training folder without truth files.
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
     /// Which split of the truth files to edit and score.
     #[arg(long, default_value = "test")]
     pub split: String,
@@ -50,8 +59,12 @@ pub struct EvaluateArgs {
     pub edit: EditTuning,
 }
 
-/// Runs `evaluate`.
+/// Runs `evaluate`: on a benchmark folder with truth files, or by cross-validation on a user's
+/// own training folder.
 pub fn run(args: EvaluateArgs) -> Result<()> {
+    if !args.bench_dir.join("truth").is_dir() && args.bench_dir.join("desired_output").is_dir() {
+        return run_cross_validation(&args);
+    }
     let model = match (&args.model, args.level_gate) {
         (_, true) => None,
         (Some(dir), false) => Some(Slicer::from_checkpoint(dir)?),
@@ -125,6 +138,63 @@ fn train_for_bench(args: &EvaluateArgs) -> Result<Slicer> {
     )?;
     save_model_atomically(&model, &args.out.join("model"))?;
     Ok(model)
+}
+
+/// k-fold cross-validation on `DATA_DIR/{input,desired_output}`: no truth files needed.
+fn run_cross_validation(args: &EvaluateArgs) -> Result<()> {
+    let options = TrainOptions {
+        epochs: args.epochs,
+        seed: args.seed,
+        name: "cross-validation".into(),
+        ..TrainOptions::default()
+    };
+    let shared = args.autoencoder_from.clone();
+    let features = match &shared {
+        Some(dir) => Autoencoder::from_checkpoint(dir)?.config().features.clone(),
+        None => options.features.clone(),
+    };
+    let classifier = ClassifierTraining {
+        seed: args.seed,
+        ..ClassifierTraining::default()
+    };
+    let report = cross_validate(
+        &args.bench_dir,
+        args.folds,
+        &features,
+        &classifier,
+        &mut |edited| match &shared {
+            Some(dir) => Autoencoder::from_checkpoint(dir),
+            None => {
+                let specs = load_features(edited, &options.features)?;
+                let names: Vec<String> = edited.iter().map(|p| p.display().to_string()).collect();
+                train_on_spectrograms(specs, &names, &options, &mut |_| {})
+            }
+        },
+        &|model| args.edit.to_options(model),
+        &mut |step| match step {
+            CrossValStep::Aligning(name) => eprintln!("aligning {name} with its edit"),
+            CrossValStep::Training { fold, folds } => eprintln!("fold {fold} of {folds}: training"),
+            CrossValStep::Edited {
+                name,
+                kept_ratio,
+                human_kept_ratio,
+            } => eprintln!(
+                "{name}: kept {:.1} % (your edit {:.1} %)",
+                100.0 * kept_ratio,
+                100.0 * human_kept_ratio
+            ),
+        },
+    )?;
+    println!("Cross-validation against your own edits (recovered by alignment):");
+    println!("{}", report.to_table());
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let json = serde_json::to_string_pretty(&report)?;
+    let report_path = args.out.join("report.json");
+    std::fs::write(&report_path, &json)
+        .with_context(|| format!("cannot write {}", report_path.display()))?;
+    println!("{json}");
+    Ok(())
 }
 
 /// The Strip-Silence-style baseline: -40 dBFS, 0.5 s minimum silence, 0.1 s pads; segments

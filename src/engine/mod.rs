@@ -5,6 +5,7 @@ pub mod align;
 pub mod audio_io;
 pub mod beats;
 pub mod boundaries;
+pub mod crossval;
 pub mod cut_list;
 pub mod cut_plan;
 pub mod edit;

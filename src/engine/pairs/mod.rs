@@ -98,7 +98,8 @@ pub fn learn_from_pairs(
             label_pair(pair, &model.config().features)
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(Some(train_classifier(model, &recordings, options)?))
+    let refs: Vec<&LabelledRecording> = recordings.iter().collect();
+    Ok(Some(train_classifier(model, &refs, options)?))
 }
 
 /// Descriptor rows and cut shares of one labelled recording.
@@ -112,7 +113,7 @@ struct LabelledSegments {
 /// reproduces the held-out edits); with one it stays at 0.5.
 pub fn train_classifier(
     model: &Autoencoder,
-    recordings: &[LabelledRecording],
+    recordings: &[&LabelledRecording],
     options: &ClassifierTraining,
 ) -> Result<PairClassifier> {
     let context = classifier_geometry(model);
