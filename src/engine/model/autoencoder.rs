@@ -143,27 +143,7 @@ impl Autoencoder {
             .map_err(|e| anyhow!("{CONFIG_FILE} is not a valid model config: {e}"))?;
         config.validate()?;
         let model = Self::build(config, DType::F32)?;
-        let tensors = candle_core::safetensors::load_buffer(weights, &model.device)
-            .map_err(|e| anyhow!("{WEIGHTS_FILE} is not a valid safetensors file: {e}"))?;
-        let data = model
-            .varmap
-            .data()
-            .lock()
-            .map_err(|_| anyhow!("poisoned"))?;
-        for (name, var) in data.iter() {
-            let t = tensors
-                .get(name)
-                .ok_or_else(|| anyhow!("{WEIGHTS_FILE} lacks tensor {name}"))?;
-            if t.dims() != var.dims() {
-                bail!(
-                    "{WEIGHTS_FILE}: tensor {name} has shape {:?}, the config needs {:?}",
-                    t.dims(),
-                    var.dims()
-                );
-            }
-            var.set(&t.to_dtype(model.dtype)?)?;
-        }
-        drop(data);
+        load_weights(&model.varmap, weights, WEIGHTS_FILE, model.dtype)?;
         Ok(model)
     }
 
@@ -251,6 +231,29 @@ impl Autoencoder {
         let diff = (self.forward(x)? - x)?;
         diff.sqr()?.flatten_from(1)?.mean(D::Minus1)
     }
+}
+
+/// Fills every variable of `varmap` from the safetensors bytes of `file`, checking that each
+/// tensor is present with the shape the config needs: a model built from another config must
+/// fail clearly, not half-load.
+pub fn load_weights(varmap: &VarMap, weights: &[u8], file: &str, dtype: DType) -> Result<()> {
+    let tensors = candle_core::safetensors::load_buffer(weights, &Device::Cpu)
+        .map_err(|e| anyhow!("{file} is not a valid safetensors file: {e}"))?;
+    let data = varmap.data().lock().map_err(|_| anyhow!("poisoned"))?;
+    for (name, var) in data.iter() {
+        let t = tensors
+            .get(name)
+            .ok_or_else(|| anyhow!("{file} lacks tensor {name}"))?;
+        if t.dims() != var.dims() {
+            bail!(
+                "{file}: tensor {name} has shape {:?}, the config needs {:?}",
+                t.dims(),
+                var.dims()
+            );
+        }
+        var.set(&t.to_dtype(dtype)?)?;
+    }
+    Ok(())
 }
 
 /// Cells per channel at the bottleneck.

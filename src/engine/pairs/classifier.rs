@@ -11,6 +11,7 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use super::descriptors::SegmentDescriptors;
+use crate::engine::model::load_weights;
 
 /// File holding the classifier's weights in a model directory.
 pub const CLASSIFIER_WEIGHTS_FILE: &str = "classifier.safetensors";
@@ -284,25 +285,7 @@ impl PairClassifier {
             bail!("classifier normalisation does not match its input width");
         }
         let model = Self::build(config)?;
-        let tensors =
-            candle_core::safetensors::load_buffer(weights, &Device::Cpu).map_err(|e| {
-                anyhow!("{CLASSIFIER_WEIGHTS_FILE} is not a valid safetensors file: {e}")
-            })?;
-        let data = model
-            .varmap
-            .data()
-            .lock()
-            .map_err(|_| anyhow!("poisoned"))?;
-        for (name, var) in data.iter() {
-            let t = tensors
-                .get(name)
-                .ok_or_else(|| anyhow!("{CLASSIFIER_WEIGHTS_FILE} lacks tensor {name}"))?;
-            if t.dims() != var.dims() {
-                bail!("{CLASSIFIER_WEIGHTS_FILE}: tensor {name} has the wrong shape");
-            }
-            var.set(&t.to_dtype(DType::F32)?)?;
-        }
-        drop(data);
+        load_weights(&model.varmap, weights, CLASSIFIER_WEIGHTS_FILE, DType::F32)?;
         Ok(model)
     }
 }
