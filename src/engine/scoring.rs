@@ -26,6 +26,32 @@ pub struct ScoreTimeline {
 }
 
 impl ScoreTimeline {
+    /// A timeline from `(first frame, score)` pairs of `segment_frames`-long segments taken every
+    /// `hop_frames` frames, clipped to the recording's `duration`.
+    pub fn from_frames(
+        scored: impl IntoIterator<Item = (usize, f64)>,
+        segment_frames: usize,
+        hop_frames: usize,
+        frame_rate: f64,
+        duration: f64,
+    ) -> Self {
+        let frame_seconds = 1.0 / frame_rate;
+        let segments = scored
+            .into_iter()
+            .map(|(start, score)| Segment {
+                start: (start as f64 * frame_seconds).min(duration),
+                end: ((start + segment_frames) as f64 * frame_seconds).min(duration),
+                score,
+            })
+            .collect();
+        Self {
+            segments,
+            segment_seconds: segment_frames as f64 * frame_seconds,
+            hop_seconds: hop_frames as f64 * frame_seconds,
+            duration,
+        }
+    }
+
     /// Scores of consecutive bins `hop_seconds` long: each bin takes the mean score of the
     /// segments that cover it, so one loud moment in a long segment does not mark its
     /// neighbours bad.
@@ -106,22 +132,14 @@ pub fn score_log_mel(
 ) -> Result<ScoreTimeline> {
     let mut normalised = spec.clone();
     model.config().stats.apply(&mut normalised);
-    let frame_seconds = 1.0 / spec.frame_rate;
-    let seg = model.config().segment_frames;
-    let segments = score_spectrogram(model, &normalised, hop_frames)?
-        .into_iter()
-        .map(|(start, score)| Segment {
-            start: (start as f64 * frame_seconds).min(duration),
-            end: ((start + seg) as f64 * frame_seconds).min(duration),
-            score,
-        })
-        .collect();
-    Ok(ScoreTimeline {
-        segments,
-        segment_seconds: seg as f64 * frame_seconds,
-        hop_seconds: hop_frames.max(1) as f64 * frame_seconds,
+    let scored = score_spectrogram(model, &normalised, hop_frames)?;
+    Ok(ScoreTimeline::from_frames(
+        scored,
+        model.config().segment_frames,
+        hop_frames.max(1),
+        spec.frame_rate,
         duration,
-    })
+    ))
 }
 
 #[cfg(test)]

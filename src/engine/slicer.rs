@@ -12,7 +12,6 @@ use super::pairs::{
     contextual_descriptors, ClassifierConfig, PairClassifier, CLASSIFIER_WEIGHTS_FILE,
 };
 use super::scoring::{score_log_mel, ScoreTimeline};
-use super::timeline::Segment;
 
 /// Name of the classifier's config file in a model directory.
 pub const CLASSIFIER_CONFIG_FILE: &str = "classifier.json";
@@ -147,24 +146,13 @@ impl Slicer {
             (cfg.short_context, cfg.long_context),
         )?;
         let p = clf.predict(&desc)?;
-        let frame_seconds = 1.0 / spec.frame_rate;
-        let seg = self.segment_frames();
-        let segments = desc
-            .starts
-            .iter()
-            .zip(p)
-            .map(|(&start, score)| Segment {
-                start: (start as f64 * frame_seconds).min(duration),
-                end: ((start + seg) as f64 * frame_seconds).min(duration),
-                score,
-            })
-            .collect();
-        Ok(ScoreTimeline {
-            segments,
-            segment_seconds: seg as f64 * frame_seconds,
-            hop_seconds: cfg.hop_frames as f64 * frame_seconds,
+        Ok(ScoreTimeline::from_frames(
+            desc.starts.iter().copied().zip(p),
+            self.segment_frames(),
+            cfg.hop_frames,
+            spec.frame_rate,
             duration,
-        })
+        ))
     }
 
     /// Scores a clip.
