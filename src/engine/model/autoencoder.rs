@@ -95,30 +95,8 @@ impl Autoencoder {
         })
     }
 
-    /// He-uniform weights and zero biases from a seeded generator: candle's CPU generator cannot
-    /// be seeded, and training must be reproducible.
     fn initialise(&self, seed: u64) -> Result<()> {
-        let mut rng = StdRng::seed_from_u64(seed);
-        let data = self.varmap.data().lock().map_err(|_| anyhow!("poisoned"))?;
-        let mut names: Vec<&String> = data.keys().collect();
-        names.sort();
-        for name in names {
-            let var = &data[name];
-            let dims = var.dims().to_vec();
-            let count: usize = dims.iter().product();
-            let values: Vec<f64> = if name.ends_with(".bias") {
-                vec![0.0; count]
-            } else {
-                let fan_in = fan_in(name, &dims);
-                let bound = (6.0 / fan_in as f64).sqrt();
-                (0..count)
-                    .map(|_| rng.random_range(-bound..bound))
-                    .collect()
-            };
-            let t = Tensor::from_vec(values, dims, &self.device)?.to_dtype(self.dtype)?;
-            var.set(&t)?;
-        }
-        Ok(())
+        he_uniform_init(&self.varmap, seed, self.dtype)
     }
 
     /// Loads `config.json` and `model.safetensors` from a model directory.
@@ -231,6 +209,31 @@ impl Autoencoder {
         let diff = (self.forward(x)? - x)?;
         diff.sqr()?.flatten_from(1)?.mean(D::Minus1)
     }
+}
+
+/// He-uniform weights and zero biases for every variable of `varmap`, drawn in name order from
+/// a seeded generator: candle's CPU generator cannot be seeded, and training must be
+/// reproducible.
+pub fn he_uniform_init(varmap: &VarMap, seed: u64, dtype: DType) -> Result<()> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let data = varmap.data().lock().map_err(|_| anyhow!("poisoned"))?;
+    let mut names: Vec<&String> = data.keys().collect();
+    names.sort();
+    for name in names {
+        let var = &data[name];
+        let dims = var.dims().to_vec();
+        let count: usize = dims.iter().product();
+        let values: Vec<f64> = if name.ends_with(".bias") {
+            vec![0.0; count]
+        } else {
+            let bound = (6.0 / fan_in(name, &dims) as f64).sqrt();
+            (0..count)
+                .map(|_| rng.random_range(-bound..bound))
+                .collect()
+        };
+        var.set(&Tensor::from_vec(values, dims, &Device::Cpu)?.to_dtype(dtype)?)?;
+    }
+    Ok(())
 }
 
 /// Fills every variable of `varmap` from the safetensors bytes of `file`, checking that each

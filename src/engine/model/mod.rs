@@ -4,7 +4,7 @@ mod autoencoder;
 mod config;
 mod pool;
 
-pub use autoencoder::{load_weights, Autoencoder, CONFIG_FILE, WEIGHTS_FILE};
+pub use autoencoder::{he_uniform_init, load_weights, Autoencoder, CONFIG_FILE, WEIGHTS_FILE};
 pub use config::{
     percentile_of_sorted, Calibration, ModelConfig, TrainingInfo, MODEL_FORMAT_VERSION,
 };

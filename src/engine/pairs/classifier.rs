@@ -11,7 +11,7 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use super::descriptors::SegmentDescriptors;
-use crate::engine::model::load_weights;
+use crate::engine::model::{he_uniform_init, load_weights};
 
 /// File holding the classifier's weights in a model directory.
 pub const CLASSIFIER_WEIGHTS_FILE: &str = "classifier.safetensors";
@@ -191,7 +191,7 @@ impl PairClassifier {
         let d = rows.len() / n;
         let (mean, std) = column_stats(rows, d);
         let (hop_frames, short_context, long_context) = context;
-        let mut model = Self::build(ClassifierConfig {
+        let model = Self::build(ClassifierConfig {
             input_dim: d,
             hidden: options.hidden,
             hop_frames,
@@ -202,7 +202,7 @@ impl PairClassifier {
             threshold: 0.5,
             members: options.members.max(1),
         })?;
-        model.initialise(options.seed)?;
+        he_uniform_init(&model.varmap, options.seed, DType::F32)?;
         let x = model.normalised(rows, n)?;
         let y = Tensor::from_vec(labels.to_vec(), n, &Device::Cpu)?;
         for (i, member) in model.members.iter().enumerate() {
@@ -244,31 +244,6 @@ impl PairClassifier {
             .filter(|(name, _)| name.starts_with(&prefix))
             .map(|(_, v)| v.clone())
             .collect())
-    }
-
-    fn initialise(&mut self, seed: u64) -> Result<()> {
-        let mut rng = StdRng::seed_from_u64(seed);
-        let data = self.varmap.data().lock().map_err(|_| anyhow!("poisoned"))?;
-        let mut names: Vec<&String> = data.keys().collect();
-        names.sort();
-        for name in names {
-            let var = &data[name];
-            let dims = var.dims().to_vec();
-            let count: usize = dims.iter().product();
-            let fan_in = dims.get(1).copied().unwrap_or(1).max(1);
-            let bound = (6.0 / fan_in as f64).sqrt();
-            let values: Vec<f32> = (0..count)
-                .map(|_| {
-                    if name.ends_with(".bias") {
-                        0.0
-                    } else {
-                        rng.random_range(-bound..bound) as f32
-                    }
-                })
-                .collect();
-            var.set(&Tensor::from_vec(values, dims, &Device::Cpu)?)?;
-        }
-        Ok(())
     }
 
     /// Writes the weights into a model directory.
