@@ -51,7 +51,7 @@ fn analyse_mode_is_an_exact_delay_by_the_reported_latency() {
         (768_000, 2, vec![16_384, 1, 4_000]),
     ] {
         let mut plugin = gated(false);
-        let frames = (2.5 * f64::from(rate)) as usize;
+        let frames = (5.0 * f64::from(rate)) as usize;
         let input: Vec<Vec<f32>> = (0..channels)
             .map(|c| noise(frames as f64 / f64::from(rate), rate, 40 + c as u64))
             .collect();
@@ -289,7 +289,12 @@ fn the_built_in_model_loads_and_reactivation_at_another_rate_works() {
         std::thread::sleep(std::time::Duration::from_millis(50));
         plugin.status().snapshot().analysed_seconds > 2.5
     });
-    assert!(caught_up, "the analysis never published its progress");
+    assert!(
+        caught_up,
+        "the analysis never published its progress: {:?} after {} s",
+        plugin.status().snapshot().fault,
+        plugin.status().snapshot().analysed_seconds
+    );
     plugin.deactivate();
 }
 

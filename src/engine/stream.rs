@@ -5,6 +5,8 @@
 //! fixed input chunks, its start-up delay trimmed), frames with the same centred, zero-padded
 //! STFT, scores every segment of `segment_frames` frames at a step of `hop_frames`, and averages
 //! the segments covering each bin exactly as [`super::scoring::ScoreTimeline::bin_scores`] does.
+//! With a pair classifier in the model, each segment's descriptor waits for its long context
+//! ([`StreamingContext`]) and the bin scores are cut probabilities instead.
 //! A bin's score is final once the last segment covering it is scored; the
 //! [`OnlinePlanner`] then turns final bins into committed keep/cut decisions a fixed lookahead
 //! later. Nothing here knows about plugins or GUIs.
@@ -12,6 +14,7 @@
 //! Times are in seconds of the stream (the first pushed sample is at 0), so the caller can map
 //! them to its own sample positions at its own rate.
 
+mod context;
 mod history;
 mod planner;
 #[cfg(test)]
@@ -25,12 +28,15 @@ use candle_core::Tensor;
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Indexing, Resampler};
 
+pub use context::{RunningMedian, StreamingContext, MEDIAN_CAPACITY, PRIOR_SECONDS};
 pub use history::{HistoryBin, ScoreHistory};
 pub use planner::{Decision, OnlinePlanner, PlannerSettings};
 
 use super::beats::{track_beats, BeatGrid};
 use super::features::LogMelExtractor;
-use super::model::Autoencoder;
+use super::pairs::descriptors::{local_dim, local_rows};
+use super::pairs::SegmentDescriptors;
+use super::slicer::Slicer;
 
 /// Input samples per resampler call; the offline path ([`super::features::resample_mono`]) uses
 /// the same chunk, so both produce the same analysis-rate signal.
@@ -52,7 +58,7 @@ pub enum StreamEvent {
         start: f64,
         /// End in stream seconds.
         end: f64,
-        /// Reconstruction error (higher is worse).
+        /// Reconstruction error, or cut probability with a classifier (higher is worse).
         score: f64,
     },
     /// A bin's score is final: the mean of the segments covering `[start, end)`.
@@ -70,7 +76,13 @@ pub enum StreamEvent {
 
 /// Scores mono audio pushed in blocks of any length, one bin at a time.
 pub struct StreamingAnalyser {
-    model: Arc<Autoencoder>,
+    model: Arc<Slicer>,
+    /// The classifier's context, when the model has a classifier.
+    context: Option<StreamingContext>,
+    /// Local descriptor rows of the batch being scored.
+    local: Vec<f32>,
+    /// Contextual rows completed by the batch.
+    contextual: Vec<f32>,
     extractor: LogMelExtractor,
     resampler: Option<Fft<f32>>,
     /// Input gathered for the next resampler call.
@@ -100,8 +112,19 @@ pub struct StreamingAnalyser {
 
 impl StreamingAnalyser {
     /// An analyser for mono audio at `input_rate` Hz, scoring segments every `hop_frames` frames.
-    pub fn new(model: Arc<Autoencoder>, input_rate: u32, hop_frames: usize) -> Result<Self> {
-        let features = model.config().features.clone();
+    /// A model with a classifier must be given its own step ([`Slicer::default_hop_frames`]):
+    /// its context is counted in those steps.
+    pub fn new(model: Arc<Slicer>, input_rate: u32, hop_frames: usize) -> Result<Self> {
+        let features = model.features().clone();
+        let context = match &model.classifier {
+            Some(clf) if hop_frames != clf.config().hop_frames => {
+                return Err(anyhow!(
+                    "the model's classifier scores every {} frames, not {hop_frames}",
+                    clf.config().hop_frames
+                ));
+            }
+            _ => classifier_context(&model, PRIOR_SECONDS),
+        };
         let extractor = LogMelExtractor::new(&features)?;
         if input_rate == 0 {
             return Err(anyhow!("sample rate must be positive"));
@@ -127,6 +150,9 @@ impl StreamingAnalyser {
         };
         let out_max = resampler.as_ref().map_or(0, Resampler::output_frames_max);
         let mut analyser = Self {
+            context,
+            local: Vec::new(),
+            contextual: Vec::new(),
             extractor,
             chunk_in: Vec::with_capacity(RESAMPLER_CHUNK),
             chunk_out: vec![0.0; out_max],
@@ -148,6 +174,13 @@ impl StreamingAnalyser {
         Ok(analyser)
     }
 
+    /// How many seconds of audio the classifier's prior median counts for (0: none, the
+    /// median is that of the stream alone). Forgets all audio.
+    pub fn set_prior_seconds(&mut self, seconds: f64) {
+        self.context = classifier_context(&self.model, seconds);
+        self.reset();
+    }
+
     /// Forgets all audio: the next pushed sample is stream time 0 again.
     pub fn reset(&mut self) {
         if let Some(r) = self.resampler.as_mut() {
@@ -164,10 +197,13 @@ impl StreamingAnalyser {
         self.next_segment = 0;
         self.bins.clear();
         self.bins_offset = 0;
+        if let Some(context) = self.context.as_mut() {
+            context.reset();
+        }
     }
 
     /// The model scoring the audio.
-    pub fn model(&self) -> &Arc<Autoencoder> {
+    pub fn model(&self) -> &Arc<Slicer> {
         &self.model
     }
 
@@ -178,19 +214,23 @@ impl StreamingAnalyser {
 
     /// Length of one segment in seconds.
     pub fn segment_seconds(&self) -> f64 {
-        self.model.config().segment_frames as f64 / self.extractor.config().frame_rate()
+        self.model.segment_frames() as f64 / self.extractor.config().frame_rate()
     }
 
     /// The longest time, in seconds, from an input sample arriving to the score of its bin being
-    /// final: a whole segment and half a window past the bin's start, plus what the resampler
-    /// holds back (one input chunk and its filter delay). An upper bound, so a lookahead built on
-    /// it is never short.
+    /// final: a whole segment and half a window past the bin's start, the classifier's long
+    /// context if any, plus what the resampler holds back (one input chunk and its filter
+    /// delay). An upper bound, so a lookahead built on it is never short.
     pub fn analysis_delay_seconds(&self, input_rate: u32) -> f64 {
         let features = self.extractor.config();
         let rate = f64::from(features.sample_rate);
-        let seg = self.model.config().segment_frames;
+        let seg = self.model.segment_frames();
         let bin_samples = (self.hop_frames * features.hop) as f64;
-        let frames_after = ((seg - 1) * features.hop + features.n_fft / 2) as f64;
+        let context_frames = self
+            .context
+            .as_ref()
+            .map_or(0, |c| c.delay_rows() * self.hop_frames);
+        let frames_after = ((seg - 1 + context_frames) * features.hop + features.n_fft / 2) as f64;
         let resampler = self.resampler.as_ref().map_or(0.0, |r| {
             (r.output_delay() + r.output_frames_max()) as f64 / rate
                 + r.input_frames_max() as f64 / f64::from(input_rate)
@@ -265,7 +305,7 @@ impl StreamingAnalyser {
                 self.recent_raw.pop_front();
             }
             self.recent_raw.push_back(band.clone());
-            let stats = &self.model.config().stats;
+            let stats = &self.model.autoencoder.config().stats;
             let normalised = band
                 .iter()
                 .zip(&stats.mean)
@@ -288,7 +328,7 @@ impl StreamingAnalyser {
         events: &mut Vec<StreamEvent>,
         frame_rate: f64,
     ) -> Result<()> {
-        let seg = self.model.config().segment_frames;
+        let seg = self.model.segment_frames();
         let available = self.frames_offset + self.frames.len();
         let ready = (available + 1)
             .saturating_sub(seg)
@@ -297,17 +337,8 @@ impl StreamingAnalyser {
         let mut remaining = ready;
         while remaining > 0 {
             let batch = remaining.min(MAX_BATCH);
-            let errors = self.score_batch(batch)?;
-            for (i, score) in errors.into_iter().enumerate() {
-                let k = self.next_segment + i;
-                let start_frame = k * self.hop_frames;
-                events.push(StreamEvent::Segment {
-                    start: start_frame as f64 / frame_rate,
-                    end: (start_frame + seg) as f64 / frame_rate,
-                    score,
-                });
-                self.add_segment(k, seg, score, frame_rate, events);
-            }
+            let (first, scores) = self.score_batch(batch)?;
+            self.emit_segments(first, scores, frame_rate, events);
             self.next_segment += batch;
             remaining -= batch;
         }
@@ -320,9 +351,77 @@ impl StreamingAnalyser {
         Ok(())
     }
 
-    /// Errors of segments `next_segment .. next_segment + count`, in one forward pass.
-    fn score_batch(&mut self, count: usize) -> Result<Vec<f64>> {
-        let seg = self.model.config().segment_frames;
+    /// Reports scored segments `first..` and adds them to their bins.
+    fn emit_segments(
+        &mut self,
+        first: usize,
+        scores: Vec<f64>,
+        frame_rate: f64,
+        events: &mut Vec<StreamEvent>,
+    ) {
+        let seg = self.model.segment_frames();
+        for (i, score) in scores.into_iter().enumerate() {
+            let k = first + i;
+            let start_frame = k * self.hop_frames;
+            events.push(StreamEvent::Segment {
+                start: start_frame as f64 / frame_rate,
+                end: (start_frame + seg) as f64 / frame_rate,
+                score,
+            });
+            self.add_segment(k, seg, score, frame_rate, events);
+        }
+    }
+
+    /// The stream ended: scores the segments still waiting for context (their windows clipped
+    /// at the end, as offline) and finalises every open bin. Used when a whole file is streamed;
+    /// a live stream never ends.
+    pub fn finish(&mut self, events: &mut Vec<StreamEvent>) -> Result<()> {
+        let frame_rate = self.extractor.config().frame_rate();
+        if let Some(context) = self.context.as_mut() {
+            let first = context.next_index();
+            self.contextual.clear();
+            if context.finish(&mut self.contextual) > 0 {
+                let scores = self.classify_contextual()?;
+                self.emit_segments(first, scores, frame_rate, events);
+            }
+        }
+        let bin_seconds = self.bin_seconds();
+        while let Some((sum, count)) = self.bins.pop_front() {
+            let index = self.bins_offset;
+            events.push(StreamEvent::Bin {
+                index,
+                start: index as f64 * bin_seconds,
+                end: (index + 1) as f64 * bin_seconds,
+                score: if count > 0 {
+                    sum / count as f64
+                } else {
+                    f64::NAN
+                },
+            });
+            self.bins_offset += 1;
+        }
+        Ok(())
+    }
+
+    /// Cut probabilities of the rows in `self.contextual`.
+    fn classify_contextual(&self) -> Result<Vec<f64>> {
+        let (Some(clf), Some(_)) = (&self.model.classifier, &self.context) else {
+            return Ok(Vec::new());
+        };
+        let dim = clf.config().input_dim;
+        let rows = self.contextual.len() / dim.max(1);
+        clf.predict(&SegmentDescriptors {
+            starts: vec![0; rows],
+            values: self.contextual.clone(),
+            dim,
+        })
+    }
+
+    /// Scores segments `next_segment .. next_segment + count` in one forward pass. Returns the
+    /// index of the first segment whose score became known and the scores from there on: the
+    /// same segments by reconstruction error; with a classifier, those whose context completed.
+    fn score_batch(&mut self, count: usize) -> Result<(usize, Vec<f64>)> {
+        let seg = self.model.segment_frames();
         let n_mels = self.extractor.config().n_mels;
         self.scratch.clear();
         for i in 0..count {
@@ -333,13 +432,25 @@ impl StreamingAnalyser {
                     .extend((0..seg).map(|t| self.frames[start + t][m]));
             }
         }
-        let model = &self.model;
+        let model = &self.model.autoencoder;
         let input = Tensor::from_slice(&self.scratch, (count, 1, n_mels, seg), model.device())?
             .to_dtype(model.dtype())?;
-        Ok(model
-            .segment_errors(&input)?
-            .to_dtype(candle_core::DType::F64)?
-            .to_vec1::<f64>()?)
+        let Some(context) = self.context.as_mut() else {
+            let errors = model
+                .segment_errors(&input)?
+                .to_dtype(candle_core::DType::F64)?
+                .to_vec1::<f64>()?;
+            return Ok((self.next_segment, errors));
+        };
+        let first = context.next_index();
+        self.local.clear();
+        local_rows(model, &input, &mut self.local)?;
+        self.contextual.clear();
+        let dim = local_dim(model);
+        for row in self.local.chunks_exact(dim) {
+            context.push(row, &mut self.contextual);
+        }
+        Ok((first, self.classify_contextual()?))
     }
 
     /// Adds segment `k`'s score to the bins it covers and emits every bin it completes.
@@ -406,4 +517,23 @@ impl StreamingAnalyser {
         }
         grid
     }
+}
+
+/// The classifier's streaming context for `model`, if it has a classifier, with a prior median
+/// counting for `prior_seconds` of audio.
+fn classifier_context(model: &Slicer, prior_seconds: f64) -> Option<StreamingContext> {
+    let cfg = model.classifier.as_ref()?.config();
+    let dim = local_dim(&model.autoencoder);
+    let (short, long) = (cfg.short_context, cfg.long_context);
+    // The classifier's input means include the median block: the typical recording median of
+    // its training data.
+    let prior = cfg.mean.get(3 * dim..4 * dim).map(<[f32]>::to_vec);
+    let rows_per_second = model.features().frame_rate() / cfg.hop_frames as f64;
+    let prior_rows = (prior_seconds.max(0.0) * rows_per_second).round() as usize;
+    Some(match prior {
+        Some(prior) if prior_rows > 0 => {
+            StreamingContext::with_prior(dim, short, long, prior, prior_rows)
+        }
+        _ => StreamingContext::new(dim, short, long),
+    })
 }

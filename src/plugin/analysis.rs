@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use crate::engine::cut_plan::SnapMode;
-use crate::engine::model::Autoencoder;
+use crate::engine::slicer::Slicer;
 use crate::engine::stream::{
     Decision, OnlinePlanner, PlannerSettings, ScoreHistory, StreamEvent, StreamingAnalyser,
 };
@@ -159,6 +159,9 @@ impl Worker {
             }
         }
         self.events = events;
+        // Progress is news for the editor even before a bin is final (the classifier's
+        // context holds the first bins back for seconds).
+        self.dirty = true;
         self.setup.link.set_horizon(self.generation, self.horizon);
         Ok(())
     }
@@ -334,15 +337,20 @@ impl Worker {
 }
 
 /// The editor's description of a model.
-pub fn model_info(model: &Autoencoder, source: &str) -> ModelInfo {
-    let config = model.config();
-    let calibration = config.calibration.as_ref();
+pub fn model_info(model: &Slicer, source: &str) -> ModelInfo {
+    // A classifier's threshold is a probability chosen by cross-validation; the autoencoder's
+    // calibration percentiles only describe the model when they set the threshold.
+    let calibration = match model.classifier {
+        Some(_) => None,
+        None => model.autoencoder.config().calibration.as_ref(),
+    };
     ModelInfo {
-        name: config.name.clone(),
+        name: model.name().to_owned(),
         source: source.to_owned(),
+        method: model.method().to_owned(),
         calibration: calibration
             .map(|c| c.percentiles.clone())
             .unwrap_or_default(),
-        calibrated_threshold: calibration.map_or(f64::NAN, |c| c.default_threshold()),
+        calibrated_threshold: model.default_threshold().unwrap_or(f64::NAN),
     }
 }

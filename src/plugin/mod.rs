@@ -84,12 +84,16 @@ impl AudioSlicer {
         let rate_hz = rate.round() as u32;
         let dir = self.params.model_dir();
         let loaded = model::load(dir.as_deref()).map_err(|e| format!("model not loaded: {e:#}"))?;
-        let hop = (loaded.model.config().segment_frames / 4).max(1);
+        let hop = loaded.model.default_hop_frames();
         let analyser = StreamingAnalyser::new(loaded.model.clone(), rate_hz, hop)
             .map_err(|e| format!("cannot analyse at {rate} Hz: {e:#}"))?;
         // Lookahead: the analysis delay, one segment for the planner, room to snap a boundary
         // earlier, and half the longest ramp so a ramp can start before its cut.
-        let lookahead = analyser.segment_seconds();
+        // The planner sees at least the default min-keep ahead, so short kept pieces between
+        // cuts are cut as the offline edit cuts them.
+        let lookahead = analyser
+            .segment_seconds()
+            .max(CutOptions::default().min_keep);
         let latency_seconds = analyser.analysis_delay_seconds(rate_hz)
             + lookahead
             + CutOptions::default().snap_tolerance

@@ -7,11 +7,16 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 
 use crate::engine::model::Autoencoder;
+use crate::engine::slicer::Slicer;
 
 /// The default model's config, compiled in so the plugin works with nothing installed beside it.
 const DEFAULT_CONFIG: &str = include_str!("../../models/default/config.json");
 /// The default model's weights.
 static DEFAULT_WEIGHTS: &[u8] = include_bytes!("../../models/default/model.safetensors");
+/// The default model's keep/cut classifier (learned from raw/edited pairs), config and weights.
+const DEFAULT_CLASSIFIER_CONFIG: &str = include_str!("../../models/default/classifier.json");
+static DEFAULT_CLASSIFIER_WEIGHTS: &[u8] =
+    include_bytes!("../../models/default/classifier.safetensors");
 
 /// Environment variable naming a model directory to use instead of the built-in model when the
 /// project has not chosen one: a studio-wide default (and how hosts that cannot edit plugin
@@ -20,8 +25,8 @@ pub const MODEL_ENV: &str = "AUDIO_SLICER_MODEL";
 
 /// A loaded model and where it came from.
 pub struct LoadedModel {
-    /// The network.
-    pub model: Arc<Autoencoder>,
+    /// The autoencoder and, if the model has one, its classifier.
+    pub model: Arc<Slicer>,
     /// "built-in" or the directory it was read from.
     pub source: String,
 }
@@ -34,16 +39,12 @@ pub fn load(dir: Option<&str>) -> Result<LoadedModel> {
         .filter(|d| !d.trim().is_empty());
     let (model, source) = match dir.or(from_env.as_deref()) {
         None => (
-            Autoencoder::from_bytes(DEFAULT_CONFIG, DEFAULT_WEIGHTS)
-                .context("the built-in model is damaged")?,
+            built_in().context("the built-in model is damaged")?,
             "built-in".to_owned(),
         ),
-        Some(dir) => (
-            Autoencoder::from_checkpoint(Path::new(dir))?,
-            dir.to_owned(),
-        ),
+        Some(dir) => (Slicer::from_checkpoint(Path::new(dir))?, dir.to_owned()),
     };
-    if model.config().calibration.is_none() {
+    if model.default_threshold().is_none() {
         anyhow::bail!(
             "model {source} has no calibration, so it has no absolute threshold: retrain it \
              with this version of audio-slicer"
@@ -52,5 +53,15 @@ pub fn load(dir: Option<&str>) -> Result<LoadedModel> {
     Ok(LoadedModel {
         model: Arc::new(model),
         source,
+    })
+}
+
+fn built_in() -> Result<Slicer> {
+    let autoencoder = Autoencoder::from_bytes(DEFAULT_CONFIG, DEFAULT_WEIGHTS)?;
+    let classifier =
+        Slicer::classifier_from_bytes(DEFAULT_CLASSIFIER_CONFIG, DEFAULT_CLASSIFIER_WEIGHTS)?;
+    Ok(Slicer {
+        autoencoder,
+        classifier: Some(classifier),
     })
 }

@@ -41,6 +41,8 @@ pub struct ModelInfo {
     pub name: String,
     /// "built-in" or the directory it came from.
     pub source: String,
+    /// How it scores: reconstruction error or the pair classifier's cut probability.
+    pub method: String,
     /// `(percentile, error)` pairs of the calibration.
     pub calibration: Vec<(f64, f64)>,
     /// The calibrated threshold (the threshold parameter multiplies it).

@@ -69,30 +69,38 @@ pub fn local_descriptors(
     let seg = model.config().segment_frames;
     let starts = segment_starts(spec.frames(), seg, hop);
     let dim = local_dim(model);
-    let n_mels = spec.n_mels;
     let mut values = Vec::with_capacity(starts.len() * dim);
     for chunk in starts.chunks(BATCH) {
         let x = segment_batch(spec, chunk, seg, DType::F32, model.device())?;
-        let z = model.encode(&x)?;
-        let err = (model.decode(&z)? - &x)?
-            .sqr()?
-            .flatten_from(1)?
-            .mean(1)?
-            .to_vec1::<f32>()?;
-        let z = z.to_vec2::<f32>()?;
-        let bands = band_statistics(&x, n_mels, seg)?;
-        for ((e, z), (means, spreads)) in err.iter().zip(&z).zip(&bands) {
-            values.push(*e);
-            values.extend_from_slice(z);
-            values.extend_from_slice(means);
-            values.extend_from_slice(spreads);
-        }
+        local_rows(model, &x, &mut values)?;
     }
     Ok(SegmentDescriptors {
         starts,
         values,
         dim,
     })
+}
+
+/// Appends the local descriptor of every segment of a normalised batch `[b, 1, n_mels, frames]`
+/// to `out`: the one definition the offline and the streaming paths share.
+pub fn local_rows(model: &Autoencoder, x: &Tensor, out: &mut Vec<f32>) -> Result<()> {
+    let seg = model.config().segment_frames;
+    let n_mels = model.config().features.n_mels;
+    let z = model.encode(x)?;
+    let err = (model.decode(&z)? - x)?
+        .sqr()?
+        .flatten_from(1)?
+        .mean(1)?
+        .to_vec1::<f32>()?;
+    let z = z.to_vec2::<f32>()?;
+    let bands = band_statistics(x, n_mels, seg)?;
+    for ((e, z), (means, spreads)) in err.iter().zip(&z).zip(&bands) {
+        out.push(*e);
+        out.extend_from_slice(z);
+        out.extend_from_slice(means);
+        out.extend_from_slice(spreads);
+    }
+    Ok(())
 }
 
 /// Per-band mean and standard deviation over time of each segment in a batch.
@@ -124,17 +132,35 @@ pub fn with_context(local: &SegmentDescriptors, short: usize, long: usize) -> Se
     let long_mean = windowed_means(local, long);
     let mut values = Vec::with_capacity(n * d * 4);
     for i in 0..n {
-        let row = local.row(i);
-        values.extend(row.iter().zip(&median).map(|(v, m)| v - m));
-        values.extend_from_slice(&short_mean[i * d..(i + 1) * d]);
-        values.extend_from_slice(&long_mean[i * d..(i + 1) * d]);
-        values.extend_from_slice(&median);
+        let window = i * d..(i + 1) * d;
+        push_contextual_row(
+            &mut values,
+            local.row(i),
+            &median,
+            &short_mean[window.clone()],
+            &long_mean[window],
+        );
     }
     SegmentDescriptors {
         starts: local.starts.clone(),
         values,
         dim: d * 4,
     }
+}
+
+/// Appends one contextual row, `[local - median, short mean, long mean, median]`: the layout
+/// the offline and the streaming paths share.
+pub fn push_contextual_row(
+    out: &mut Vec<f32>,
+    local: &[f32],
+    median: &[f32],
+    short_mean: &[f32],
+    long_mean: &[f32],
+) {
+    out.extend(local.iter().zip(median).map(|(v, m)| v - m));
+    out.extend_from_slice(short_mean);
+    out.extend_from_slice(long_mean);
+    out.extend_from_slice(median);
 }
 
 fn column_medians(local: &SegmentDescriptors) -> Vec<f32> {

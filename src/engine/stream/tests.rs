@@ -5,12 +5,17 @@ use candle_core::DType;
 use super::*;
 use crate::engine::cut_plan::{CutOptions, CutPlan, SnapMode};
 use crate::engine::features::{log_mel_of, FeatureConfig, FeatureStats, LogMelExtractor};
-use crate::engine::model::ModelConfig;
-use crate::engine::scoring::score_log_mel;
+use crate::engine::model::{Autoencoder, ModelConfig};
+use crate::engine::pairs::{contextual_descriptors, ClassifierTraining, PairClassifier};
+use crate::engine::slicer::Slicer;
 
 /// A small untrained network: its scores are arbitrary but deterministic, which is all a
 /// comparison of two paths through it needs.
-fn tiny_model() -> Arc<Autoencoder> {
+fn tiny_model() -> Arc<Slicer> {
+    Arc::new(Slicer::reconstruction_only(tiny_autoencoder()))
+}
+
+fn tiny_autoencoder() -> Autoencoder {
     let features = FeatureConfig::default();
     let stats = FeatureStats {
         mean: vec![-4.0; features.n_mels],
@@ -19,7 +24,7 @@ fn tiny_model() -> Arc<Autoencoder> {
     let mut config = ModelConfig::seed_design(features, stats);
     config.hidden_dims = vec![4, 8];
     config.latent_dim = 8;
-    Arc::new(Autoencoder::new(config, DType::F32, 7).unwrap())
+    Autoencoder::new(config, DType::F32, 7).unwrap()
 }
 
 /// Tones with a changing pitch and a burst of noise: enough variety that segment scores differ.
@@ -40,12 +45,13 @@ fn signal(seconds: f64, rate: u32) -> Vec<f32> {
 
 /// Pushes `audio` in blocks cycling through `sizes` and returns every event.
 fn stream_events(
-    model: &Arc<Autoencoder>,
+    model: &Arc<Slicer>,
     rate: u32,
     audio: &[f32],
     sizes: &[usize],
 ) -> Vec<StreamEvent> {
-    let mut analyser = StreamingAnalyser::new(model.clone(), rate, 16).unwrap();
+    let mut analyser =
+        StreamingAnalyser::new(model.clone(), rate, model.default_hop_frames()).unwrap();
     let mut events = Vec::new();
     let mut at = 0;
     for &size in sizes.iter().cycle() {
@@ -80,10 +86,13 @@ fn bins(events: &[StreamEvent]) -> Vec<f64> {
 }
 
 /// The offline timeline of the same audio.
-fn offline(model: &Autoencoder, rate: u32, audio: &[f32]) -> crate::engine::scoring::ScoreTimeline {
-    let mut ex = LogMelExtractor::new(&model.config().features).unwrap();
+fn offline(model: &Slicer, rate: u32, audio: &[f32]) -> crate::engine::scoring::ScoreTimeline {
+    let mut ex = LogMelExtractor::new(model.features()).unwrap();
     let spec = log_mel_of(&mut ex, &[audio.to_vec()], rate).unwrap();
-    score_log_mel(model, &spec, audio.len() as f64 / f64::from(rate), 16).unwrap()
+    let duration = audio.len() as f64 / f64::from(rate);
+    model
+        .score_log_mel(&spec, duration, model.default_hop_frames())
+        .unwrap()
 }
 
 fn assert_close(a: f64, b: f64, what: &str) {
@@ -147,10 +156,15 @@ fn block_size_does_not_change_the_result() {
 
 #[test]
 fn bins_are_final_within_the_stated_analysis_delay() {
-    let model = tiny_model();
-    for rate in [8_000u32, 44_100, 96_000] {
+    for (model, rate) in [
+        (tiny_model(), 8_000u32),
+        (tiny_model(), 44_100),
+        (tiny_model(), 96_000),
+        (tiny_classifier_model(1, 4), 44_100),
+    ] {
         let audio = signal(3.0, rate);
-        let mut analyser = StreamingAnalyser::new(model.clone(), rate, 16).unwrap();
+        let hop = model.default_hop_frames();
+        let mut analyser = StreamingAnalyser::new(model.clone(), rate, hop).unwrap();
         let delay = analyser.analysis_delay_seconds(rate);
         let mut events = Vec::new();
         let mut seen = 0;
@@ -316,4 +330,86 @@ fn history_is_bounded_and_marks_decisions() {
     let cut = h.bins().filter(|b| b.keep == Some(false)).count();
     assert_eq!(cut, 10);
     assert!(h.bins().filter(|b| b.keep.is_none()).count() == 90);
+}
+
+/// The tiny autoencoder with a small classifier trained on its own descriptors of the test
+/// signal (labels alternate, so the probabilities vary): context radii `short` and `long` rows.
+fn tiny_classifier_model(short: usize, long: usize) -> Arc<Slicer> {
+    let autoencoder = tiny_autoencoder();
+    let hop = 8;
+    let mut ex = LogMelExtractor::new(&autoencoder.config().features).unwrap();
+    let spec = log_mel_of(&mut ex, &[signal(6.0, 22_050)], 22_050).unwrap();
+    let desc = contextual_descriptors(&autoencoder, &spec, hop, (short, long)).unwrap();
+    let labels: Vec<f32> = (0..desc.len()).map(|i| ((i / 5) % 2) as f32).collect();
+    let options = ClassifierTraining {
+        hidden: 4,
+        epochs: 1,
+        members: 1,
+        ..ClassifierTraining::default()
+    };
+    let clf = PairClassifier::train(&desc.values, &labels, (hop, short, long), &options).unwrap();
+    Arc::new(Slicer {
+        autoencoder,
+        classifier: Some(clf),
+    })
+}
+
+#[test]
+fn streamed_classifier_reaches_the_offline_probabilities_once_it_has_heard_everything() {
+    let (short, long) = (2, 6);
+    let model = tiny_classifier_model(short, long);
+    let config = model.features().clone();
+    let (seg, hop) = (model.segment_frames(), model.default_hop_frames());
+    // A length whose centred frames leave no end-aligned extra segment offline.
+    let audio = signal(4.0, config.sample_rate);
+    let len = config.hop * (seg - 1 + hop * ((audio.len() / config.hop - seg) / hop));
+    let audio = &audio[..len];
+    let timeline = offline(&model, config.sample_rate, audio);
+    // The offline frames are zero-padded by half a window at the end; the stream gets the same.
+    let mut padded = audio.to_vec();
+    padded.extend(std::iter::repeat_n(0.0, config.n_fft / 2));
+    let mut analyser = StreamingAnalyser::new(model.clone(), config.sample_rate, hop).unwrap();
+    // Without a prior the median is the stream's alone, which ends as the recording's.
+    analyser.set_prior_seconds(0.0);
+    let mut events = Vec::new();
+    for block in padded.chunks(700) {
+        analyser.push(block, &mut events).unwrap();
+    }
+    let before_finish = segments(&events).len();
+    analyser.finish(&mut events).unwrap();
+    let streamed = segments(&events);
+    assert_eq!(streamed.len(), timeline.segments.len());
+    // The last rows wait for context until the stream ends.
+    assert_eq!(streamed.len() - before_finish, long);
+    for (i, ((start, _), offline)) in streamed.iter().zip(&timeline.segments).enumerate() {
+        assert!((start - offline.start).abs() < 1e-9, "segment {i} start");
+    }
+    // Rows scored after the stream had heard every row used the recording's median, as
+    // offline; earlier rows used the median of what had been heard by then.
+    let heard_all = streamed.len() - 1 - long;
+    for (i, ((_, a), b)) in streamed.iter().zip(&timeline.segments).enumerate() {
+        if i >= heard_all {
+            assert_close(*a, b.score, &format!("row {i}"));
+        }
+    }
+    let differs = streamed
+        .iter()
+        .zip(&timeline.segments)
+        .any(|((_, a), b)| (a - b.score).abs() > 1e-4);
+    assert!(
+        differs,
+        "an early median should change some early probability"
+    );
+}
+
+#[test]
+fn a_classifier_needs_its_own_step() {
+    let model = tiny_classifier_model(1, 4);
+    assert!(StreamingAnalyser::new(model.clone(), 44_100, 16).is_err());
+    let analyser = StreamingAnalyser::new(model.clone(), 44_100, 8).unwrap();
+    let plain = StreamingAnalyser::new(tiny_model(), 44_100, 8).unwrap();
+    // Four rows of eight frames of context wait on top of the segment.
+    let extra = analyser.analysis_delay_seconds(44_100) - plain.analysis_delay_seconds(44_100);
+    let expected = 4.0 * 8.0 * 256.0 / 22_050.0;
+    assert!((extra - expected).abs() < 1e-9, "{extra} vs {expected}");
 }

@@ -22,7 +22,10 @@ pub fn header(ui: &mut egui::Ui, snapshot: &Snapshot, status: &Status, params: &
         if model.name.is_empty() {
             ui.label("no model");
         } else {
-            ui.label(format!("model: {} ({})", model.name, model.source));
+            ui.label(format!(
+                "model: {} ({}, {})",
+                model.name, model.source, model.method
+            ));
         }
         ui.separator();
         ui.label(format!(

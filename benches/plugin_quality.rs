@@ -1,0 +1,130 @@
+//! The plugin's own edits of a benchmark's test recordings, scored like `audio-slicer evaluate`.
+//!
+//! Each raw recording is bounced through the plugin as a DAW would bounce it (offline, stereo
+//! or mono as the file is, 512-sample blocks, the latency's worth of tail rendered after the
+//! end), with the built-in model and default parameters. The cut markers the plugin sends out
+//! (MIDI notes) become the cut list and the score controller (MIDI CC, 7-bit) the segment
+//! scores, so the figures are those of what a DAW records from the plugin.
+//!
+//! Run with `cargo bench --bench plugin_quality`; the benchmark folder is
+//! `$AUDIO_SLICER_BENCH` or `../shared/bench/dev`. Cut lists go to
+//! `target/plugin-quality/cuts`.
+
+#[path = "../tests/plugin_support/mod.rs"]
+mod plugin_support;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use audio_slicer::engine::audio_io::read_audio;
+use audio_slicer::engine::cut_list::{complement_within, CutList};
+use audio_slicer::engine::metrics::{load_truths, score_dir};
+use audio_slicer::engine::timeline::{Segment, TimeRange};
+use audio_slicer::engine::training::audio_files_in;
+use audio_slicer::plugin::AudioSlicer;
+use nice_plug::prelude::*;
+use plugin_support::{render, Setup};
+
+const BLOCK: usize = 512;
+
+fn main() -> anyhow::Result<()> {
+    let bench = std::env::var("AUDIO_SLICER_BENCH").map_or_else(
+        |_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/dev"),
+        PathBuf::from,
+    );
+    if !bench.join("truth").is_dir() {
+        println!(
+            "no benchmark at {} (set AUDIO_SLICER_BENCH); skipped",
+            bench.display()
+        );
+        return Ok(());
+    }
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/plugin-quality/cuts");
+    std::fs::create_dir_all(&out)?;
+    let raws = audio_files_in(&bench.join("test/input"))?;
+    let (mut audio_seconds, started) = (0.0, Instant::now());
+    for truth in load_truths(&bench, "test")? {
+        let raw = raws
+            .iter()
+            .find(|p| p.file_stem().is_some_and(|s| s == truth.name.as_str()))
+            .ok_or_else(|| anyhow::anyhow!("no raw recording named {}", truth.name))?;
+        let clip = read_audio(raw)?;
+        let list = bounce(&clip.channels, clip.sample_rate, &raw.display().to_string());
+        audio_seconds += list.duration;
+        let kept: f64 = list.keep.iter().map(|k| k[1] - k[0]).sum();
+        eprintln!(
+            "{}: kept {:.1} % (human {:.1} %)",
+            truth.name,
+            100.0 * kept / list.duration,
+            100.0 * truth.kept_ratio
+        );
+        list.write_json(&out.join(format!("{}.cuts.json", truth.name)))?;
+    }
+    let report = score_dir(&bench, &out, "test")?;
+    println!("{}", report.to_table());
+    println!(
+        "bounced {audio_seconds:.0} s of audio at {:.1}x real time",
+        audio_seconds / started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Bounces one recording through a fresh plugin and reads its markers back as a cut list.
+fn bounce(channels: &[Vec<f32>], rate: u32, source: &str) -> CutList {
+    let frames = channels[0].len();
+    let mut plugin = AudioSlicer::default();
+    let setup = Setup::offline(rate, &[BLOCK]);
+    // The host renders the latency's worth of tail so the last markers come out; a first
+    // render learns the latency.
+    let latency = render(&mut plugin, &[vec![0.0; BLOCK]], &setup).latency;
+    let input: Vec<Vec<f32>> = channels
+        .iter()
+        .map(|c| {
+            let mut padded = c.clone();
+            padded.resize(frames + latency, 0.0);
+            padded
+        })
+        .collect();
+    let mut plugin = AudioSlicer::default();
+    let result = render(&mut plugin, &input, &setup);
+    let duration = frames as f64 / f64::from(rate);
+    let seconds = |at: usize| at.saturating_sub(result.latency) as f64 / f64::from(rate);
+    let mut cuts = Vec::new();
+    let mut open: Option<f64> = None;
+    let mut scores: Vec<(f64, f64)> = Vec::new();
+    for (at, event) in &result.midi {
+        match event {
+            NoteEvent::NoteOn { .. } => open = Some(seconds(*at)),
+            NoteEvent::NoteOff { .. } => {
+                if let Some(start) = open.take() {
+                    cuts.push(TimeRange::new(start, seconds(*at).min(duration)));
+                }
+            }
+            NoteEvent::MidiCC { value, .. } => scores.push((seconds(*at), f64::from(*value))),
+            _ => {}
+        }
+    }
+    if let Some(start) = open {
+        cuts.push(TimeRange::new(start, duration));
+    }
+    let segments = scores
+        .windows(2)
+        .filter(|w| w[0].0 < duration)
+        .map(|w| Segment {
+            start: w[0].0,
+            end: w[1].0.min(duration),
+            score: w[0].1,
+        })
+        .collect();
+    let keep = complement_within(&cuts, duration);
+    // The CC maps the threshold to the middle of its range.
+    CutList::new(
+        source,
+        rate,
+        duration,
+        &keep,
+        segments,
+        63.5,
+        "built-in (plugin)",
+    )
+}
