@@ -8,8 +8,10 @@ use anyhow::{anyhow, Context, Result};
 use super::audio_io::AudioClip;
 use super::features::{log_mel_of, FeatureConfig, LogMel, LogMelExtractor};
 use super::model::Autoencoder;
+use super::pairs::descriptors::local_dim;
 use super::pairs::{
     contextual_descriptors, ClassifierConfig, PairClassifier, CLASSIFIER_WEIGHTS_FILE,
+    PRIOR_SECONDS,
 };
 use super::scoring::{score_log_mel, ScoreTimeline};
 
@@ -139,11 +141,13 @@ impl Slicer {
             return score_log_mel(&self.autoencoder, spec, duration, hop_frames);
         };
         let cfg = clf.config();
+        let prior = clf.median_prior(local_dim(&self.autoencoder), spec.frame_rate, PRIOR_SECONDS);
         let desc = contextual_descriptors(
             &self.autoencoder,
             spec,
             cfg.hop_frames,
             (cfg.short_context, cfg.long_context),
+            prior.as_ref(),
         )?;
         let p = clf.predict(&desc)?;
         Ok(ScoreTimeline::from_frames(

@@ -28,14 +28,14 @@ use candle_core::Tensor;
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Indexing, Resampler};
 
-pub use context::{RunningMedian, StreamingContext, MEDIAN_CAPACITY, PRIOR_SECONDS};
+pub use context::{RunningMedian, StreamingContext, MEDIAN_CAPACITY};
 pub use history::{HistoryBin, ScoreHistory};
 pub use planner::{Decision, OnlinePlanner, PlannerSettings};
 
 use super::beats::{track_beats, BeatGrid};
 use super::features::LogMelExtractor;
 use super::pairs::descriptors::{local_dim, local_rows};
-use super::pairs::SegmentDescriptors;
+use super::pairs::{SegmentDescriptors, PRIOR_SECONDS};
 use super::slicer::Slicer;
 
 /// Input samples per resampler call; the offline path ([`super::features::resample_mono`]) uses
@@ -519,21 +519,17 @@ impl StreamingAnalyser {
     }
 }
 
-/// The classifier's streaming context for `model`, if it has a classifier, with a prior median
+/// The classifier's streaming context for `model`, if it has a classifier, with its median prior
 /// counting for `prior_seconds` of audio.
 fn classifier_context(model: &Slicer, prior_seconds: f64) -> Option<StreamingContext> {
-    let cfg = model.classifier.as_ref()?.config();
+    let clf = model.classifier.as_ref()?;
+    let cfg = clf.config();
     let dim = local_dim(&model.autoencoder);
     let (short, long) = (cfg.short_context, cfg.long_context);
-    // The classifier's input means include the median block: the typical recording median of
-    // its training data.
-    let prior = cfg.mean.get(3 * dim..4 * dim).map(<[f32]>::to_vec);
-    let rows_per_second = model.features().frame_rate() / cfg.hop_frames as f64;
-    let prior_rows = (prior_seconds.max(0.0) * rows_per_second).round() as usize;
-    Some(match prior {
-        Some(prior) if prior_rows > 0 => {
-            StreamingContext::with_prior(dim, short, long, prior, prior_rows)
-        }
-        _ => StreamingContext::new(dim, short, long),
-    })
+    Some(
+        match clf.median_prior(dim, model.features().frame_rate(), prior_seconds) {
+            Some(prior) => StreamingContext::with_prior(dim, short, long, prior),
+            None => StreamingContext::new(dim, short, long),
+        },
+    )
 }

@@ -10,7 +10,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use super::descriptors::SegmentDescriptors;
+use super::descriptors::{MedianPrior, SegmentDescriptors};
 use crate::engine::model::{he_uniform_init, load_weights};
 
 /// File holding the classifier's weights in a model directory.
@@ -121,6 +121,21 @@ impl PairClassifier {
     /// The configuration.
     pub fn config(&self) -> &ClassifierConfig {
         &self.config
+    }
+
+    /// The typical recording median of the training descriptors (the mean of their median
+    /// block), counting for `seconds` of audio at `frame_rate` frames per second; `None` if
+    /// the input is not `local_dim` wide blocks.
+    pub fn median_prior(
+        &self,
+        local_dim: usize,
+        frame_rate: f64,
+        seconds: f64,
+    ) -> Option<MedianPrior> {
+        let values = self.config.mean.get(3 * local_dim..4 * local_dim)?.to_vec();
+        let rows_per_second = frame_rate / self.config.hop_frames.max(1) as f64;
+        let rows = (seconds.max(0.0) * rows_per_second).round() as usize;
+        (rows > 0 && self.config.input_dim == 4 * local_dim).then_some(MedianPrior { values, rows })
     }
 
     /// Sets the decision threshold.

@@ -12,6 +12,7 @@ use candle_core::{DType, Tensor};
 
 use crate::engine::features::LogMel;
 use crate::engine::model::{segment_batch, Autoencoder};
+use crate::engine::stream::RunningMedian;
 
 const BATCH: usize = 64;
 
@@ -123,11 +124,34 @@ fn band_statistics(x: &Tensor, n_mels: usize, seg: usize) -> Result<Vec<(Vec<f32
     Ok(out)
 }
 
+/// A typical recording median and how many segments' worth it counts for when joined with a
+/// recording's own segments (see [`with_context`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MedianPrior {
+    /// One value per local descriptor column.
+    pub values: Vec<f32>,
+    /// Segments it counts for.
+    pub rows: usize,
+}
+
 /// Puts local descriptors in context: `[local - recording median, mean over ±short,
-/// mean over ±long, recording median]`, four blocks of the local width.
-pub fn with_context(local: &SegmentDescriptors, short: usize, long: usize) -> SegmentDescriptors {
+/// mean over ±long, recording median]`, four blocks of the local width. With a prior, the
+/// "recording median" is that of the recording's segments joined with the prior's copies.
+pub fn with_context(
+    local: &SegmentDescriptors,
+    short: usize,
+    long: usize,
+    prior: Option<&MedianPrior>,
+) -> SegmentDescriptors {
     let (n, d) = (local.len(), local.dim);
-    let median = column_medians(local);
+    let median = match prior {
+        None => column_medians(local),
+        Some(prior) => {
+            let mut running = RunningMedian::new(d, n.max(2)).with_prior(prior.clone());
+            (0..n).for_each(|i| running.push(local.row(i)));
+            running.median().to_vec()
+        }
+    };
     let short_mean = windowed_means(local, short);
     let long_mean = windowed_means(local, long);
     let mut values = Vec::with_capacity(n * d * 4);
@@ -217,7 +241,7 @@ mod tests {
     #[test]
     fn context_blocks_are_relative_short_long_and_median() {
         let local = descriptors(&[[1.0, 0.0], [2.0, 0.0], [3.0, 0.0], [10.0, 0.0]]);
-        let ctx = with_context(&local, 1, 10);
+        let ctx = with_context(&local, 1, 10, None);
         assert_eq!(ctx.dim, 8);
         let row = ctx.row(1);
         // Median of [1,2,3,10] at index 2 of the sorted column is 3.

@@ -19,10 +19,19 @@ pub use classifier::{
     ClassifierConfig, ClassifierTraining, PairClassifier, CLASSIFIER_WEIGHTS_FILE,
 };
 pub use dataset::{label_pair, session_pairs, SessionPair};
-pub use descriptors::{local_descriptors, segment_starts, with_context, SegmentDescriptors};
+pub use descriptors::{
+    local_descriptors, segment_starts, with_context, MedianPrior, SegmentDescriptors,
+};
 
 /// Radii of the classifier's short and long context windows, in seconds.
 pub const CONTEXT_SECONDS: (f64, f64) = (0.75, 6.0);
+
+/// How much audio the classifier's median prior counts for, in seconds. Sessions often open
+/// with what gets cut (count-ins, talk, tuning) and some are mostly junk; measured against
+/// their own median alone, that junk would look normal. A minute's worth of the training
+/// sessions' typical median steadies short recordings and the first minutes of a stream,
+/// and longer recordings outweigh it.
+pub const PRIOR_SECONDS: f64 = 60.0;
 
 /// Segments per classifier step: an eighth of a segment (about 93 ms) places cut points finer
 /// than the autoencoder's quarter-segment hop.
@@ -71,11 +80,12 @@ pub fn contextual_descriptors(
     spec: &LogMel,
     hop: usize,
     context: (usize, usize),
+    prior: Option<&MedianPrior>,
 ) -> Result<SegmentDescriptors> {
     let mut normalised = spec.clone();
     model.config().stats.apply(&mut normalised);
     let local = local_descriptors(model, &normalised, hop)?;
-    Ok(with_context(&local, context.0, context.1))
+    Ok(with_context(&local, context.0, context.1, prior))
 }
 
 /// Aligns every raw/edited pair of `data_dir` and trains the classifier on them; `None` when the
@@ -122,7 +132,7 @@ pub fn train_classifier(
     let data: Vec<LabelledSegments> = recordings
         .iter()
         .map(|rec| {
-            let desc = contextual_descriptors(model, &rec.spec, hop, (short, long))?;
+            let desc = contextual_descriptors(model, &rec.spec, hop, (short, long), None)?;
             Ok(LabelledSegments {
                 labels: cut_shares(&desc.starts, seg, rec.spec.frame_rate, &rec.kept),
                 rows: desc.values,

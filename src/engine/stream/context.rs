@@ -5,23 +5,17 @@
 //! a short and a long window on both sides. A stream has no whole recording: a segment's row
 //! is emitted once its long window's last segment has arrived, and the median is that of every
 //! segment seen so far (a bounded, evenly thinned sample of them once the stream is long),
-//! steadied by a prior: the typical recording median of the training data, counted as if it
-//! were [`PRIOR_SECONDS`] of segments. Sessions often open with what gets cut (count-ins,
-//! talk, tuning); measured against their own first seconds alone they would look normal. The
-//! windows are exactly the offline ones, so the rows differ from the offline rows only through
-//! the median.
+//! steadied by the same prior the offline path uses ([`crate::engine::pairs::MedianPrior`]).
+//! The windows are exactly the offline ones, so the rows differ from the offline rows only
+//! through the median, and only while the stream is shorter than the recording.
 
 use std::collections::VecDeque;
 
-use crate::engine::pairs::descriptors::push_contextual_row;
+use crate::engine::pairs::descriptors::{push_contextual_row, MedianPrior};
 
 /// Rows sampled for the median before the sample is thinned: half an hour of segments at the
 /// default classifier step (93 ms) kept one by one, about 3 MB at the default width.
 pub const MEDIAN_CAPACITY: usize = 8192;
-
-/// How much audio the prior median counts for, in seconds: about a minute, so a session's own
-/// median takes over within its first minutes.
-pub const PRIOR_SECONDS: f64 = 60.0;
 
 /// While the sample holds no more rows than this, the median is recomputed for every row, so
 /// short streams match the offline median exactly; beyond it, whenever a sixteenth is new.
@@ -41,7 +35,7 @@ pub struct RunningMedian {
     median: Vec<f32>,
     column: Vec<f32>,
     /// Per-column prior median and how many rows it counts for.
-    prior: Option<(Vec<f32>, usize)>,
+    prior: Option<MedianPrior>,
 }
 
 impl RunningMedian {
@@ -61,11 +55,11 @@ impl RunningMedian {
         }
     }
 
-    /// Counts `prior` (one value per column) as `rows` extra rows, before any row arrives.
-    pub fn with_prior(mut self, prior: Vec<f32>, rows: usize) -> Self {
-        if prior.len() == self.dim && rows > 0 {
-            self.median.clone_from(&prior);
-            self.prior = Some((prior, rows));
+    /// Counts `prior` (one value per column) as its number of rows, before any row arrives.
+    pub fn with_prior(mut self, prior: MedianPrior) -> Self {
+        if prior.values.len() == self.dim && prior.rows > 0 {
+            self.median.clone_from(&prior.values);
+            self.prior = Some(prior);
         }
         self
     }
@@ -77,7 +71,7 @@ impl RunningMedian {
         self.seen = 0;
         self.stale = 0;
         match &self.prior {
-            Some((prior, _)) => self.median.clone_from(prior),
+            Some(prior) => self.median.clone_from(&prior.values),
             None => self.median.fill(0.0),
         }
     }
@@ -120,7 +114,7 @@ impl RunningMedian {
             let prior_rows = self
                 .prior
                 .as_ref()
-                .map_or(0, |(_, n)| n.div_ceil(self.stride));
+                .map_or(0, |p| p.rows.div_ceil(self.stride));
             let mid = (rows + prior_rows) / 2;
             for c in 0..self.dim {
                 self.column.clear();
@@ -128,8 +122,8 @@ impl RunningMedian {
                     .extend(self.sample.iter().skip(c).step_by(self.dim).copied());
                 self.median[c] = match &self.prior {
                     None => *self.column.select_nth_unstable_by(mid, f32::total_cmp).1,
-                    Some((prior, _)) => {
-                        middle_with_copies(&mut self.column, prior[c], prior_rows, mid)
+                    Some(prior) => {
+                        middle_with_copies(&mut self.column, prior.values[c], prior_rows, mid)
                     }
                 };
             }
@@ -179,8 +173,8 @@ impl StreamingContext {
     }
 
     /// The same, with the median starting from a prior (see [`RunningMedian::with_prior`]).
-    pub fn with_prior(dim: usize, short: usize, long: usize, prior: Vec<f32>, rows: usize) -> Self {
-        let median = RunningMedian::new(dim, MEDIAN_CAPACITY).with_prior(prior, rows);
+    pub fn with_prior(dim: usize, short: usize, long: usize, prior: MedianPrior) -> Self {
+        let median = RunningMedian::new(dim, MEDIAN_CAPACITY).with_prior(prior);
         Self::with_median(dim, short, long, median)
     }
 
@@ -314,6 +308,7 @@ mod tests {
             },
             short,
             long,
+            None,
         );
         let mut ctx = StreamingContext::new(dim, short, long);
         let mut out = Vec::new();
@@ -361,7 +356,10 @@ mod tests {
 
     #[test]
     fn a_prior_holds_the_median_until_enough_rows_outweigh_it() {
-        let mut m = RunningMedian::new(1, 64).with_prior(vec![10.0], 20);
+        let mut m = RunningMedian::new(1, 64).with_prior(MedianPrior {
+            values: vec![10.0],
+            rows: 20,
+        });
         assert_eq!(m.median(), &[10.0]);
         for _ in 0..10 {
             m.push(&[0.0]);
@@ -375,7 +373,10 @@ mod tests {
         m.clear();
         assert_eq!(m.median(), &[10.0]);
         // Values on both sides of the prior: the rank lands among them.
-        let mut m = RunningMedian::new(1, 64).with_prior(vec![5.0], 1);
+        let mut m = RunningMedian::new(1, 64).with_prior(MedianPrior {
+            values: vec![5.0],
+            rows: 1,
+        });
         for v in [1.0, 2.0, 3.0, 7.0, 8.0, 9.0, 10.0] {
             m.push(&[v]);
         }

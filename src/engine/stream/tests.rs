@@ -6,7 +6,9 @@ use super::*;
 use crate::engine::cut_plan::{CutOptions, CutPlan, SnapMode};
 use crate::engine::features::{log_mel_of, FeatureConfig, FeatureStats, LogMelExtractor};
 use crate::engine::model::{Autoencoder, ModelConfig};
-use crate::engine::pairs::{contextual_descriptors, ClassifierTraining, PairClassifier};
+use crate::engine::pairs::{
+    contextual_descriptors, ClassifierTraining, PairClassifier, PRIOR_SECONDS,
+};
 use crate::engine::slicer::Slicer;
 
 /// A small untrained network: its scores are arbitrary but deterministic, which is all a
@@ -339,7 +341,7 @@ fn tiny_classifier_model(short: usize, long: usize) -> Arc<Slicer> {
     let hop = 8;
     let mut ex = LogMelExtractor::new(&autoencoder.config().features).unwrap();
     let spec = log_mel_of(&mut ex, &[signal(6.0, 22_050)], 22_050).unwrap();
-    let desc = contextual_descriptors(&autoencoder, &spec, hop, (short, long)).unwrap();
+    let desc = contextual_descriptors(&autoencoder, &spec, hop, (short, long), None).unwrap();
     let labels: Vec<f32> = (0..desc.len()).map(|i| ((i / 5) % 2) as f32).collect();
     let options = ClassifierTraining {
         hidden: 4,
@@ -354,6 +356,31 @@ fn tiny_classifier_model(short: usize, long: usize) -> Arc<Slicer> {
     })
 }
 
+/// Streams `audio` (zero-padded at the end by half a window, as offline frames are) through
+/// `model` to the end; returns every segment's start and score, and how many were scored only
+/// when the stream ended.
+fn stream_to_end(
+    model: &Arc<Slicer>,
+    audio: &[f32],
+    prior_seconds: f64,
+) -> (Vec<(f64, f64)>, usize) {
+    let config = model.features();
+    let mut padded = audio.to_vec();
+    padded.extend(std::iter::repeat_n(0.0, config.n_fft / 2));
+    let hop = model.default_hop_frames();
+    let mut analyser = StreamingAnalyser::new(model.clone(), config.sample_rate, hop).unwrap();
+    analyser.set_prior_seconds(prior_seconds);
+    let mut events = Vec::new();
+    for block in padded.chunks(700) {
+        analyser.push(block, &mut events).unwrap();
+    }
+    let before_finish = segments(&events).len();
+    analyser.finish(&mut events).unwrap();
+    let streamed = segments(&events);
+    let at_finish = streamed.len() - before_finish;
+    (streamed, at_finish)
+}
+
 #[test]
 fn streamed_classifier_reaches_the_offline_probabilities_once_it_has_heard_everything() {
     let (short, long) = (2, 6);
@@ -364,42 +391,48 @@ fn streamed_classifier_reaches_the_offline_probabilities_once_it_has_heard_every
     let audio = signal(4.0, config.sample_rate);
     let len = config.hop * (seg - 1 + hop * ((audio.len() / config.hop - seg) / hop));
     let audio = &audio[..len];
-    let timeline = offline(&model, config.sample_rate, audio);
-    // The offline frames are zero-padded by half a window at the end; the stream gets the same.
-    let mut padded = audio.to_vec();
-    padded.extend(std::iter::repeat_n(0.0, config.n_fft / 2));
-    let mut analyser = StreamingAnalyser::new(model.clone(), config.sample_rate, hop).unwrap();
+    let mut ex = LogMelExtractor::new(&config).unwrap();
+    let spec = log_mel_of(&mut ex, &[audio.to_vec()], config.sample_rate).unwrap();
+    let clf = model.classifier.as_ref().unwrap();
+
     // Without a prior the median is the stream's alone, which ends as the recording's.
-    analyser.set_prior_seconds(0.0);
-    let mut events = Vec::new();
-    for block in padded.chunks(700) {
-        analyser.push(block, &mut events).unwrap();
-    }
-    let before_finish = segments(&events).len();
-    analyser.finish(&mut events).unwrap();
-    let streamed = segments(&events);
-    assert_eq!(streamed.len(), timeline.segments.len());
+    let desc = contextual_descriptors(&model.autoencoder, &spec, hop, (short, long), None).unwrap();
+    let offline_plain = clf.predict(&desc).unwrap();
+    let (streamed, at_finish) = stream_to_end(&model, audio, 0.0);
+    assert_eq!(streamed.len(), desc.len());
     // The last rows wait for context until the stream ends.
-    assert_eq!(streamed.len() - before_finish, long);
-    for (i, ((start, _), offline)) in streamed.iter().zip(&timeline.segments).enumerate() {
-        assert!((start - offline.start).abs() < 1e-9, "segment {i} start");
+    assert_eq!(at_finish, long);
+    for (i, ((start, _), offline)) in streamed.iter().zip(&desc.starts).enumerate() {
+        let expected = *offline as f64 / config.frame_rate();
+        assert!((start - expected).abs() < 1e-9, "segment {i} start");
     }
     // Rows scored after the stream had heard every row used the recording's median, as
     // offline; earlier rows used the median of what had been heard by then.
     let heard_all = streamed.len() - 1 - long;
-    for (i, ((_, a), b)) in streamed.iter().zip(&timeline.segments).enumerate() {
+    for (i, ((_, a), b)) in streamed.iter().zip(&offline_plain).enumerate() {
         if i >= heard_all {
-            assert_close(*a, b.score, &format!("row {i}"));
+            assert_close(*a, *b, &format!("row {i}"));
         }
     }
     let differs = streamed
         .iter()
-        .zip(&timeline.segments)
-        .any(|((_, a), b)| (a - b.score).abs() > 1e-4);
+        .zip(&offline_plain)
+        .any(|((_, a), b)| (a - b).abs() > 1e-4);
     assert!(
         differs,
         "an early median should change some early probability"
     );
+
+    // With the model's prior (the default), the end of the stream meets the offline scores of
+    // the same model.
+    let timeline = offline(&model, config.sample_rate, audio);
+    let (streamed, _) = stream_to_end(&model, audio, PRIOR_SECONDS);
+    assert_eq!(streamed.len(), timeline.segments.len());
+    for (i, ((_, a), b)) in streamed.iter().zip(&timeline.segments).enumerate() {
+        if i >= heard_all {
+            assert_close(*a, b.score, &format!("row {i} with the prior"));
+        }
+    }
 }
 
 #[test]
