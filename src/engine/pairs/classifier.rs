@@ -46,6 +46,10 @@ pub struct ClassifierConfig {
     /// Networks averaged: with few training pairs one network's answer depends on its seed.
     #[serde(default = "one")]
     pub members: usize,
+    /// The training recordings' typical median of the local descriptors, joined with each
+    /// recording's own (see [`super::PRIOR_SECONDS`]); older models use their input means.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub median_prior: Option<Vec<f32>>,
 }
 
 fn one() -> usize {
@@ -123,19 +127,27 @@ impl PairClassifier {
         &self.config
     }
 
-    /// The typical recording median of the training descriptors (the mean of their median
-    /// block), counting for `seconds` of audio at `frame_rate` frames per second; `None` if
-    /// the input is not `local_dim` wide blocks.
+    /// The typical recording median of the training recordings (for models from before it was
+    /// stored, the mean of the inputs' median block), counting for `seconds` of audio at
+    /// `frame_rate` frames per second; `None` if the input is not four `local_dim` blocks.
     pub fn median_prior(
         &self,
         local_dim: usize,
         frame_rate: f64,
         seconds: f64,
     ) -> Option<MedianPrior> {
-        let values = self.config.mean.get(3 * local_dim..4 * local_dim)?.to_vec();
+        let values = match &self.config.median_prior {
+            Some(prior) if prior.len() == local_dim => prior.clone(),
+            _ => self.config.mean.get(3 * local_dim..4 * local_dim)?.to_vec(),
+        };
         let rows_per_second = frame_rate / self.config.hop_frames.max(1) as f64;
         let rows = (seconds.max(0.0) * rows_per_second).round() as usize;
         (rows > 0 && self.config.input_dim == 4 * local_dim).then_some(MedianPrior { values, rows })
+    }
+
+    /// Sets the typical recording median the classifier was trained with.
+    pub fn set_median_prior(&mut self, prior: Vec<f32>) {
+        self.config.median_prior = Some(prior);
     }
 
     /// Sets the decision threshold.
@@ -216,6 +228,7 @@ impl PairClassifier {
             std,
             threshold: 0.5,
             members: options.members.max(1),
+            median_prior: None,
         })?;
         he_uniform_init(&model.varmap, options.seed, DType::F32)?;
         let x = model.normalised(rows, n)?;

@@ -187,7 +187,8 @@ pub fn push_contextual_row(
     out.extend_from_slice(median);
 }
 
-fn column_medians(local: &SegmentDescriptors) -> Vec<f32> {
+/// Per-column median of a recording's rows (the middle element of each sorted column).
+pub fn column_medians(local: &SegmentDescriptors) -> Vec<f32> {
     (0..local.dim)
         .map(|c| {
             let mut col: Vec<f32> = (0..local.len()).map(|i| local.row(i)[c]).collect();

@@ -20,7 +20,8 @@ pub use classifier::{
 };
 pub use dataset::{label_pair, session_pairs, SessionPair};
 pub use descriptors::{
-    local_descriptors, segment_starts, with_context, MedianPrior, SegmentDescriptors,
+    column_medians, local_descriptors, segment_starts, with_context, MedianPrior,
+    SegmentDescriptors,
 };
 
 /// Radii of the classifier's short and long context windows, in seconds.
@@ -129,16 +130,30 @@ pub fn train_classifier(
     let context = classifier_geometry(model);
     let (hop, short, long) = context;
     let seg = model.config().segment_frames;
-    let data: Vec<LabelledSegments> = recordings
+    let locals = recordings
         .iter()
         .map(|rec| {
-            let desc = contextual_descriptors(model, &rec.spec, hop, (short, long), None)?;
-            Ok(LabelledSegments {
+            let mut normalised = rec.spec.clone();
+            model.config().stats.apply(&mut normalised);
+            local_descriptors(model, &normalised, hop)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    // Trained as it will be used: each recording's median joined with the typical one.
+    let prior = MedianPrior {
+        values: typical_median(&locals),
+        rows: prior_rows(model, hop),
+    };
+    let data: Vec<LabelledSegments> = recordings
+        .iter()
+        .zip(&locals)
+        .map(|(rec, local)| {
+            let desc = with_context(local, short, long, Some(&prior));
+            LabelledSegments {
                 labels: cut_shares(&desc.starts, seg, rec.spec.frame_rate, &rec.kept),
                 rows: desc.values,
-            })
+            }
         })
-        .collect::<Result<_>>()?;
+        .collect();
     let threshold = if data.len() >= 2 {
         cross_validated_threshold(&data, context, options)?
     } else {
@@ -147,7 +162,29 @@ pub fn train_classifier(
     let (rows, labels) = pool(data.iter());
     let mut clf = PairClassifier::train(&rows, &labels, context, options)?;
     clf.set_threshold(threshold);
+    clf.set_median_prior(prior.values);
     Ok(clf)
+}
+
+/// Segments a prior of [`PRIOR_SECONDS`] counts for at a classifier step of `hop` frames.
+fn prior_rows(model: &Autoencoder, hop: usize) -> usize {
+    (PRIOR_SECONDS * model.config().features.frame_rate() / hop.max(1) as f64).round() as usize
+}
+
+/// The recordings' column medians, averaged with each recording weighted by its length.
+fn typical_median(locals: &[SegmentDescriptors]) -> Vec<f32> {
+    let dim = locals.first().map_or(0, |l| l.dim);
+    let mut sum = vec![0.0f64; dim];
+    let mut rows = 0usize;
+    for local in locals.iter().filter(|l| !l.is_empty()) {
+        for (s, m) in sum.iter_mut().zip(column_medians(local)) {
+            *s += f64::from(m) * local.len() as f64;
+        }
+        rows += local.len();
+    }
+    sum.into_iter()
+        .map(|s| (s / rows.max(1) as f64) as f32)
+        .collect()
 }
 
 fn pool<'a>(parts: impl Iterator<Item = &'a LabelledSegments>) -> (Vec<f32>, Vec<f32>) {
