@@ -268,3 +268,44 @@ fn evaluate_cross_validates_a_users_own_training_folder() {
     assert!(report["music_lost"].as_f64().unwrap() < 0.1, "{report}");
     assert!(String::from_utf8_lossy(&run.stdout).contains("Cross-validation"));
 }
+
+#[test]
+fn edited_files_alone_learn_a_novelty_score_that_cuts_what_edits_never_contain() {
+    let out = scratch("train-novelty").join("m");
+    let run = cli(&[
+        "train",
+        training_folder().to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--autoencoder-from",
+        tiny_model().to_str().unwrap(),
+        "--edited-only",
+        "--novelty",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(String::from_utf8_lossy(&run.stdout).contains("method: edited-novelty"));
+    assert!(out.join("novelty.json").is_file());
+    assert!(!out.join("classifier.json").exists());
+    // Noise never occurs in the edits, so it lies far from them and is cut.
+    let dir = scratch("edit-novelty");
+    let mut raw = noise(3.0, 22050, 91);
+    raw.extend(music(8.0, 22050, 92));
+    let input = dir.join("raw.wav");
+    write_wav(&input, 22050, &[raw], false);
+    let edited = dir.join("edited.wav");
+    let run = cli(&[
+        "edit",
+        input.to_str().unwrap(),
+        "-o",
+        edited.to_str().unwrap(),
+        "-m",
+        out.to_str().unwrap(),
+        "--snap",
+        "off",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let list = read_json(&dir.join("edited.cuts.json"));
+    // Its short context spreads the score, so the cut may run a little into the music.
+    let first = list["keep"][0][0].as_f64().unwrap();
+    assert!(first > 2.5 && first < 5.0, "keep starts at {first}: {list}");
+}

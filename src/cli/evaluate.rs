@@ -52,6 +52,9 @@ pub struct EvaluateArgs {
     /// When training: learn only from the edited files (the seed's autoencoder alone).
     #[arg(long)]
     pub edited_only: bool,
+    /// When training without a classifier: score by distance from the edited audio.
+    #[arg(long)]
+    pub novelty: bool,
     /// When training: reuse the autoencoder of this model directory.
     #[arg(long, value_name = "MODEL_DIR")]
     pub autoencoder_from: Option<PathBuf>,
@@ -134,6 +137,7 @@ fn train_for_bench(args: &EvaluateArgs) -> Result<Slicer> {
         &options,
         &classifier,
         args.edited_only,
+        args.novelty,
         args.autoencoder_from.as_deref(),
     )?;
     save_model_atomically(&model, &args.out.join("model"))?;

@@ -4,9 +4,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use audio_slicer::engine::model::Autoencoder;
+use audio_slicer::engine::novelty::{NoveltyScorer, DEFAULT_PERCENTILE};
 use audio_slicer::engine::pairs::{learn_from_pairs, ClassifierTraining};
 use audio_slicer::engine::slicer::Slicer;
-use audio_slicer::engine::training::{save_model_atomically, train, TrainOptions};
+use audio_slicer::engine::training::{
+    edited_files, load_features, save_model_atomically, train, TrainOptions,
+};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -51,6 +54,10 @@ pub struct TrainArgs {
     /// Learn only from the edited files, even when DATA_DIR/input/ holds the raw recordings.
     #[arg(long)]
     pub edited_only: bool,
+    /// Without raw recordings to learn from (or with --edited-only), score by distance from the
+    /// edited audio's descriptors instead of by reconstruction error.
+    #[arg(long)]
+    pub novelty: bool,
     /// Reuse the autoencoder of this model directory instead of training one.
     #[arg(long, value_name = "MODEL_DIR")]
     pub autoencoder_from: Option<PathBuf>,
@@ -95,6 +102,7 @@ pub fn build_model(
     options: &TrainOptions,
     classifier: &ClassifierTraining,
     edited_only: bool,
+    novelty: bool,
     autoencoder_from: Option<&Path>,
 ) -> Result<Slicer> {
     let autoencoder = match autoencoder_from {
@@ -108,9 +116,22 @@ pub fn build_model(
             eprintln!("aligning {} with its edit", pair.name)
         })?
     };
+    let novelty = match (&classifier, novelty) {
+        (None, true) => {
+            let files = edited_files(data_dir)?;
+            let specs = load_features(&files, &autoencoder.config().features)?;
+            Some(NoveltyScorer::fit(
+                &autoencoder,
+                &specs,
+                DEFAULT_PERCENTILE,
+            )?)
+        }
+        _ => None,
+    };
     Ok(Slicer {
         autoencoder,
         classifier,
+        novelty,
     })
 }
 
@@ -146,6 +167,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         &options,
         &classifier,
         args.edited_only,
+        args.novelty,
         args.autoencoder_from.as_deref(),
     )?;
     save_model_atomically(&model, &args.out)?;

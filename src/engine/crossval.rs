@@ -82,6 +82,7 @@ pub fn cross_validate(
         let model = Slicer {
             autoencoder,
             classifier: Some(clf),
+            novelty: None,
         };
         let options = make_options(&model);
         for i in (0..pairs.len()).filter(|i| i % folds == fold) {

@@ -13,6 +13,7 @@ pub mod features;
 pub mod level_gate;
 pub mod metrics;
 pub mod model;
+pub mod novelty;
 pub mod pairs;
 pub mod plot;
 pub mod render;

@@ -8,10 +8,11 @@ use anyhow::{anyhow, Context, Result};
 use super::audio_io::AudioClip;
 use super::features::{log_mel_of, FeatureConfig, LogMel, LogMelExtractor};
 use super::model::Autoencoder;
+use super::novelty::{NoveltyScorer, NOVELTY_FILE};
 use super::pairs::descriptors::local_dim;
 use super::pairs::{
-    contextual_descriptors, ClassifierConfig, PairClassifier, CLASSIFIER_WEIGHTS_FILE,
-    PRIOR_SECONDS,
+    contextual_descriptors, ClassifierConfig, MedianPrior, PairClassifier, SegmentDescriptors,
+    CLASSIFIER_WEIGHTS_FILE, PRIOR_SECONDS,
 };
 use super::scoring::{score_log_mel, ScoreTimeline};
 
@@ -22,6 +23,8 @@ pub const CLASSIFIER_CONFIG_FILE: &str = "classifier.json";
 pub const METHOD_RECONSTRUCTION: &str = "autoencoder-mse";
 /// Scoring method of a model with a classifier learned from raw/edited pairs.
 pub const METHOD_PAIR_CLASSIFIER: &str = "pair-classifier";
+/// Scoring method of a model learned from edited files only: distance from the edited audio.
+pub const METHOD_EDITED_NOVELTY: &str = "edited-novelty";
 
 /// The autoencoder and, optionally, the pair classifier on top of it.
 pub struct Slicer {
@@ -29,6 +32,56 @@ pub struct Slicer {
     pub autoencoder: Autoencoder,
     /// The keep/cut classifier learned from aligned pairs, if any.
     pub classifier: Option<PairClassifier>,
+    /// Without a classifier: the distance from the edited audio's descriptors, if fitted.
+    pub novelty: Option<NoveltyScorer>,
+}
+
+/// What turns a segment's contextual descriptor into its score.
+pub enum RowScorer<'a> {
+    /// Cut probability from the pair classifier.
+    Classifier(&'a PairClassifier),
+    /// Distance from the edited audio.
+    Novelty(&'a NoveltyScorer),
+}
+
+impl RowScorer<'_> {
+    /// Step between scored segments, in frames, and the short and long context radii.
+    pub fn geometry(&self) -> (usize, usize, usize) {
+        match self {
+            Self::Classifier(c) => {
+                let cfg = c.config();
+                (cfg.hop_frames, cfg.short_context, cfg.long_context)
+            }
+            Self::Novelty(n) => (n.hop_frames, n.short_context, n.long_context),
+        }
+    }
+
+    /// The recording-median prior for `local_dim` wide descriptors at `frame_rate`, counting
+    /// for `seconds` of audio.
+    pub fn median_prior(
+        &self,
+        local_dim: usize,
+        frame_rate: f64,
+        seconds: f64,
+    ) -> Option<MedianPrior> {
+        match self {
+            Self::Classifier(c) => c.median_prior(local_dim, frame_rate, seconds),
+            Self::Novelty(n) => {
+                let mut prior = n.median_prior(frame_rate);
+                prior.rows =
+                    (seconds.max(0.0) * frame_rate / n.hop_frames.max(1) as f64).round() as usize;
+                (prior.rows > 0 && prior.values.len() == local_dim).then_some(prior)
+            }
+        }
+    }
+
+    /// Scores of contextual descriptors.
+    pub fn score(&self, descriptors: &SegmentDescriptors) -> Result<Vec<f64>> {
+        match self {
+            Self::Classifier(c) => c.predict(descriptors),
+            Self::Novelty(n) => n.score(descriptors),
+        }
+    }
 }
 
 impl Slicer {
@@ -37,6 +90,16 @@ impl Slicer {
         Self {
             autoencoder,
             classifier: None,
+            novelty: None,
+        }
+    }
+
+    /// The scorer of contextual descriptors, unless the model scores by reconstruction error.
+    pub fn row_scorer(&self) -> Option<RowScorer<'_>> {
+        match (&self.classifier, &self.novelty) {
+            (Some(c), _) => Some(RowScorer::Classifier(c)),
+            (None, Some(n)) => Some(RowScorer::Novelty(n)),
+            (None, None) => None,
         }
     }
 
@@ -46,7 +109,19 @@ impl Slicer {
         let autoencoder = Autoencoder::from_checkpoint(dir)?;
         let config_path = dir.join(CLASSIFIER_CONFIG_FILE);
         if !config_path.exists() {
-            return Ok(Self::reconstruction_only(autoencoder));
+            let novelty_path = dir.join(NOVELTY_FILE);
+            if !novelty_path.exists() {
+                return Ok(Self::reconstruction_only(autoencoder));
+            }
+            let novelty = std::fs::read_to_string(&novelty_path)
+                .map_err(anyhow::Error::from)
+                .and_then(|text| Ok(serde_json::from_str::<NoveltyScorer>(&text)?))
+                .with_context(|| format!("cannot load {}", novelty_path.display()))?;
+            return Ok(Self {
+                autoencoder,
+                classifier: None,
+                novelty: Some(novelty),
+            });
         }
         let load = || -> Result<PairClassifier> {
             let text = std::fs::read_to_string(&config_path)?;
@@ -58,6 +133,7 @@ impl Slicer {
         Ok(Self {
             autoencoder,
             classifier: Some(classifier),
+            novelty: None,
         })
     }
 
@@ -78,15 +154,20 @@ impl Slicer {
                 .with_context(|| format!("cannot write {}", path.display()))?;
             clf.save_weights(dir)?;
         }
+        if let Some(novelty) = &self.novelty {
+            let path = dir.join(NOVELTY_FILE);
+            std::fs::write(&path, serde_json::to_string(novelty)?)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
         Ok(())
     }
 
     /// How this model scores segments.
     pub fn method(&self) -> &'static str {
-        if self.classifier.is_some() {
-            METHOD_PAIR_CLASSIFIER
-        } else {
-            METHOD_RECONSTRUCTION
+        match self.row_scorer() {
+            Some(RowScorer::Classifier(_)) => METHOD_PAIR_CLASSIFIER,
+            Some(RowScorer::Novelty(_)) => METHOD_EDITED_NOVELTY,
+            None => METHOD_RECONSTRUCTION,
         }
     }
 
@@ -108,16 +189,18 @@ impl Slicer {
     /// The step between scored segments this model prefers (the classifier's context is
     /// measured in segments at that hop).
     pub fn default_hop_frames(&self) -> usize {
-        self.classifier
-            .as_ref()
-            .map_or((self.segment_frames() / 4).max(1), |c| {
-                c.config().hop_frames
-            })
+        self.row_scorer()
+            .map_or((self.segment_frames() / 4).max(1), |s| s.geometry().0)
     }
 
     /// The absolute threshold to use when the user asks for none: the classifier's decision
     /// threshold, or the autoencoder's calibrated validation percentile.
     pub fn default_threshold(&self) -> Option<f64> {
+        if let Some(n) = &self.novelty {
+            if self.classifier.is_none() {
+                return Some(n.threshold);
+            }
+        }
         match &self.classifier {
             Some(c) => Some(c.config().threshold),
             None => self
@@ -137,23 +220,19 @@ impl Slicer {
         duration: f64,
         hop_frames: usize,
     ) -> Result<ScoreTimeline> {
-        let Some(clf) = &self.classifier else {
+        let Some(scorer) = self.row_scorer() else {
             return score_log_mel(&self.autoencoder, spec, duration, hop_frames);
         };
-        let cfg = clf.config();
-        let prior = clf.median_prior(local_dim(&self.autoencoder), spec.frame_rate, PRIOR_SECONDS);
-        let desc = contextual_descriptors(
-            &self.autoencoder,
-            spec,
-            cfg.hop_frames,
-            (cfg.short_context, cfg.long_context),
-            prior.as_ref(),
-        )?;
-        let p = clf.predict(&desc)?;
+        let (hop, short, long) = scorer.geometry();
+        let prior =
+            scorer.median_prior(local_dim(&self.autoencoder), spec.frame_rate, PRIOR_SECONDS);
+        let desc =
+            contextual_descriptors(&self.autoencoder, spec, hop, (short, long), prior.as_ref())?;
+        let p = scorer.score(&desc)?;
         Ok(ScoreTimeline::from_frames(
             desc.starts.iter().copied().zip(p),
             self.segment_frames(),
-            cfg.hop_frames,
+            hop,
             spec.frame_rate,
             duration,
         ))

@@ -116,11 +116,12 @@ impl StreamingAnalyser {
     /// its context is counted in those steps.
     pub fn new(model: Arc<Slicer>, input_rate: u32, hop_frames: usize) -> Result<Self> {
         let features = model.features().clone();
-        let context = match &model.classifier {
-            Some(clf) if hop_frames != clf.config().hop_frames => {
+        let context = match model.row_scorer() {
+            Some(scorer) if hop_frames != scorer.geometry().0 => {
                 return Err(anyhow!(
-                    "the model's classifier scores every {} frames, not {hop_frames}",
-                    clf.config().hop_frames
+                    "the model's {} scores every {} frames, not {hop_frames}",
+                    model.method(),
+                    scorer.geometry().0
                 ));
             }
             _ => classifier_context(&model, PRIOR_SECONDS),
@@ -405,12 +406,12 @@ impl StreamingAnalyser {
 
     /// Cut probabilities of the rows in `self.contextual`.
     fn classify_contextual(&self) -> Result<Vec<f64>> {
-        let (Some(clf), Some(_)) = (&self.model.classifier, &self.context) else {
+        let (Some(scorer), Some(_)) = (self.model.row_scorer(), &self.context) else {
             return Ok(Vec::new());
         };
-        let dim = clf.config().input_dim;
-        let rows = self.contextual.len() / dim.max(1);
-        clf.predict(&SegmentDescriptors {
+        let dim = 4 * local_dim(&self.model.autoencoder);
+        let rows = self.contextual.len() / dim;
+        scorer.score(&SegmentDescriptors {
             starts: vec![0; rows],
             values: self.contextual.clone(),
             dim,
@@ -522,12 +523,11 @@ impl StreamingAnalyser {
 /// The classifier's streaming context for `model`, if it has a classifier, with its median prior
 /// counting for `prior_seconds` of audio.
 fn classifier_context(model: &Slicer, prior_seconds: f64) -> Option<StreamingContext> {
-    let clf = model.classifier.as_ref()?;
-    let cfg = clf.config();
+    let scorer = model.row_scorer()?;
     let dim = local_dim(&model.autoencoder);
-    let (short, long) = (cfg.short_context, cfg.long_context);
+    let (_, short, long) = scorer.geometry();
     Some(
-        match clf.median_prior(dim, model.features().frame_rate(), prior_seconds) {
+        match scorer.median_prior(dim, model.features().frame_rate(), prior_seconds) {
             Some(prior) => StreamingContext::with_prior(dim, short, long, prior),
             None => StreamingContext::new(dim, short, long),
         },

@@ -63,5 +63,6 @@ fn built_in() -> Result<Slicer> {
     Ok(Slicer {
         autoencoder,
         classifier: Some(classifier),
+        novelty: None,
     })
 }

@@ -172,7 +172,7 @@ fn prior_rows(model: &Autoencoder, hop: usize) -> usize {
 }
 
 /// The recordings' column medians, averaged with each recording weighted by its length.
-fn typical_median(locals: &[SegmentDescriptors]) -> Vec<f32> {
+pub fn typical_median(locals: &[SegmentDescriptors]) -> Vec<f32> {
     let dim = locals.first().map_or(0, |l| l.dim);
     let mut sum = vec![0.0f64; dim];
     let mut rows = 0usize;

@@ -353,6 +353,7 @@ fn tiny_classifier_model(short: usize, long: usize) -> Arc<Slicer> {
     Arc::new(Slicer {
         autoencoder,
         classifier: Some(clf),
+        novelty: None,
     })
 }
 
