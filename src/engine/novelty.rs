@@ -186,11 +186,24 @@ mod tests {
 
     #[test]
     fn rows_far_from_the_edited_distribution_score_higher_and_clip() {
-        let s = scorer(vec![0.0, 10.0], vec![1.0, 2.0]);
-        let scores = s.score_rows(&[0.0, 10.0, 1.0, 12.0, 100.0, 10.0]);
+        // Four blocks of two columns; the first two blocks are compared.
+        let s = scorer(vec![0.0; 8], vec![1.0, 1.0, 1.0, 2.0, 1.0, 1.0, 1.0, 1.0]);
+        let typical = [0.0; 8];
+        let off = [1.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 0.0];
+        let clipped = [100.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        let session_wide = [0.0, 0.0, 0.0, 0.0, 50.0, 50.0, 50.0, 50.0];
+        let rows: Vec<f32> = [typical, off, clipped, session_wide].concat();
+        let scores = s.score_rows(&rows);
         assert_eq!(scores[0], 0.0);
-        assert!((scores[1] - 1.0).abs() < 1e-9); // (1 + 1) / 2
-        assert!((scores[2] - 8.0).abs() < 1e-9); // clipped at 4 sd: (16 + 0) / 2
+        assert!((scores[1] - 0.5).abs() < 1e-9); // (1 + 1) / 4
+        assert!((scores[2] - 4.0).abs() < 1e-9); // clipped at 4 sd: 16 / 4
+        assert_eq!(scores[3], 0.0); // the long context and the median are not compared
+        s.score(&SegmentDescriptors {
+            starts: vec![0],
+            values: vec![0.0; 4],
+            dim: 4,
+        })
+        .unwrap_err();
     }
 
     #[test]
