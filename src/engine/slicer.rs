@@ -20,6 +20,8 @@ pub const CLASSIFIER_CONFIG_FILE: &str = "classifier.json";
 pub const METHOD_RECONSTRUCTION: &str = "autoencoder-mse";
 /// Scoring method of a model with a classifier learned from raw/edited pairs.
 pub const METHOD_PAIR_CLASSIFIER: &str = "pair-classifier";
+/// Scoring method of the seed's dual autoencoder: edited decoder's error minus raw decoder's.
+pub const METHOD_DUAL_AUTOENCODER: &str = "dual-autoencoder";
 
 /// The autoencoder and, optionally, the pair classifier on top of it.
 pub struct Slicer {
@@ -81,10 +83,10 @@ impl Slicer {
 
     /// How this model scores segments.
     pub fn method(&self) -> &'static str {
-        if self.classifier.is_some() {
-            METHOD_PAIR_CLASSIFIER
-        } else {
-            METHOD_RECONSTRUCTION
+        match &self.classifier {
+            Some(_) => METHOD_PAIR_CLASSIFIER,
+            None if self.autoencoder.has_raw_decoder() => METHOD_DUAL_AUTOENCODER,
+            None => METHOD_RECONSTRUCTION,
         }
     }
 
