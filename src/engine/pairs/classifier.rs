@@ -11,6 +11,7 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use super::descriptors::SegmentDescriptors;
+use super::LabelSource;
 use crate::engine::model::{he_uniform_init, load_weights};
 
 /// File holding the classifier's weights in a model directory.
@@ -46,6 +47,10 @@ pub struct ClassifierConfig {
     /// Networks averaged: with few training pairs one network's answer depends on its seed.
     #[serde(default = "one")]
     pub members: usize,
+    /// How the training segments were labelled; older classifiers were all trained on aligned
+    /// spans.
+    #[serde(default)]
+    pub labels: LabelSource,
 }
 
 fn one() -> usize {
@@ -128,6 +133,11 @@ impl PairClassifier {
         self.config.threshold = threshold;
     }
 
+    /// Records how the training segments were labelled.
+    pub fn set_labels(&mut self, labels: LabelSource) {
+        self.config.labels = labels;
+    }
+
     fn logits(member: &Member, x: &Tensor) -> candle_core::Result<Tensor> {
         member
             .out
@@ -201,6 +211,7 @@ impl PairClassifier {
             std,
             threshold: 0.5,
             members: options.members.max(1),
+            labels: LabelSource::default(),
         })?;
         he_uniform_init(&model.varmap, options.seed, DType::F32)?;
         let x = model.normalised(rows, n)?;

@@ -8,8 +8,10 @@
 pub mod classifier;
 pub mod dataset;
 pub mod descriptors;
+pub mod whole_files;
 
 use anyhow::Result;
+use serde::{Deserialize, Serialize};
 
 use crate::engine::features::LogMel;
 use crate::engine::model::Autoencoder;
@@ -20,6 +22,20 @@ pub use classifier::{
 };
 pub use dataset::{label_pair, session_pairs, SessionPair};
 pub use descriptors::{local_descriptors, segment_starts, with_context, SegmentDescriptors};
+pub use whole_files::{learn_from_files, FILE_CLASSIFIER_THRESHOLD};
+
+/// Where a classifier's keep/cut labels came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LabelSource {
+    /// Each raw segment labelled by the share of it the user's edit cut, found by aligning the
+    /// raw recording with its edit (the pair classifier).
+    #[default]
+    AlignedSpans,
+    /// Every segment of an edited file labelled keep and every segment of a raw file labelled
+    /// cut, with no alignment (the seed's binary file classifier, a baseline).
+    WholeFiles,
+}
 
 /// Radii of the classifier's short and long context windows, in seconds.
 pub const CONTEXT_SECONDS: (f64, f64) = (0.75, 6.0);
