@@ -48,7 +48,8 @@ fn train_writes_a_calibrated_reproducible_model() {
         "32",
         "--seed",
         "3",
-        "--edited-only",
+        "--method",
+        "autoencoder",
     ]);
     assert!(run.status.success(), "{}", stderr(&run));
     assert_eq!(
@@ -280,7 +281,6 @@ fn edited_files_alone_learn_a_novelty_score_that_cuts_what_edits_never_contain()
         "--autoencoder-from",
         tiny_model().to_str().unwrap(),
         "--edited-only",
-        "--novelty",
     ]);
     assert!(run.status.success(), "{}", stderr(&run));
     assert!(String::from_utf8_lossy(&run.stdout).contains("method: edited-novelty"));

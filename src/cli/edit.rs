@@ -7,6 +7,7 @@ use audio_slicer::engine::audio_io::{read_audio, write_wav, AudioClip};
 use audio_slicer::engine::edit::{cut_list_of, plan_edit, render_edit};
 use audio_slicer::engine::plot::{plot_scores, PlotInput};
 use audio_slicer::engine::scoring::ScoreTimeline;
+use audio_slicer::engine::slicer::Slicer;
 use audio_slicer::engine::timeline::TimeRange;
 use clap::Args;
 use serde_json::json;
@@ -74,7 +75,7 @@ pub fn run_score(args: ScoreArgs) -> Result<()> {
     let json_path = base.with_extension("scores.json");
     let csv_path = base.with_extension("scores.csv");
     let png_path = base.with_extension("scores.png");
-    write_scores_json(&json_path, &args.file, &timeline, threshold, model.name())?;
+    write_scores_json(&json_path, &args.file, &timeline, threshold, &model)?;
     write_scores_csv(&csv_path, &timeline)?;
     plot_scores(
         &png_path,
@@ -103,7 +104,7 @@ fn write_scores_json(
     source: &Path,
     timeline: &ScoreTimeline,
     threshold: f64,
-    model: &str,
+    model: &Slicer,
 ) -> Result<()> {
     let value = json!({
         "source": source.display().to_string(),
@@ -111,7 +112,9 @@ fn write_scores_json(
         "segment_seconds": timeline.segment_seconds,
         "hop_seconds": timeline.hop_seconds,
         "threshold": if threshold.is_finite() { json!(threshold) } else { json!(null) },
-        "model": model,
+        "model": model.name(),
+        // Scores mean different things by method (an error, a probability, an error difference).
+        "method": model.method(),
         "segments": timeline.segments,
     });
     std::fs::write(path, serde_json::to_string_pretty(&value)?)

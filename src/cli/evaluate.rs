@@ -18,7 +18,7 @@ use audio_slicer::engine::training::{
 };
 use clap::Args;
 
-use crate::options::EditTuning;
+use crate::options::{EditTuning, MethodArg};
 use crate::train::build_model;
 
 /// Arguments of `evaluate`. On a folder with `truth/` it scores against the truth; on a user's
@@ -47,14 +47,14 @@ pub struct EvaluateArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Score the level-gate baseline (Strip Silence style, -40 dBFS) instead of a model.
-    #[arg(long, conflicts_with_all = ["model", "edited_only", "autoencoder_from"])]
+    #[arg(long, conflicts_with_all = ["model", "edited_only", "autoencoder_from", "method"])]
     pub level_gate: bool,
-    /// When training: learn only from the edited files (the seed's autoencoder alone).
-    #[arg(long)]
+    /// When training: what to train (default: pair-classifier).
+    #[arg(long, value_enum, conflicts_with = "model")]
+    pub method: Option<MethodArg>,
+    /// When training: learn only from the edited files (the same as --method edited-novelty).
+    #[arg(long, conflicts_with = "method")]
     pub edited_only: bool,
-    /// When training without a classifier: score by distance from the edited audio.
-    #[arg(long)]
-    pub novelty: bool,
     /// When training: reuse the autoencoder of this model directory.
     #[arg(long, value_name = "MODEL_DIR")]
     pub autoencoder_from: Option<PathBuf>,
@@ -136,8 +136,7 @@ fn train_for_bench(args: &EvaluateArgs) -> Result<Slicer> {
         &train_dir,
         &options,
         &classifier,
-        args.edited_only,
-        args.novelty,
+        MethodArg::resolve(args.method, args.edited_only),
         args.autoencoder_from.as_deref(),
     )?;
     save_model_atomically(&model, &args.out.join("model"))?;
@@ -146,6 +145,14 @@ fn train_for_bench(args: &EvaluateArgs) -> Result<Slicer> {
 
 /// k-fold cross-validation on `DATA_DIR/{input,desired_output}`: no truth files needed.
 fn run_cross_validation(args: &EvaluateArgs) -> Result<()> {
+    let method = MethodArg::resolve(args.method, args.edited_only);
+    if method != MethodArg::PairClassifier {
+        return Err(anyhow!(
+            "{} has no truth/ folder, so evaluate cross-validates, which trains the pair classifier only; {} is evaluated on a benchmark folder with truth/",
+            args.bench_dir.display(),
+            method.name()
+        ));
+    }
     let options = TrainOptions {
         epochs: args.epochs,
         seed: args.seed,

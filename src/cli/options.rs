@@ -32,6 +32,45 @@ pub struct ModelArg {
     pub model: Option<PathBuf>,
 }
 
+/// What `train` builds (and `evaluate`, when it trains). The three seed methods are kept as
+/// baselines for the comparison in BENCHMARKS.md.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MethodArg {
+    /// The seed: an autoencoder on the edited files, scoring by reconstruction error.
+    #[value(alias = "autoencoder-mse")]
+    Autoencoder,
+    /// The default: a keep/cut classifier learned from the spans each edit kept and cut, found
+    /// by aligning each raw recording with its edit.
+    PairClassifier,
+    /// The seed's binary classifier: every segment of an edited file is keep, every segment of
+    /// a raw file is cut, no alignment; same descriptors and network as the pair classifier.
+    FileClassifier,
+    /// The seed's dual autoencoder: one encoder, an edited and a raw decoder; scores by the
+    /// edited decoder's error minus the raw decoder's.
+    DualAutoencoder,
+    /// Edited files only: the autoencoder, scoring by distance from the edited audio's
+    /// descriptors (what the default falls back to when there are no raw recordings).
+    EditedNovelty,
+}
+
+impl MethodArg {
+    /// The method asked for: `--method`, or `--edited-only` (edited files only), or the
+    /// default pair classifier.
+    pub fn resolve(method: Option<Self>, edited_only: bool) -> Self {
+        match (method, edited_only) {
+            (Some(m), _) => m,
+            (None, true) => Self::EditedNovelty,
+            (None, false) => Self::PairClassifier,
+        }
+    }
+
+    /// The name given on the command line.
+    pub fn name(self) -> String {
+        self.to_possible_value()
+            .map_or_else(|| format!("{self:?}"), |v| v.get_name().to_owned())
+    }
+}
+
 /// How cut points are snapped.
 #[derive(ValueEnum, Debug, Clone, Copy)]
 pub enum SnapArg {

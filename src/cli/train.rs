@@ -2,10 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use audio_slicer::engine::model::Autoencoder;
 use audio_slicer::engine::novelty::{NoveltyScorer, DEFAULT_PERCENTILE};
-use audio_slicer::engine::pairs::{learn_from_pairs, ClassifierTraining};
+use audio_slicer::engine::pairs::{
+    learn_from_files, learn_from_pairs, ClassifierTraining, LabelSource,
+};
 use audio_slicer::engine::slicer::Slicer;
 use audio_slicer::engine::training::{
     edited_files, load_features, save_model_atomically, train, TrainOptions,
@@ -13,10 +15,13 @@ use audio_slicer::engine::training::{
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::options::MethodArg;
+
 /// Arguments of `train`.
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// Folder with desired_output/ (your edited files); input/ (raw) is not read.
+    /// Folder with desired_output/ (your edited files) and input/ (the raw recordings, read by
+    /// every method but the autoencoder).
     pub data_dir: PathBuf,
     /// Where to write the model directory.
     #[arg(short = 'o', long = "out", default_value = "models/mine")]
@@ -51,13 +56,13 @@ pub struct TrainArgs {
     /// Mel bands (a multiple of 2^len(hidden-dims)).
     #[arg(long, default_value_t = TrainOptions::default().features.n_mels)]
     pub n_mels: usize,
-    /// Learn only from the edited files, even when DATA_DIR/input/ holds the raw recordings.
-    #[arg(long)]
+    /// What to train (default: pair-classifier).
+    #[arg(long, value_enum)]
+    pub method: Option<MethodArg>,
+    /// Learn only from the edited files, even when DATA_DIR/input/ holds the raw recordings
+    /// (the same as --method edited-novelty).
+    #[arg(long, conflicts_with = "method")]
     pub edited_only: bool,
-    /// Without raw recordings to learn from (or with --edited-only), score by distance from the
-    /// edited audio's descriptors instead of by reconstruction error.
-    #[arg(long)]
-    pub novelty: bool,
     /// Reuse the autoencoder of this model directory instead of training one.
     #[arg(long, value_name = "MODEL_DIR")]
     pub autoencoder_from: Option<PathBuf>,
@@ -96,28 +101,47 @@ fn train_autoencoder(data_dir: &Path, options: &TrainOptions) -> Result<Autoenco
     Ok(model)
 }
 
-/// Trains (or loads) the autoencoder, then learns from the raw/edited pairs unless told not to.
+/// Trains (or loads) the autoencoder, then, for the classifier methods, the classifier on top of
+/// it. The pair classifier falls back to the autoencoder alone when no raw file has an edit.
 pub fn build_model(
     data_dir: &Path,
     options: &TrainOptions,
     classifier: &ClassifierTraining,
-    edited_only: bool,
-    novelty: bool,
+    method: MethodArg,
     autoencoder_from: Option<&Path>,
 ) -> Result<Slicer> {
+    let dual = method == MethodArg::DualAutoencoder;
     let autoencoder = match autoencoder_from {
+        Some(_) if dual => bail!(
+            "--autoencoder-from cannot be used with --method dual-autoencoder: the dual autoencoder trains its own encoder on edited and raw audio"
+        ),
         Some(dir) => Autoencoder::from_checkpoint(dir)?,
-        None => train_autoencoder(data_dir, options)?,
+        None => {
+            let options = TrainOptions {
+                raw_decoder: dual,
+                ..options.clone()
+            };
+            train_autoencoder(data_dir, &options)?
+        }
     };
-    let classifier = if edited_only {
-        None
-    } else {
-        learn_from_pairs(&autoencoder, data_dir, classifier, &mut |pair| {
-            eprintln!("aligning {} with its edit", pair.name)
-        })?
+    let classifier = match method {
+        MethodArg::Autoencoder | MethodArg::DualAutoencoder | MethodArg::EditedNovelty => None,
+        MethodArg::PairClassifier => {
+            learn_from_pairs(&autoencoder, data_dir, classifier, &mut |pair| {
+                eprintln!("aligning {} with its edit", pair.name)
+            })?
+        }
+        MethodArg::FileClassifier => {
+            eprintln!("labelling every edited file keep and every raw file cut");
+            Some(learn_from_files(&autoencoder, data_dir, classifier)?)
+        }
     };
-    let novelty = match (&classifier, novelty) {
-        (None, true) => {
+    // With edited files only (asked for, or no raw recordings to learn from), the model scores
+    // by distance from the edited audio rather than by reconstruction error.
+    let edited_only = method == MethodArg::EditedNovelty
+        || (method == MethodArg::PairClassifier && classifier.is_none());
+    let novelty = match edited_only {
+        true => {
             let files = edited_files(data_dir)?;
             let specs = load_features(&files, &autoencoder.config().features)?;
             Some(NoveltyScorer::fit(
@@ -166,14 +190,22 @@ pub fn run(args: TrainArgs) -> Result<()> {
         &args.data_dir,
         &options,
         &classifier,
-        args.edited_only,
-        args.novelty,
+        MethodArg::resolve(args.method, args.edited_only),
         args.autoencoder_from.as_deref(),
     )?;
     save_model_atomically(&model, &args.out)?;
     println!("method: {}", model.method());
-    if let Some(t) = model.classifier.as_ref().map(|c| c.config().threshold) {
-        println!("keep/cut classifier learned from the raw/edited pairs, cross-validated threshold {t:.2}");
+    if let Some(c) = model.classifier.as_ref().map(|c| c.config()) {
+        match c.labels {
+            LabelSource::AlignedSpans => println!(
+                "keep/cut classifier learned from the raw/edited pairs, cross-validated threshold {:.2}",
+                c.threshold
+            ),
+            LabelSource::WholeFiles => println!(
+                "binary file classifier learned from whole files (edited = keep, raw = cut), threshold {:.2}",
+                c.threshold
+            ),
+        }
     }
     let config = model.autoencoder.config();
     if let Some(info) = &config.training {

@@ -16,7 +16,7 @@ use crate::engine::features::LogMel;
 use crate::engine::model::{percentile_of_sorted, Autoencoder};
 use crate::engine::pairs::descriptors::{local_descriptors, local_dim};
 use crate::engine::pairs::{
-    classifier_geometry, typical_median, with_context, MedianPrior, SegmentDescriptors,
+    classifier_geometry, prior_rows, typical_median, with_context, MedianPrior, SegmentDescriptors,
     PRIOR_SECONDS,
 };
 
@@ -138,10 +138,6 @@ impl NoveltyScorer {
         }
         Ok(self.score_rows(&descriptors.values))
     }
-}
-
-fn prior_rows(model: &Autoencoder, hop: usize) -> usize {
-    (PRIOR_SECONDS * model.config().features.frame_rate() / hop.max(1) as f64).round() as usize
 }
 
 /// Per-column mean and standard deviation (floored so constant columns do not divide by 0).

@@ -1,11 +1,12 @@
-//! Scoring a recording: overlapping segments through the autoencoder, one error per segment.
+//! Scoring a recording: overlapping segments through the autoencoder, one score per segment
+//! (the reconstruction error, or a dual autoencoder's edited-minus-raw error).
 
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use super::audio_io::AudioClip;
 use super::features::{log_mel_of, LogMel, LogMelExtractor};
-use super::model::{segment_batch, Autoencoder};
+use super::model::{segment_batch, Autoencoder, SegmentMeasure};
 use super::timeline::Segment;
 
 /// Segments run through the model at once; large enough to keep the matrix kernels busy,
@@ -85,12 +86,24 @@ impl ScoreTimeline {
     }
 }
 
-/// Scores a normalised spectrogram. `hop_frames` is the step between segment starts; the last
-/// segment is aligned to the end so the tail of the file is always scored.
+/// Scores a normalised spectrogram by the model's score (see [`SegmentMeasure::Score`]).
+/// `hop_frames` is the step between segment starts; the last segment is aligned to the end so
+/// the tail of the file is always scored.
 pub fn score_spectrogram(
     model: &Autoencoder,
     spec: &LogMel,
     hop_frames: usize,
+) -> Result<Vec<(usize, f64)>> {
+    measure_spectrogram(model, spec, hop_frames, SegmentMeasure::Score)
+}
+
+/// `measure` of every segment of a normalised spectrogram, as `(first frame, value)`, with the
+/// segments of [`score_spectrogram`].
+pub fn measure_spectrogram(
+    model: &Autoencoder,
+    spec: &LogMel,
+    hop_frames: usize,
+    measure: SegmentMeasure,
 ) -> Result<Vec<(usize, f64)>> {
     let seg = model.config().segment_frames;
     let frames = spec.frames();
@@ -103,11 +116,11 @@ pub fn score_spectrogram(
     let mut out = Vec::with_capacity(starts.len());
     for chunk in starts.chunks(BATCH) {
         let batch = segment_batch(spec, chunk, seg, model.dtype(), model.device())?;
-        let errors = model
-            .segment_errors(&batch)?
+        let values = model
+            .measure(&batch, measure)?
             .to_dtype(candle_core::DType::F64)?
             .to_vec1::<f64>()?;
-        out.extend(chunk.iter().copied().zip(errors));
+        out.extend(chunk.iter().copied().zip(values));
     }
     Ok(out)
 }

@@ -1,5 +1,7 @@
 //! A complete scoring model: the autoencoder trained on edited audio, and, when the user's raw
 //! recordings were available at training time, the keep/cut classifier learned from the pairs.
+//! The seed's baselines are models of the same kind: the autoencoder alone, the autoencoder with
+//! a second (raw) decoder, and a classifier labelled by whole file.
 
 use std::path::Path;
 
@@ -11,8 +13,8 @@ use super::model::Autoencoder;
 use super::novelty::{NoveltyScorer, NOVELTY_FILE};
 use super::pairs::descriptors::local_dim;
 use super::pairs::{
-    contextual_descriptors, ClassifierConfig, MedianPrior, PairClassifier, SegmentDescriptors,
-    CLASSIFIER_WEIGHTS_FILE, PRIOR_SECONDS,
+    contextual_descriptors, ClassifierConfig, LabelSource, MedianPrior, PairClassifier,
+    SegmentDescriptors, CLASSIFIER_WEIGHTS_FILE, PRIOR_SECONDS,
 };
 use super::scoring::{score_log_mel, ScoreTimeline};
 
@@ -25,6 +27,10 @@ pub const METHOD_RECONSTRUCTION: &str = "autoencoder-mse";
 pub const METHOD_PAIR_CLASSIFIER: &str = "pair-classifier";
 /// Scoring method of a model learned from edited files only: distance from the edited audio.
 pub const METHOD_EDITED_NOVELTY: &str = "edited-novelty";
+/// Scoring method of the seed's binary file classifier (edited files keep, raw files cut).
+pub const METHOD_FILE_CLASSIFIER: &str = "file-classifier";
+/// Scoring method of the seed's dual autoencoder: edited decoder's error minus raw decoder's.
+pub const METHOD_DUAL_AUTOENCODER: &str = "dual-autoencoder";
 
 /// The autoencoder and, optionally, the pair classifier on top of it.
 pub struct Slicer {
@@ -165,8 +171,12 @@ impl Slicer {
     /// How this model scores segments.
     pub fn method(&self) -> &'static str {
         match self.row_scorer() {
-            Some(RowScorer::Classifier(_)) => METHOD_PAIR_CLASSIFIER,
+            Some(RowScorer::Classifier(c)) => match c.config().labels {
+                LabelSource::AlignedSpans => METHOD_PAIR_CLASSIFIER,
+                LabelSource::WholeFiles => METHOD_FILE_CLASSIFIER,
+            },
             Some(RowScorer::Novelty(_)) => METHOD_EDITED_NOVELTY,
+            None if self.autoencoder.has_raw_decoder() => METHOD_DUAL_AUTOENCODER,
             None => METHOD_RECONSTRUCTION,
         }
     }
@@ -243,5 +253,35 @@ impl Slicer {
         let mut extractor = LogMelExtractor::new(self.features())?;
         let spec = log_mel_of(&mut extractor, &clip.channels, clip.sample_rate)?;
         self.score_log_mel(&spec, clip.duration(), hop_frames)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_model_predates_the_baselines_and_still_loads_as_a_pair_classifier() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default");
+        let classifier_json = std::fs::read_to_string(dir.join(CLASSIFIER_CONFIG_FILE)).unwrap();
+        let config_json = std::fs::read_to_string(dir.join("config.json")).unwrap();
+        // Written before the labels and raw_decoder fields existed.
+        assert!(!classifier_json.contains("\"labels\""));
+        assert!(!config_json.contains("raw_decoder"));
+        let model = Slicer::from_checkpoint(&dir).unwrap();
+        assert_eq!(model.method(), METHOD_PAIR_CLASSIFIER);
+        assert!(!model.autoencoder.has_raw_decoder());
+        let clf = model.classifier.as_ref().unwrap().config();
+        assert_eq!(clf.labels, LabelSource::AlignedSpans);
+    }
+
+    #[test]
+    fn label_sources_are_written_as_readable_names() {
+        let name = |l| serde_json::to_value(l).unwrap();
+        assert_eq!(name(LabelSource::WholeFiles), "whole-files");
+        assert_eq!(name(LabelSource::AlignedSpans), "aligned-spans");
+        let parsed: LabelSource = serde_json::from_str("\"whole-files\"").unwrap();
+        assert_eq!(parsed, LabelSource::WholeFiles);
+        assert!(serde_json::from_str::<LabelSource>("\"by-guess\"").is_err());
     }
 }

@@ -34,6 +34,7 @@ pub use planner::{Decision, OnlinePlanner, PlannerSettings};
 
 use super::beats::{track_beats, BeatGrid};
 use super::features::LogMelExtractor;
+use super::model::SegmentMeasure;
 use super::pairs::descriptors::{local_dim, local_rows};
 use super::pairs::{SegmentDescriptors, PRIOR_SECONDS};
 use super::slicer::Slicer;
@@ -437,8 +438,9 @@ impl StreamingAnalyser {
         let input = Tensor::from_slice(&self.scratch, (count, 1, n_mels, seg), model.device())?
             .to_dtype(model.dtype())?;
         let Some(context) = self.context.as_mut() else {
+            // `Score`: a dual autoencoder's edited-minus-raw error, otherwise the error itself.
             let errors = model
-                .segment_errors(&input)?
+                .measure(&input, SegmentMeasure::Score)?
                 .to_dtype(candle_core::DType::F64)?
                 .to_vec1::<f64>()?;
             return Ok((self.next_segment, errors));

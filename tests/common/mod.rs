@@ -159,7 +159,8 @@ pub fn tiny_model() -> &'static Path {
             "32",
             "--seed",
             "3",
-            "--edited-only",
+            "--method",
+            "autoencoder",
         ]);
         assert!(run.status.success(), "training failed: {}", stderr(&run));
         out

@@ -3,6 +3,9 @@
 //! Input: a batch of normalised log-mel segments `[batch, 1, n_mels, segment_frames]`.
 //! Encoder: conv 3x3 + ReLU + 2x2 max pool per entry of `hidden_dims`, then a linear bottleneck.
 //! Decoder: linear, then 2x2 stride-2 transposed convolutions back to one channel.
+//!
+//! The seed's dual autoencoder is the same network with a second decoder, trained on raw
+//! recordings, sharing the encoder (see [`ModelConfig::raw_decoder`]).
 
 use std::path::Path;
 
@@ -12,16 +15,84 @@ use candle_nn::{
     conv2d, conv_transpose2d, linear, Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig,
     Linear, VarBuilder, VarMap,
 };
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 
 use super::config::ModelConfig;
 use super::pool::max_pool_2x2;
+use super::weights::{he_uniform_init, load_weights};
 
 /// Name of the weights file in a model directory.
 pub const WEIGHTS_FILE: &str = "model.safetensors";
 /// Name of the config file in a model directory.
 pub const CONFIG_FILE: &str = "config.json";
+
+/// Prefix of the edited decoder's weights (the only decoder of the seed autoencoder).
+const EDITED_DECODER: &str = "dec";
+/// Prefix of the dual autoencoder's raw decoder's weights.
+const RAW_DECODER: &str = "raw_dec";
+
+/// What a segment's value is, for scoring and training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SegmentMeasure {
+    /// The model's score, higher = worse: the reconstruction error, or for a dual autoencoder
+    /// the edited decoder's error minus the raw decoder's (higher = more raw-like).
+    Score,
+    /// Mean squared error of the edited decoder's reconstruction.
+    EditedError,
+    /// Mean squared error of the raw decoder's reconstruction (dual autoencoder only).
+    RawError,
+}
+
+/// A linear layer from the latent, then transposed convolutions back to one channel.
+struct Decoder {
+    from_latent: Linear,
+    layers: Vec<ConvTranspose2d>,
+}
+
+impl Decoder {
+    fn build(config: &ModelConfig, flat: usize, vb: VarBuilder) -> Result<Self> {
+        let from_latent = linear(config.latent_dim, flat, vb.pp("fc"))?;
+        let up_cfg = ConvTranspose2dConfig {
+            stride: 2,
+            ..Default::default()
+        };
+        let mut layers = Vec::new();
+        let mut channels: Vec<usize> = config.hidden_dims.iter().rev().copied().collect();
+        channels.push(1);
+        for (i, pair) in channels.windows(2).enumerate() {
+            layers.push(conv_transpose2d(
+                pair[0],
+                pair[1],
+                2,
+                up_cfg,
+                vb.pp(format!("convt{i}")),
+            )?);
+        }
+        Ok(Self {
+            from_latent,
+            layers,
+        })
+    }
+
+    fn forward(&self, config: &ModelConfig, z: &Tensor) -> candle_core::Result<Tensor> {
+        let b = z.dim(0)?;
+        let down = config.downsampling();
+        let last = *config.hidden_dims.last().unwrap_or(&1);
+        let mut h = self.from_latent.forward(z)?.relu()?.reshape((
+            b,
+            last,
+            config.features.n_mels / down,
+            config.segment_frames / down,
+        ))?;
+        let n = self.layers.len();
+        for (i, up) in self.layers.iter().enumerate() {
+            h = up.forward(&h)?;
+            if i + 1 < n {
+                h = h.relu()?;
+            }
+        }
+        Ok(h)
+    }
+}
 
 /// The autoencoder and the configuration it was built from.
 pub struct Autoencoder {
@@ -31,8 +102,8 @@ pub struct Autoencoder {
     dtype: DType,
     encoder: Vec<Conv2d>,
     to_latent: Linear,
-    from_latent: Linear,
-    decoder: Vec<ConvTranspose2d>,
+    decoder: Decoder,
+    raw_decoder: Option<Decoder>,
 }
 
 impl Autoencoder {
@@ -40,7 +111,9 @@ impl Autoencoder {
     pub fn new(config: ModelConfig, dtype: DType, seed: u64) -> Result<Self> {
         config.validate()?;
         let model = Self::build(config, dtype)?;
-        model.initialise(seed)?;
+        // Variables are drawn in name order: the raw decoder's ("raw_dec.*") come after the
+        // shared ones, so a dual autoencoder starts from the seed autoencoder's weights.
+        he_uniform_init(&model.varmap, seed, model.dtype)?;
         Ok(model)
     }
 
@@ -66,23 +139,12 @@ impl Autoencoder {
         }
         let flat = in_ch * bottleneck_cells(&config);
         let to_latent = linear(flat, config.latent_dim, vb.pp("enc.fc"))?;
-        let from_latent = linear(config.latent_dim, flat, vb.pp("dec.fc"))?;
-        let up_cfg = ConvTranspose2dConfig {
-            stride: 2,
-            ..Default::default()
+        let decoder = Decoder::build(&config, flat, vb.pp(EDITED_DECODER))?;
+        let raw_decoder = if config.raw_decoder {
+            Some(Decoder::build(&config, flat, vb.pp(RAW_DECODER))?)
+        } else {
+            None
         };
-        let mut decoder = Vec::new();
-        let mut channels: Vec<usize> = config.hidden_dims.iter().rev().copied().collect();
-        channels.push(1);
-        for (i, pair) in channels.windows(2).enumerate() {
-            decoder.push(conv_transpose2d(
-                pair[0],
-                pair[1],
-                2,
-                up_cfg,
-                vb.pp(format!("dec.convt{i}")),
-            )?);
-        }
         Ok(Self {
             config,
             varmap,
@@ -90,13 +152,9 @@ impl Autoencoder {
             dtype,
             encoder,
             to_latent,
-            from_latent,
             decoder,
+            raw_decoder,
         })
-    }
-
-    fn initialise(&self, seed: u64) -> Result<()> {
-        he_uniform_init(&self.varmap, seed, self.dtype)
     }
 
     /// Loads `config.json` and `model.safetensors` from a model directory.
@@ -169,6 +227,11 @@ impl Autoencoder {
         self.dtype
     }
 
+    /// Whether this is a dual autoencoder (a second decoder trained on raw recordings).
+    pub fn has_raw_decoder(&self) -> bool {
+        self.raw_decoder.is_some()
+    }
+
     /// Encodes a batch `[b, 1, n_mels, frames]` to latents `[b, latent_dim]`.
     pub fn encode(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let mut h = x.clone();
@@ -178,101 +241,63 @@ impl Autoencoder {
         self.to_latent.forward(&h.flatten_from(1)?)
     }
 
-    /// Decodes latents back to segments.
+    /// Decodes latents back to segments with the decoder trained on edited audio.
     pub fn decode(&self, z: &Tensor) -> candle_core::Result<Tensor> {
-        let b = z.dim(0)?;
-        let down = self.config.downsampling();
-        let last = *self.config.hidden_dims.last().unwrap_or(&1);
-        let mut h = self.from_latent.forward(z)?.relu()?.reshape((
-            b,
-            last,
-            self.config.features.n_mels / down,
-            self.config.segment_frames / down,
-        ))?;
-        let n = self.decoder.len();
-        for (i, up) in self.decoder.iter().enumerate() {
-            h = up.forward(&h)?;
-            if i + 1 < n {
-                h = h.relu()?;
-            }
-        }
-        Ok(h)
+        self.decoder.forward(&self.config, z)
     }
 
-    /// Reconstruction of a batch of segments.
+    /// Decodes latents with the raw decoder of a dual autoencoder.
+    pub fn decode_raw(&self, z: &Tensor) -> Result<Tensor> {
+        Ok(self.raw_head()?.forward(&self.config, z)?)
+    }
+
+    fn raw_head(&self) -> Result<&Decoder> {
+        self.raw_decoder
+            .as_ref()
+            .ok_or_else(|| anyhow!("model {} has no raw decoder", self.config.name))
+    }
+
+    /// Reconstruction of a batch of segments (by the edited decoder).
     pub fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         self.decode(&self.encode(x)?)
     }
 
-    /// Mean squared reconstruction error of each segment in a batch.
+    /// Mean squared reconstruction error of each segment in a batch (by the edited decoder).
     pub fn segment_errors(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let diff = (self.forward(x)? - x)?;
-        diff.sqr()?.flatten_from(1)?.mean(D::Minus1)
+        mean_squared_error(&self.forward(x)?, x)
+    }
+
+    /// One value per segment of a batch, see [`SegmentMeasure`].
+    pub fn measure(&self, x: &Tensor, measure: SegmentMeasure) -> Result<Tensor> {
+        Ok(match (measure, &self.raw_decoder) {
+            (SegmentMeasure::EditedError, _) | (SegmentMeasure::Score, None) => {
+                self.segment_errors(x)?
+            }
+            (SegmentMeasure::RawError, _) => mean_squared_error(
+                &self.raw_head()?.forward(&self.config, &self.encode(x)?)?,
+                x,
+            )?,
+            (SegmentMeasure::Score, Some(raw)) => {
+                // One pass through the shared encoder feeds both decoders.
+                let z = self.encode(x)?;
+                let edited = mean_squared_error(&self.decode(&z)?, x)?;
+                let raw = mean_squared_error(&raw.forward(&self.config, &z)?, x)?;
+                (edited - raw)?
+            }
+        })
     }
 }
 
-/// He-uniform weights and zero biases for every variable of `varmap`, drawn in name order from
-/// a seeded generator: candle's CPU generator cannot be seeded, and training must be
-/// reproducible.
-pub fn he_uniform_init(varmap: &VarMap, seed: u64, dtype: DType) -> Result<()> {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let data = varmap.data().lock().map_err(|_| anyhow!("poisoned"))?;
-    let mut names: Vec<&String> = data.keys().collect();
-    names.sort();
-    for name in names {
-        let var = &data[name];
-        let dims = var.dims().to_vec();
-        let count: usize = dims.iter().product();
-        let values: Vec<f64> = if name.ends_with(".bias") {
-            vec![0.0; count]
-        } else {
-            let bound = (6.0 / fan_in(name, &dims) as f64).sqrt();
-            (0..count)
-                .map(|_| rng.random_range(-bound..bound))
-                .collect()
-        };
-        var.set(&Tensor::from_vec(values, dims, &Device::Cpu)?.to_dtype(dtype)?)?;
-    }
-    Ok(())
-}
-
-/// Fills every variable of `varmap` from the safetensors bytes of `file`, checking that each
-/// tensor is present with the shape the config needs: a model built from another config must
-/// fail clearly, not half-load.
-pub fn load_weights(varmap: &VarMap, weights: &[u8], file: &str, dtype: DType) -> Result<()> {
-    let tensors = candle_core::safetensors::load_buffer(weights, &Device::Cpu)
-        .map_err(|e| anyhow!("{file} is not a valid safetensors file: {e}"))?;
-    let data = varmap.data().lock().map_err(|_| anyhow!("poisoned"))?;
-    for (name, var) in data.iter() {
-        let t = tensors
-            .get(name)
-            .ok_or_else(|| anyhow!("{file} lacks tensor {name}"))?;
-        if t.dims() != var.dims() {
-            bail!(
-                "{file}: tensor {name} has shape {:?}, the config needs {:?}",
-                t.dims(),
-                var.dims()
-            );
-        }
-        var.set(&t.to_dtype(dtype)?)?;
-    }
-    Ok(())
+/// Mean squared difference of each segment of a batch.
+fn mean_squared_error(reconstruction: &Tensor, x: &Tensor) -> candle_core::Result<Tensor> {
+    (reconstruction - x)?
+        .sqr()?
+        .flatten_from(1)?
+        .mean(D::Minus1)
 }
 
 /// Cells per channel at the bottleneck.
 fn bottleneck_cells(config: &ModelConfig) -> usize {
     let down = config.downsampling();
     (config.features.n_mels / down) * (config.segment_frames / down)
-}
-
-/// Inputs feeding one output unit, for He initialisation.
-fn fan_in(name: &str, dims: &[usize]) -> usize {
-    let product: usize = dims.iter().skip(1).product();
-    if name.contains("convt") {
-        // Transposed conv weights are [in, out, k, k]; with stride = kernel each output cell
-        // sees exactly one kernel tap per input channel.
-        dims.first().copied().unwrap_or(1)
-    } else {
-        product.max(1)
-    }
 }

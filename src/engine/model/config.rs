@@ -23,6 +23,11 @@ pub struct ModelConfig {
     pub segment_frames: usize,
     /// Channels of the encoder's conv blocks; the decoder mirrors them.
     pub hidden_dims: Vec<usize>,
+    /// Whether a second decoder, trained on raw recordings, shares the encoder (the seed's
+    /// dual autoencoder). Its score is then the edited decoder's error minus the raw decoder's.
+    /// Absent in older models, which have one decoder.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub raw_decoder: bool,
     /// Size of the bottleneck.
     pub latent_dim: usize,
     /// Per-band normalisation learned from the training set.
@@ -45,6 +50,7 @@ impl ModelConfig {
             features,
             segment_frames: 64,
             hidden_dims: vec![32, 64, 128],
+            raw_decoder: false,
             latent_dim: 64,
             stats,
             calibration: None,
@@ -90,7 +96,12 @@ impl ModelConfig {
     }
 }
 
-/// Percentiles of per-segment errors on held-out edited audio.
+fn is_false(b: &bool) -> bool {
+    !b
+}
+
+/// Percentiles of per-segment scores (reconstruction errors, or a dual autoencoder's
+/// edited-minus-raw errors) on held-out edited audio.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Calibration {
     /// `(percentile, error)` pairs, ascending.
@@ -163,6 +174,12 @@ pub struct TrainingInfo {
     pub train_files: Vec<String>,
     /// Files held out for validation and calibration.
     pub validation_files: Vec<String>,
+    /// Raw recordings trained on (dual autoencoder only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub raw_train_files: Vec<String>,
+    /// Raw recordings held out for validation (dual autoencoder only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub raw_validation_files: Vec<String>,
     /// Epochs run.
     pub epochs: usize,
     /// Segments drawn per epoch.

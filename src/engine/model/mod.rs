@@ -3,12 +3,14 @@
 mod autoencoder;
 mod config;
 mod pool;
+mod weights;
 
-pub use autoencoder::{he_uniform_init, load_weights, Autoencoder, CONFIG_FILE, WEIGHTS_FILE};
+pub use autoencoder::{Autoencoder, SegmentMeasure, CONFIG_FILE, WEIGHTS_FILE};
 pub use config::{
     percentile_of_sorted, Calibration, ModelConfig, TrainingInfo, MODEL_FORMAT_VERSION,
 };
 pub use pool::max_pool_2x2;
+pub use weights::{he_uniform_init, load_weights};
 
 use candle_core::{DType, Device, Tensor};
 
@@ -39,5 +41,7 @@ pub fn segment_batch(
     Tensor::from_vec(data, (starts.len(), 1, n_mels, segment_frames), device)?.to_dtype(dtype)
 }
 
+#[cfg(test)]
+mod dual_tests;
 #[cfg(test)]
 mod gradient_tests;

@@ -11,6 +11,7 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use super::descriptors::{MedianPrior, SegmentDescriptors};
+use super::LabelSource;
 use crate::engine::model::{he_uniform_init, load_weights};
 
 /// File holding the classifier's weights in a model directory.
@@ -50,6 +51,10 @@ pub struct ClassifierConfig {
     /// recording's own (see [`super::PRIOR_SECONDS`]); older models use their input means.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub median_prior: Option<Vec<f32>>,
+    /// How the training segments were labelled; older classifiers were all trained on aligned
+    /// spans.
+    #[serde(default)]
+    pub labels: LabelSource,
 }
 
 fn one() -> usize {
@@ -155,6 +160,11 @@ impl PairClassifier {
         self.config.threshold = threshold;
     }
 
+    /// Records how the training segments were labelled.
+    pub fn set_labels(&mut self, labels: LabelSource) {
+        self.config.labels = labels;
+    }
+
     fn logits(member: &Member, x: &Tensor) -> candle_core::Result<Tensor> {
         member
             .out
@@ -229,6 +239,7 @@ impl PairClassifier {
             threshold: 0.5,
             members: options.members.max(1),
             median_prior: None,
+            labels: LabelSource::default(),
         })?;
         he_uniform_init(&model.varmap, options.seed, DType::F32)?;
         let x = model.normalised(rows, n)?;

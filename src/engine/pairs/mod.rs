@@ -8,8 +8,10 @@
 pub mod classifier;
 pub mod dataset;
 pub mod descriptors;
+pub mod whole_files;
 
 use anyhow::Result;
+use serde::{Deserialize, Serialize};
 
 use crate::engine::features::LogMel;
 use crate::engine::model::Autoencoder;
@@ -23,6 +25,20 @@ pub use descriptors::{
     column_medians, local_descriptors, segment_starts, with_context, MedianPrior,
     SegmentDescriptors,
 };
+pub use whole_files::{learn_from_files, FILE_CLASSIFIER_THRESHOLD};
+
+/// Where a classifier's keep/cut labels came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LabelSource {
+    /// Each raw segment labelled by the share of it the user's edit cut, found by aligning the
+    /// raw recording with its edit (the pair classifier).
+    #[default]
+    AlignedSpans,
+    /// Every segment of an edited file labelled keep and every segment of a raw file labelled
+    /// cut, with no alignment (the seed's binary file classifier, a baseline).
+    WholeFiles,
+}
 
 /// Radii of the classifier's short and long context windows, in seconds.
 pub const CONTEXT_SECONDS: (f64, f64) = (0.75, 6.0);
@@ -167,7 +183,7 @@ pub fn train_classifier(
 }
 
 /// Segments a prior of [`PRIOR_SECONDS`] counts for at a classifier step of `hop` frames.
-fn prior_rows(model: &Autoencoder, hop: usize) -> usize {
+pub fn prior_rows(model: &Autoencoder, hop: usize) -> usize {
     (PRIOR_SECONDS * model.config().features.frame_rate() / hop.max(1) as f64).round() as usize
 }
 
