@@ -28,7 +28,7 @@ use candle_core::Tensor;
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Indexing, Resampler};
 
-pub use context::{RunningMedian, StreamingContext, MEDIAN_CAPACITY};
+pub use context::{StreamingContext, MEDIAN_CAPACITY};
 pub use history::{HistoryBin, ScoreHistory};
 pub use planner::{Decision, OnlinePlanner, PlannerSettings};
 

@@ -10,9 +10,9 @@
 use anyhow::Result;
 use candle_core::{DType, Tensor};
 
+use super::median::RunningMedian;
 use crate::engine::features::LogMel;
 use crate::engine::model::{segment_batch, Autoencoder};
-use crate::engine::stream::RunningMedian;
 
 const BATCH: usize = 64;
 

@@ -8,6 +8,7 @@
 pub mod classifier;
 pub mod dataset;
 pub mod descriptors;
+pub mod median;
 pub mod whole_files;
 
 use anyhow::Result;
@@ -25,6 +26,7 @@ pub use descriptors::{
     column_medians, local_descriptors, segment_starts, with_context, MedianPrior,
     SegmentDescriptors,
 };
+pub use median::RunningMedian;
 pub use whole_files::{learn_from_files, FILE_CLASSIFIER_THRESHOLD};
 
 /// Where a classifier's keep/cut labels came from.

@@ -1,0 +1,189 @@
+//! The recording median the pair classifier's descriptors are measured against, joined with a
+//! prior (see [`super::PRIOR_SECONDS`]): exact over a whole recording offline, and over a
+//! bounded, evenly thinned sample of what a stream has heard so far.
+
+use super::descriptors::MedianPrior;
+
+/// While the sample holds no more rows than this, the median is recomputed for every row, so
+/// short streams match the offline median exactly; beyond it, whenever a sixteenth is new.
+const EXACT_BELOW: usize = 256;
+
+/// Per-column median of the rows seen so far, over a bounded sample that stays spread evenly
+/// over the whole stream: when full, every other sampled row is dropped and the sampling step
+/// doubles.
+#[derive(Debug, Clone)]
+pub struct RunningMedian {
+    dim: usize,
+    capacity: usize,
+    sample: Vec<f32>,
+    stride: usize,
+    seen: usize,
+    stale: usize,
+    median: Vec<f32>,
+    column: Vec<f32>,
+    /// Per-column prior median and how many rows it counts for.
+    prior: Option<MedianPrior>,
+}
+
+impl RunningMedian {
+    /// An empty median of rows of `dim` values, sampling at most `capacity` rows (at least 2).
+    pub fn new(dim: usize, capacity: usize) -> Self {
+        let capacity = capacity.max(2);
+        Self {
+            dim,
+            capacity,
+            sample: Vec::with_capacity(capacity * dim),
+            stride: 1,
+            seen: 0,
+            stale: 0,
+            median: vec![0.0; dim],
+            column: Vec::with_capacity(capacity),
+            prior: None,
+        }
+    }
+
+    /// Counts `prior` (one value per column) as its number of rows, before any row arrives.
+    pub fn with_prior(mut self, prior: MedianPrior) -> Self {
+        if prior.values.len() == self.dim && prior.rows > 0 {
+            self.median.clone_from(&prior.values);
+            self.prior = Some(prior);
+        }
+        self
+    }
+
+    /// Forgets every row; the prior stays.
+    pub fn clear(&mut self) {
+        self.sample.clear();
+        self.stride = 1;
+        self.seen = 0;
+        self.stale = 0;
+        match &self.prior {
+            Some(prior) => self.median.clone_from(&prior.values),
+            None => self.median.fill(0.0),
+        }
+    }
+
+    /// Rows in the sample.
+    pub fn sampled(&self) -> usize {
+        self.sample.len() / self.dim.max(1)
+    }
+
+    /// Adds a row.
+    pub fn push(&mut self, row: &[f32]) {
+        if self.seen % self.stride == 0 {
+            if self.sampled() == self.capacity {
+                self.halve();
+            }
+            if self.seen % self.stride == 0 {
+                self.sample.extend_from_slice(row);
+                self.stale += 1;
+            }
+        }
+        self.seen += 1;
+    }
+
+    /// Keeps every other sampled row: those at multiples of the doubled stride.
+    fn halve(&mut self) {
+        let d = self.dim;
+        let rows = self.sampled();
+        for (to, from) in (0..rows).step_by(2).enumerate() {
+            self.sample.copy_within(from * d..(from + 1) * d, to * d);
+        }
+        self.sample.truncate(rows.div_ceil(2) * d);
+        self.stride *= 2;
+    }
+
+    /// The per-column median (the middle element of the sorted column, as offline).
+    pub fn median(&mut self) -> &[f32] {
+        let rows = self.sampled();
+        if self.stale > 0 && (rows <= EXACT_BELOW || self.stale * 16 >= rows) {
+            // Sampled rows stand for `stride` rows each; so do the prior's.
+            let prior_rows = self
+                .prior
+                .as_ref()
+                .map_or(0, |p| p.rows.div_ceil(self.stride));
+            let mid = (rows + prior_rows) / 2;
+            for c in 0..self.dim {
+                self.column.clear();
+                self.column
+                    .extend(self.sample.iter().skip(c).step_by(self.dim).copied());
+                self.median[c] = match &self.prior {
+                    None => *self.column.select_nth_unstable_by(mid, f32::total_cmp).1,
+                    Some(prior) => {
+                        middle_with_copies(&mut self.column, prior.values[c], prior_rows, mid)
+                    }
+                };
+            }
+            self.stale = 0;
+        }
+        &self.median
+    }
+}
+
+/// The element of rank `rank` of `values` joined with `copies` copies of `value`.
+fn middle_with_copies(values: &mut [f32], value: f32, copies: usize, rank: usize) -> f32 {
+    let below = values
+        .iter()
+        .filter(|v| v.total_cmp(&value).is_lt())
+        .count();
+    if rank < below {
+        *values.select_nth_unstable_by(rank, f32::total_cmp).1
+    } else if rank < below + copies {
+        value
+    } else {
+        *values
+            .select_nth_unstable_by(rank - copies, f32::total_cmp)
+            .1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_is_exact_while_small_and_stays_bounded_and_central_when_long() {
+        let mut m = RunningMedian::new(1, 64);
+        for v in [5.0, 1.0, 4.0, 2.0, 3.0] {
+            m.push(&[v]);
+        }
+        assert_eq!(m.median(), &[3.0]);
+        // A ramp of 10 000 values: the thinned sample spans all of it, so its median is central.
+        let mut m = RunningMedian::new(1, 64);
+        for v in 0..10_000 {
+            m.push(&[v as f32]);
+        }
+        assert!(m.sampled() <= 64);
+        let median = m.median()[0];
+        assert!((4_000.0..6_000.0).contains(&median), "{median}");
+    }
+
+    #[test]
+    fn a_prior_holds_the_median_until_enough_rows_outweigh_it() {
+        let mut m = RunningMedian::new(1, 64).with_prior(MedianPrior {
+            values: vec![10.0],
+            rows: 20,
+        });
+        assert_eq!(m.median(), &[10.0]);
+        for _ in 0..10 {
+            m.push(&[0.0]);
+        }
+        // 10 zeros against 20 copies of the prior: still the prior.
+        assert_eq!(m.median(), &[10.0]);
+        for _ in 0..15 {
+            m.push(&[0.0]);
+        }
+        assert_eq!(m.median(), &[0.0]);
+        m.clear();
+        assert_eq!(m.median(), &[10.0]);
+        // Values on both sides of the prior: the rank lands among them.
+        let mut m = RunningMedian::new(1, 64).with_prior(MedianPrior {
+            values: vec![5.0],
+            rows: 1,
+        });
+        for v in [1.0, 2.0, 3.0, 7.0, 8.0, 9.0, 10.0] {
+            m.push(&[v]);
+        }
+        assert_eq!(m.median(), &[7.0]);
+    }
+}
