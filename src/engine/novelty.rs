@@ -14,10 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::features::LogMel;
 use crate::engine::model::{percentile_of_sorted, Autoencoder};
-use crate::engine::pairs::descriptors::{local_descriptors, local_dim};
+use crate::engine::pairs::descriptors::local_dim;
 use crate::engine::pairs::{
-    classifier_geometry, prior_rows, typical_median, with_context, MedianPrior, SegmentDescriptors,
-    PRIOR_SECONDS,
+    classifier_geometry, local_descriptors_of, prior_rows, with_typical_prior, MedianPrior,
+    SegmentDescriptors,
 };
 
 /// Name of the novelty scorer's file in a model directory.
@@ -67,20 +67,10 @@ impl NoveltyScorer {
         let (hop, short, long) = classifier_geometry(model);
         let locals = edited
             .iter()
-            .map(|spec| {
-                let mut normalised = spec.clone();
-                model.config().stats.apply(&mut normalised);
-                local_descriptors(model, &normalised, hop)
-            })
+            .map(|spec| local_descriptors_of(model, spec, hop))
             .collect::<Result<Vec<_>>>()?;
-        let prior = MedianPrior {
-            values: typical_median(&locals),
-            rows: prior_rows(model, hop),
-        };
-        let mut rows = Vec::new();
-        for local in &locals {
-            rows.extend(with_context(local, short, long, Some(&prior)).values);
-        }
+        let (contextual, prior) = with_typical_prior(model, &locals);
+        let rows: Vec<f32> = contextual.into_iter().flat_map(|d| d.values).collect();
         let dim = 4 * local_dim(model);
         if rows.is_empty() {
             bail!("no edited segments to learn what kept audio looks like");
@@ -102,12 +92,19 @@ impl NoveltyScorer {
         Ok(scorer)
     }
 
-    /// The typical median as a prior counting for [`PRIOR_SECONDS`] at `frame_rate`.
-    pub fn median_prior(&self, frame_rate: f64) -> MedianPrior {
-        MedianPrior {
+    /// The typical median of the edited recordings, counting for `seconds` of audio at
+    /// `frame_rate` frames per second; `None` if it is not `local_dim` wide.
+    pub fn median_prior(
+        &self,
+        local_dim: usize,
+        frame_rate: f64,
+        seconds: f64,
+    ) -> Option<MedianPrior> {
+        let rows = prior_rows(self.hop_frames, frame_rate, seconds);
+        (rows > 0 && self.median_prior.len() == local_dim).then(|| MedianPrior {
             values: self.median_prior.clone(),
-            rows: (PRIOR_SECONDS * frame_rate / self.hop_frames.max(1) as f64).round() as usize,
-        }
+            rows,
+        })
     }
 
     /// Score of each contextual row (row-major, the scorer's width).

@@ -72,12 +72,7 @@ impl RowScorer<'_> {
     ) -> Option<MedianPrior> {
         match self {
             Self::Classifier(c) => c.median_prior(local_dim, frame_rate, seconds),
-            Self::Novelty(n) => {
-                let mut prior = n.median_prior(frame_rate);
-                prior.rows =
-                    (seconds.max(0.0) * frame_rate / n.hop_frames.max(1) as f64).round() as usize;
-                (prior.rows > 0 && prior.values.len() == local_dim).then_some(prior)
-            }
+            Self::Novelty(n) => n.median_prior(local_dim, frame_rate, seconds),
         }
     }
 

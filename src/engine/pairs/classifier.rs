@@ -11,7 +11,7 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use super::descriptors::{MedianPrior, SegmentDescriptors};
-use super::LabelSource;
+use super::{prior_rows, LabelSource};
 use crate::engine::model::{he_uniform_init, load_weights};
 
 /// File holding the classifier's weights in a model directory.
@@ -145,8 +145,7 @@ impl PairClassifier {
             Some(prior) if prior.len() == local_dim => prior.clone(),
             _ => self.config.mean.get(3 * local_dim..4 * local_dim)?.to_vec(),
         };
-        let rows_per_second = frame_rate / self.config.hop_frames.max(1) as f64;
-        let rows = (seconds.max(0.0) * rows_per_second).round() as usize;
+        let rows = prior_rows(self.config.hop_frames, frame_rate, seconds);
         (rows > 0 && self.config.input_dim == 4 * local_dim).then_some(MedianPrior { values, rows })
     }
 

@@ -93,6 +93,18 @@ pub fn cut_shares(
         .collect()
 }
 
+/// Local descriptors of every segment of an unnormalised spectrogram (normalised here with the
+/// autoencoder's feature statistics).
+pub fn local_descriptors_of(
+    model: &Autoencoder,
+    spec: &LogMel,
+    hop: usize,
+) -> Result<SegmentDescriptors> {
+    let mut normalised = spec.clone();
+    model.config().stats.apply(&mut normalised);
+    local_descriptors(model, &normalised, hop)
+}
+
 /// Descriptors (with context) of every segment of an unnormalised spectrogram.
 pub fn contextual_descriptors(
     model: &Autoencoder,
@@ -101,10 +113,27 @@ pub fn contextual_descriptors(
     context: (usize, usize),
     prior: Option<&MedianPrior>,
 ) -> Result<SegmentDescriptors> {
-    let mut normalised = spec.clone();
-    model.config().stats.apply(&mut normalised);
-    let local = local_descriptors(model, &normalised, hop)?;
+    let local = local_descriptors_of(model, spec, hop)?;
     Ok(with_context(&local, context.0, context.1, prior))
+}
+
+/// Puts the local descriptors of a set of training recordings in context the way a model will
+/// use them: each recording's median joined with their typical median, counting for
+/// [`PRIOR_SECONDS`]. Returns the contextual descriptors and that prior, which the model keeps.
+pub fn with_typical_prior(
+    model: &Autoencoder,
+    locals: &[SegmentDescriptors],
+) -> (Vec<SegmentDescriptors>, MedianPrior) {
+    let (hop, short, long) = classifier_geometry(model);
+    let prior = MedianPrior {
+        values: typical_median(locals),
+        rows: prior_rows(hop, model.config().features.frame_rate(), PRIOR_SECONDS),
+    };
+    let contextual = locals
+        .iter()
+        .map(|local| with_context(local, short, long, Some(&prior)))
+        .collect();
+    (contextual, prior)
 }
 
 /// Aligns every raw/edited pair of `data_dir` and trains the classifier on them; `None` when the
@@ -146,30 +175,19 @@ pub fn train_classifier(
     options: &ClassifierTraining,
 ) -> Result<PairClassifier> {
     let context = classifier_geometry(model);
-    let (hop, short, long) = context;
+    let hop = context.0;
     let seg = model.config().segment_frames;
     let locals = recordings
         .iter()
-        .map(|rec| {
-            let mut normalised = rec.spec.clone();
-            model.config().stats.apply(&mut normalised);
-            local_descriptors(model, &normalised, hop)
-        })
+        .map(|rec| local_descriptors_of(model, &rec.spec, hop))
         .collect::<Result<Vec<_>>>()?;
-    // Trained as it will be used: each recording's median joined with the typical one.
-    let prior = MedianPrior {
-        values: typical_median(&locals),
-        rows: prior_rows(model, hop),
-    };
+    let (contextual, prior) = with_typical_prior(model, &locals);
     let data: Vec<LabelledSegments> = recordings
         .iter()
-        .zip(&locals)
-        .map(|(rec, local)| {
-            let desc = with_context(local, short, long, Some(&prior));
-            LabelledSegments {
-                labels: cut_shares(&desc.starts, seg, rec.spec.frame_rate, &rec.kept),
-                rows: desc.values,
-            }
+        .zip(contextual)
+        .map(|(rec, desc)| LabelledSegments {
+            labels: cut_shares(&desc.starts, seg, rec.spec.frame_rate, &rec.kept),
+            rows: desc.values,
         })
         .collect();
     let threshold = if data.len() >= 2 {
@@ -180,13 +198,15 @@ pub fn train_classifier(
     let (rows, labels) = pool(data.iter());
     let mut clf = PairClassifier::train(&rows, &labels, context, options)?;
     clf.set_threshold(threshold);
+    // Kept so the classifier is used as it was trained.
     clf.set_median_prior(prior.values);
     Ok(clf)
 }
 
-/// Segments a prior of [`PRIOR_SECONDS`] counts for at a classifier step of `hop` frames.
-pub fn prior_rows(model: &Autoencoder, hop: usize) -> usize {
-    (PRIOR_SECONDS * model.config().features.frame_rate() / hop.max(1) as f64).round() as usize
+/// Segments `seconds` of audio make at a step of `hop_frames` frames of `frame_rate`: how many
+/// segments a median prior counts for.
+pub fn prior_rows(hop_frames: usize, frame_rate: f64, seconds: f64) -> usize {
+    (seconds.max(0.0) * frame_rate / hop_frames.max(1) as f64).round() as usize
 }
 
 /// The recordings' column medians, averaged with each recording weighted by its length.

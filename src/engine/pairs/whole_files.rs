@@ -8,8 +8,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use super::{
-    classifier_geometry, local_descriptors, prior_rows, typical_median, with_context,
-    ClassifierTraining, LabelSource, MedianPrior, PairClassifier,
+    classifier_geometry, local_descriptors_of, with_typical_prior, ClassifierTraining, LabelSource,
+    PairClassifier,
 };
 use crate::engine::model::Autoencoder;
 use crate::engine::training::{edited_files, load_features, raw_files};
@@ -30,29 +30,20 @@ pub fn learn_from_files(
     let edited = edited_files(data_dir)?;
     let raw = raw_files(data_dir)?;
     let context = classifier_geometry(model);
-    let (hop, short, long) = context;
     let mut locals = Vec::new();
     let mut labels = Vec::new();
     for (files, label) in [(&edited, 0.0f32), (&raw, 1.0)] {
         let specs = load_features(files, &model.config().features)?;
         for (path, spec) in files.iter().zip(&specs) {
-            let mut normalised = spec.clone();
-            model.config().stats.apply(&mut normalised);
-            let local = local_descriptors(model, &normalised, hop)
+            let local = local_descriptors_of(model, spec, context.0)
                 .with_context(|| format!("cannot describe the segments of {}", path.display()))?;
             labels.extend(std::iter::repeat_n(label, local.len()));
             locals.push(local);
         }
     }
     // The same recording-median prior as the pair classifier, so only the labels differ.
-    let prior = MedianPrior {
-        values: typical_median(&locals),
-        rows: prior_rows(model, hop),
-    };
-    let mut rows = Vec::new();
-    for local in &locals {
-        rows.extend(with_context(local, short, long, Some(&prior)).values);
-    }
+    let (contextual, prior) = with_typical_prior(model, &locals);
+    let rows: Vec<f32> = contextual.into_iter().flat_map(|d| d.values).collect();
     let mut clf = PairClassifier::train(&rows, &labels, context, options)?;
     clf.set_threshold(FILE_CLASSIFIER_THRESHOLD);
     clf.set_labels(LabelSource::WholeFiles);
