@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::features::LogMel;
 use crate::engine::model::{percentile_of_sorted, Autoencoder};
+use crate::engine::pairs::classifier::column_stats;
 use crate::engine::pairs::descriptors::local_dim;
 use crate::engine::pairs::{
     classifier_geometry, local_descriptors_of, prior_rows, with_typical_prior, MedianPrior,
@@ -137,29 +138,6 @@ impl NoveltyScorer {
     }
 }
 
-/// Per-column mean and standard deviation (floored so constant columns do not divide by 0).
-fn column_stats(rows: &[f32], dim: usize) -> (Vec<f32>, Vec<f32>) {
-    let n = (rows.len() / dim.max(1)).max(1) as f64;
-    let mut mean = vec![0.0f64; dim];
-    for row in rows.chunks_exact(dim) {
-        mean.iter_mut()
-            .zip(row)
-            .for_each(|(m, v)| *m += f64::from(*v));
-    }
-    mean.iter_mut().for_each(|m| *m /= n);
-    let mut var = vec![0.0f64; dim];
-    for row in rows.chunks_exact(dim) {
-        for ((s, v), m) in var.iter_mut().zip(row).zip(&mean) {
-            *s += (f64::from(*v) - m).powi(2);
-        }
-    }
-    let std = var
-        .iter()
-        .map(|s| ((s / n).sqrt().max(1e-3)) as f32)
-        .collect();
-    (mean.into_iter().map(|m| m as f32).collect(), std)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,13 +175,5 @@ mod tests {
             dim: 4,
         })
         .unwrap_err();
-    }
-
-    #[test]
-    fn column_stats_floor_constant_columns() {
-        let (mean, std) = column_stats(&[1.0, 5.0, 3.0, 5.0], 2);
-        assert_eq!(mean, vec![2.0, 5.0]);
-        assert_eq!(std[0], 1.0);
-        assert_eq!(std[1], 1e-3);
     }
 }

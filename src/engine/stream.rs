@@ -387,21 +387,7 @@ impl StreamingAnalyser {
                 self.emit_segments(first, scores, frame_rate, events);
             }
         }
-        let bin_seconds = self.bin_seconds();
-        while let Some((sum, count)) = self.bins.pop_front() {
-            let index = self.bins_offset;
-            events.push(StreamEvent::Bin {
-                index,
-                start: index as f64 * bin_seconds,
-                end: (index + 1) as f64 * bin_seconds,
-                score: if count > 0 {
-                    sum / count as f64
-                } else {
-                    f64::NAN
-                },
-            });
-            self.bins_offset += 1;
-        }
+        self.emit_final_bins(usize::MAX, self.bin_seconds(), events);
         Ok(())
     }
 
@@ -486,8 +472,13 @@ impl StreamingAnalyser {
             slot.1 += 1;
         }
         // Later segments start at or after the next one, so bins before its first are final.
-        let final_before = first_bin(k + 1);
-        while self.bins_offset < final_before {
+        self.emit_final_bins(first_bin(k + 1), bin_seconds, events);
+    }
+
+    /// Emits every open bin before index `before` (all of them for `usize::MAX`) with the mean
+    /// of its segments' scores (NaN if none covered it), `bin_seconds` long each.
+    fn emit_final_bins(&mut self, before: usize, bin_seconds: f64, events: &mut Vec<StreamEvent>) {
+        while self.bins_offset < before {
             let Some((sum, count)) = self.bins.pop_front() else {
                 break;
             };

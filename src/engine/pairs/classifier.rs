@@ -311,7 +311,9 @@ fn bce_with_logits(logits: &Tensor, targets: &Tensor) -> candle_core::Result<Ten
     ((relu - (logits * targets)?)? + log_term)?.mean_all()
 }
 
-fn column_stats(rows: &[f32], d: usize) -> (Vec<f32>, Vec<f32>) {
+/// Per-column mean and standard deviation of row-major `rows` of width `d`, the deviation
+/// floored so a constant column never divides by zero.
+pub fn column_stats(rows: &[f32], d: usize) -> (Vec<f32>, Vec<f32>) {
     let n = (rows.len() / d).max(1) as f64;
     let mut sum = vec![0.0f64; d];
     let mut sq = vec![0.0f64; d];
@@ -359,6 +361,14 @@ mod tests {
         };
         let p = clf.predict(&test).unwrap();
         assert!(p[0] < 0.2 && p[1] > 0.8, "{p:?}");
+    }
+
+    #[test]
+    fn column_stats_floor_constant_columns() {
+        let (mean, std) = column_stats(&[1.0, 5.0, 3.0, 5.0], 2);
+        assert_eq!(mean, vec![2.0, 5.0]);
+        assert_eq!(std[0], 1.0);
+        assert_eq!(std[1], 1e-3);
     }
 
     #[test]
