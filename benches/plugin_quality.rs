@@ -20,7 +20,7 @@ use audio_slicer::engine::audio_io::read_audio;
 use audio_slicer::engine::cut_list::{complement_within, CutList};
 use audio_slicer::engine::metrics::{load_truths, score_dir};
 use audio_slicer::engine::timeline::{Segment, TimeRange};
-use audio_slicer::engine::training::audio_files_in;
+use audio_slicer::engine::training::{audio_files_in, file_with_stem};
 use audio_slicer::plugin::AudioSlicer;
 use nice_plug::prelude::*;
 use plugin_support::{render, Setup};
@@ -44,9 +44,7 @@ fn main() -> anyhow::Result<()> {
     let raws = audio_files_in(&bench.join("test/input"))?;
     let (mut audio_seconds, started) = (0.0, Instant::now());
     for truth in load_truths(&bench, "test")? {
-        let raw = raws
-            .iter()
-            .find(|p| p.file_stem().is_some_and(|s| s == truth.name.as_str()))
+        let raw = file_with_stem(&raws, &truth.name)
             .ok_or_else(|| anyhow::anyhow!("no raw recording named {}", truth.name))?;
         let clip = read_audio(raw)?;
         let list = bounce(&clip.channels, clip.sample_rate, &raw.display().to_string());

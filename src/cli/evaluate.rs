@@ -14,7 +14,8 @@ use audio_slicer::engine::model::Autoencoder;
 use audio_slicer::engine::pairs::ClassifierTraining;
 use audio_slicer::engine::slicer::Slicer;
 use audio_slicer::engine::training::{
-    audio_files_in, load_features, save_model_atomically, train_on_spectrograms, TrainOptions,
+    audio_files_in, file_with_stem, load_features, save_model_atomically, train_on_spectrograms,
+    TrainOptions,
 };
 use clap::Args;
 
@@ -226,9 +227,6 @@ fn level_gate_cut_list(clip: &AudioClip, source: &str) -> CutList {
 }
 
 fn find_by_stem<'a>(files: &'a [PathBuf], name: &str) -> Result<&'a Path> {
-    files
-        .iter()
-        .find(|p| p.file_stem().is_some_and(|s| s == name))
-        .map(PathBuf::as_path)
+    file_with_stem(files, name)
         .ok_or_else(|| anyhow!("no raw recording named {name}.* in the benchmark's input folder"))
 }

@@ -20,7 +20,8 @@ use super::model::{Autoencoder, Calibration, ModelConfig, SegmentMeasure, Traini
 use super::slicer::METHOD_DUAL_AUTOENCODER;
 pub use checkpoint::save_model_atomically;
 pub use files::{
-    audio_files_in, edited_files, file_names, load_features, raw_files, AUDIO_EXTENSIONS,
+    audio_files_in, edited_files, file_names, file_with_stem, load_features, raw_files,
+    AUDIO_EXTENSIONS,
 };
 use sampling::{mean, measure_pool, random_batch};
 use split::{pools, split_files, split_raw};

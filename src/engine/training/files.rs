@@ -27,6 +27,15 @@ pub fn audio_files_in(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// The file of `files` whose name without extension is `stem` (how a benchmark's truth names
+/// its raw recording).
+pub fn file_with_stem<'a>(files: &'a [PathBuf], stem: &str) -> Option<&'a Path> {
+    files
+        .iter()
+        .find(|p| p.file_stem().is_some_and(|s| s == stem))
+        .map(PathBuf::as_path)
+}
+
 /// The edited files of a training folder laid out as `DATA_DIR/desired_output/*`.
 pub fn edited_files(data_dir: &Path) -> Result<Vec<PathBuf>> {
     files_of(
