@@ -8,19 +8,6 @@ use std::path::Path;
 use common::*;
 use serde_json::Value;
 
-fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// A raw take like the fixture's: 3 s of noise, then music.
-fn raw_take(dir: &Path) -> std::path::PathBuf {
-    let mut raw = noise(3.0, 22050, 91);
-    raw.extend(music(8.0, 22050, 92));
-    let input = dir.join("raw.wav");
-    write_wav(&input, 22050, &[raw], false);
-    input
-}
-
 /// Scores `input` with `model` into `dir` and returns the scores file.
 fn score(model: &Path, input: &Path, dir: &Path) -> Value {
     let run = cli(&[
@@ -33,24 +20,6 @@ fn score(model: &Path, input: &Path, dir: &Path) -> Value {
     ]);
     assert!(run.status.success(), "{}", stderr(&run));
     read_json(&dir.join("raw.scores.json"))
-}
-
-/// Edits `input` with `model` and returns the cut list.
-fn edit(model: &Path, input: &Path, dir: &Path) -> Value {
-    let out = dir.join("edited.wav");
-    let run = cli(&[
-        "edit",
-        input.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "-m",
-        model.to_str().unwrap(),
-        "--snap",
-        "off",
-    ]);
-    assert!(run.status.success(), "{}", stderr(&run));
-    assert!(out.is_file());
-    read_json(&dir.join("edited.cuts.json"))
 }
 
 #[test]
@@ -73,7 +42,7 @@ fn file_classifier_learns_from_whole_files_and_edits() {
     assert_eq!(clf["threshold"], 0.5);
 
     let dir = scratch("use-file-classifier");
-    let input = raw_take(&dir);
+    let input = noisy_take(&dir, 91);
     let scores = score(&out, &input, &dir);
     assert_eq!(scores["method"], "file-classifier");
     assert_eq!(scores["threshold"], 0.5);
@@ -85,33 +54,14 @@ fn file_classifier_learns_from_whole_files_and_edits() {
     assert!(segments
         .iter()
         .all(|s| (0.0..=1.0).contains(&s["score"].as_f64().unwrap())));
-    let list = edit(&out, &input, &dir);
+    let list = edit_take(&out, &input, &dir);
     assert_eq!(list["threshold"], 0.5);
 }
 
 #[test]
 fn dual_autoencoder_trains_two_decoders_and_edits() {
     let out = scratch("train-dual").join("m");
-    let run = cli(&[
-        "train",
-        training_folder().to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--method",
-        "dual-autoencoder",
-        "--epochs",
-        "4",
-        "--segments-per-epoch",
-        "64",
-        "--hidden-dims",
-        "4,8",
-        "--latent-dim",
-        "8",
-        "--n-mels",
-        "32",
-        "--seed",
-        "3",
-    ]);
+    let run = train_tiny(&out, "dual-autoencoder");
     assert!(run.status.success(), "{}", stderr(&run));
     assert!(String::from_utf8_lossy(&run.stdout).contains("method: dual-autoencoder"));
     assert!(!out.join("classifier.json").exists());
@@ -133,11 +83,11 @@ fn dual_autoencoder_trains_two_decoders_and_edits() {
     let threshold = config["calibration"]["percentiles"][7][1].as_f64().unwrap();
 
     let dir = scratch("use-dual");
-    let input = raw_take(&dir);
+    let input = noisy_take(&dir, 91);
     let scores = score(&out, &input, &dir);
     assert_eq!(scores["method"], "dual-autoencoder");
     assert!((scores["threshold"].as_f64().unwrap() - threshold).abs() < 1e-9);
-    let list = edit(&out, &input, &dir);
+    let list = edit_take(&out, &input, &dir);
     assert!(list["keep"].as_array().is_some());
 }
 

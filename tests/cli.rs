@@ -3,11 +3,6 @@
 mod common;
 
 use common::*;
-use serde_json::Value;
-
-fn read_json(path: &std::path::Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
 
 #[test]
 fn train_writes_a_calibrated_reproducible_model() {
@@ -31,26 +26,7 @@ fn train_writes_a_calibrated_reproducible_model() {
 
     // The same seed gives the same weights.
     let again = scratch("train-again").join("m");
-    let run = cli(&[
-        "train",
-        training_folder().to_str().unwrap(),
-        "-o",
-        again.to_str().unwrap(),
-        "--epochs",
-        "4",
-        "--segments-per-epoch",
-        "64",
-        "--hidden-dims",
-        "4,8",
-        "--latent-dim",
-        "8",
-        "--n-mels",
-        "32",
-        "--seed",
-        "3",
-        "--method",
-        "autoencoder",
-    ]);
+    let run = train_tiny(&again, "autoencoder");
     assert!(run.status.success(), "{}", stderr(&run));
     assert_eq!(
         std::fs::read(model.join("model.safetensors")).unwrap(),
@@ -225,23 +201,7 @@ fn training_with_raw_files_learns_from_the_pairs() {
     assert!(out.join("classifier.safetensors").is_file());
     // Each raw file opens with 2 s of noise that its edit dropped: the learned model cuts it.
     let dir = scratch("edit-pairs");
-    let mut raw = noise(3.0, 22050, 77);
-    raw.extend(music(8.0, 22050, 78));
-    let input = dir.join("raw.wav");
-    write_wav(&input, 22050, &[raw], false);
-    let edited = dir.join("edited.wav");
-    let run = cli(&[
-        "edit",
-        input.to_str().unwrap(),
-        "-o",
-        edited.to_str().unwrap(),
-        "-m",
-        out.to_str().unwrap(),
-        "--snap",
-        "off",
-    ]);
-    assert!(run.status.success(), "{}", stderr(&run));
-    let list = read_json(&dir.join("edited.cuts.json"));
+    let list = edit_take(&out, &noisy_take(&dir, 77), &dir);
     let first = list["keep"][0][0].as_f64().unwrap();
     assert!(first > 2.0 && first < 3.6, "keep starts at {first}: {list}");
 }
@@ -288,23 +248,7 @@ fn edited_files_alone_learn_a_novelty_score_that_cuts_what_edits_never_contain()
     assert!(!out.join("classifier.json").exists());
     // Noise never occurs in the edits, so it lies far from them and is cut.
     let dir = scratch("edit-novelty");
-    let mut raw = noise(3.0, 22050, 91);
-    raw.extend(music(8.0, 22050, 92));
-    let input = dir.join("raw.wav");
-    write_wav(&input, 22050, &[raw], false);
-    let edited = dir.join("edited.wav");
-    let run = cli(&[
-        "edit",
-        input.to_str().unwrap(),
-        "-o",
-        edited.to_str().unwrap(),
-        "-m",
-        out.to_str().unwrap(),
-        "--snap",
-        "off",
-    ]);
-    assert!(run.status.success(), "{}", stderr(&run));
-    let list = read_json(&dir.join("edited.cuts.json"));
+    let list = edit_take(&out, &noisy_take(&dir, 91), &dir);
     // Its short context spreads the score, so the cut may run a little into the music.
     let first = list["keep"][0][0].as_f64().unwrap();
     assert!(first > 2.5 && first < 5.0, "keep starts at {first}: {list}");

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+use serde_json::Value;
+
 /// A small deterministic noise generator (LCG), so fixtures are identical on every machine.
 pub struct Lcg(u64);
 
@@ -93,6 +95,39 @@ pub fn cli(args: &[&str]) -> Output {
         .expect("the audio-slicer binary runs")
 }
 
+/// A JSON file, parsed.
+pub fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// A raw take like the fixture's, written as `dir/raw.wav` (mono, 22.05 kHz): 3 s of noise
+/// (seed `seed`), then 8 s of music (seed `seed + 1`).
+pub fn noisy_take(dir: &Path, seed: u64) -> PathBuf {
+    let mut raw = noise(3.0, 22050, seed);
+    raw.extend(music(8.0, 22050, seed + 1));
+    let input = dir.join("raw.wav");
+    write_wav(&input, 22050, &[raw], false);
+    input
+}
+
+/// Edits `input` with `model` into `dir/edited.wav` (snapping off) and returns the cut list.
+pub fn edit_take(model: &Path, input: &Path, dir: &Path) -> Value {
+    let out = dir.join("edited.wav");
+    let run = cli(&[
+        "edit",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-m",
+        model.to_str().unwrap(),
+        "--snap",
+        "off",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(out.is_file());
+    read_json(&dir.join("edited.cuts.json"))
+}
+
 /// stderr of a run, as text.
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -136,32 +171,37 @@ pub fn training_folder() -> &'static Path {
     })
 }
 
+/// Trains a tiny network (4 epochs, 32 mels, 4/8 channels, seed 3) with `method` on
+/// [`training_folder`] into `out`, through the CLI.
+pub fn train_tiny(out: &Path, method: &str) -> Output {
+    cli(&[
+        "train",
+        training_folder().to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--epochs",
+        "4",
+        "--segments-per-epoch",
+        "64",
+        "--hidden-dims",
+        "4,8",
+        "--latent-dim",
+        "8",
+        "--n-mels",
+        "32",
+        "--seed",
+        "3",
+        "--method",
+        method,
+    ])
+}
+
 /// A tiny model trained through the CLI once per test binary.
 pub fn tiny_model() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fixture-tiny-model");
-        let data = training_folder();
-        let run = cli(&[
-            "train",
-            data.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-            "--epochs",
-            "4",
-            "--segments-per-epoch",
-            "64",
-            "--hidden-dims",
-            "4,8",
-            "--latent-dim",
-            "8",
-            "--n-mels",
-            "32",
-            "--seed",
-            "3",
-            "--method",
-            "autoencoder",
-        ]);
+        let run = train_tiny(&out, "autoencoder");
         assert!(run.status.success(), "training failed: {}", stderr(&run));
         out
     })
