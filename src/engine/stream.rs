@@ -392,17 +392,20 @@ impl StreamingAnalyser {
     }
 
     /// Cut probabilities of the rows in `self.contextual`.
-    fn classify_contextual(&self) -> Result<Vec<f64>> {
+    fn classify_contextual(&mut self) -> Result<Vec<f64>> {
         let (Some(scorer), Some(_)) = (self.model.row_scorer(), &self.context) else {
             return Ok(Vec::new());
         };
         let dim = 4 * local_dim(&self.model.autoencoder);
-        let rows = self.contextual.len() / dim;
-        scorer.score(&SegmentDescriptors {
-            starts: vec![0; rows],
-            values: self.contextual.clone(),
+        // The rows are lent to the scorer and taken back, so the buffer is reused, not copied.
+        let descriptors = SegmentDescriptors {
+            starts: vec![0; self.contextual.len() / dim],
+            values: std::mem::take(&mut self.contextual),
             dim,
-        })
+        };
+        let scores = scorer.score(&descriptors);
+        self.contextual = descriptors.values;
+        scores
     }
 
     /// Scores segments `next_segment .. next_segment + count` in one forward pass. Returns the
