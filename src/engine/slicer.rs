@@ -201,13 +201,9 @@ impl Slicer {
     /// The absolute threshold to use when the user asks for none: the classifier's decision
     /// threshold, or the autoencoder's calibrated validation percentile.
     pub fn default_threshold(&self) -> Option<f64> {
-        if let Some(n) = &self.novelty {
-            if self.classifier.is_none() {
-                return Some(n.threshold);
-            }
-        }
-        match &self.classifier {
-            Some(c) => Some(c.config().threshold),
+        match self.row_scorer() {
+            Some(RowScorer::Classifier(c)) => Some(c.config().threshold),
+            Some(RowScorer::Novelty(n)) => Some(n.threshold),
             None => self
                 .autoencoder
                 .config()

@@ -338,9 +338,9 @@ impl Worker {
 
 /// The editor's description of a model.
 pub fn model_info(model: &Slicer, source: &str) -> ModelInfo {
-    // A classifier's threshold is a probability chosen by cross-validation; the autoencoder's
-    // calibration percentiles only describe the model when they set the threshold.
-    let calibration = match model.classifier {
+    // The autoencoder's calibration percentiles only describe the model when they set the
+    // threshold: not when a classifier or the novelty scorer scores it.
+    let calibration = match model.row_scorer() {
         Some(_) => None,
         None => model.autoencoder.config().calibration.as_ref(),
     };

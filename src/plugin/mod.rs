@@ -87,10 +87,10 @@ impl AudioSlicer {
         let hop = loaded.model.default_hop_frames();
         let analyser = StreamingAnalyser::new(loaded.model.clone(), rate_hz, hop)
             .map_err(|e| format!("cannot analyse at {rate} Hz: {e:#}"))?;
-        // Lookahead: the analysis delay, one segment for the planner, room to snap a boundary
-        // earlier, and half the longest ramp so a ramp can start before its cut.
-        // The planner sees at least the default min-keep ahead, so short kept pieces between
-        // cuts are cut as the offline edit cuts them.
+        // Lookahead: the analysis delay; for the planner, a segment or the default min-keep if
+        // longer, so short kept pieces between cuts are cut as the offline edit cuts them; room
+        // to snap a boundary earlier; and half the longest ramp so a ramp can start before its
+        // cut.
         let lookahead = analyser
             .segment_seconds()
             .max(CutOptions::default().min_keep);
