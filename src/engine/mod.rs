@@ -9,6 +9,7 @@ pub mod crossval;
 pub mod cut_list;
 pub mod cut_plan;
 pub mod edit;
+pub mod fades;
 pub mod features;
 pub mod level_gate;
 pub mod metrics;

@@ -5,8 +5,7 @@
 //! sample rate, a rounded duration) still renders. Channels of unequal length are treated as if
 //! padded with silence to the longest one.
 
-use std::f64::consts::FRAC_PI_2;
-
+use super::fades::{fade_in, fade_out};
 use super::timeline::TimeRange;
 
 /// A range of sample indices, `start..end`.
@@ -161,8 +160,8 @@ fn crossfade_join(
         let offset = k as isize - lead as isize;
         let outgoing = read_clamped(channel, total, outgoing_end as isize + offset);
         let incoming = read_clamped(channel, total, incoming_start as isize + offset);
-        let angle = FRAC_PI_2 * (k as f64 + 0.5) / length as f64;
-        *sample = (f64::from(outgoing) * angle.cos() + f64::from(incoming) * angle.sin()) as f32;
+        let (gain_out, gain_in) = (fade_out(k as i64, length), fade_in(k as i64, length));
+        *sample = (f64::from(outgoing) * gain_out + f64::from(incoming) * gain_in) as f32;
     }
 }
 
@@ -190,37 +189,15 @@ fn gate_gain(pieces: &[Span], ramp: usize, total: usize) -> Vec<f64> {
         for (i, g) in gain.iter_mut().enumerate().take(last).skip(first) {
             let mut w = 1.0;
             if fades_in {
-                w *= fade_in(i as isize - fade_in_origin, ramp);
+                w *= fade_in((i as isize - fade_in_origin) as i64, ramp);
             }
             if fades_out {
-                w *= fade_out(i as isize - fade_out_origin, ramp);
+                w *= fade_out((i as isize - fade_out_origin) as i64, ramp);
             }
             *g = g.max(w);
         }
     }
     gain
-}
-
-/// Equal-power fade-in: 0 before position 0, a quarter sine over `ramp` samples, then 1.
-fn fade_in(position: isize, ramp: usize) -> f64 {
-    if position < 0 {
-        0.0
-    } else if position as usize >= ramp {
-        1.0
-    } else {
-        (FRAC_PI_2 * (position as f64 + 0.5) / ramp as f64).sin()
-    }
-}
-
-/// Equal-power fade-out: 1 before position 0, a quarter cosine over `ramp` samples, then 0.
-fn fade_out(position: isize, ramp: usize) -> f64 {
-    if position < 0 {
-        1.0
-    } else if position as usize >= ramp {
-        0.0
-    } else {
-        (FRAC_PI_2 * (position as f64 + 0.5) / ramp as f64).cos()
-    }
 }
 
 /// `x` scaled by `gain`, passing exact unity and silence through untouched by rounding.
@@ -237,6 +214,7 @@ fn apply_gain(x: f32, gain: f64) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::f64::consts::FRAC_PI_2;
 
     const RATE: u32 = 48_000;
 

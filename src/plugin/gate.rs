@@ -6,6 +6,7 @@
 use std::f32::consts::FRAC_PI_2;
 
 pub use super::buffers::{DelayLine, FixedRing};
+use crate::engine::fades::{fade_in, fade_out};
 
 /// Something the gate passes at an exact sample, for MIDI output.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -124,12 +125,12 @@ impl GateState {
         // The start of the stream is not a transition, so nothing fades there.
         let prev = prev.filter(|&p| p > 0);
         if state {
-            let fin = prev.map_or(1.0, |p| fade_in(rel(p), self.ramp));
-            let fout = next.map_or(1.0, |n| fade_out(rel(n), self.ramp));
+            let fin = prev.map_or(1.0, |p| fade_in(rel(p), self.ramp) as f32);
+            let fout = next.map_or(1.0, |n| fade_out(rel(n), self.ramp) as f32);
             fin * fout
         } else {
-            let tail = prev.map_or(0.0, |p| fade_out(rel(p), self.ramp));
-            let head = next.map_or(0.0, |n| fade_in(rel(n), self.ramp));
+            let tail = prev.map_or(0.0, |p| fade_out(rel(p), self.ramp) as f32);
+            let head = next.map_or(0.0, |n| fade_in(rel(n), self.ramp) as f32);
             tail.max(head)
         }
     }
@@ -247,28 +248,6 @@ impl GateState {
                 }
             }
         }
-    }
-}
-
-/// Equal-power fade-in at ramp position `position` (before 0: silent; past `ramp`: unity).
-fn fade_in(position: i64, ramp: usize) -> f32 {
-    if position < 0 {
-        0.0
-    } else if position as usize >= ramp {
-        1.0
-    } else {
-        (FRAC_PI_2 * (position as f32 + 0.5) / ramp as f32).sin()
-    }
-}
-
-/// Equal-power fade-out at ramp position `position` (before 0: unity; past `ramp`: silent).
-fn fade_out(position: i64, ramp: usize) -> f32 {
-    if position < 0 {
-        1.0
-    } else if position as usize >= ramp {
-        0.0
-    } else {
-        (FRAC_PI_2 * (position as f32 + 0.5) / ramp as f32).cos()
     }
 }
 
