@@ -64,62 +64,32 @@ pub fn header(ui: &mut egui::Ui, snapshot: &Snapshot, status: &Status, params: &
     }
 }
 
+/// A labelled slider row per parameter (a macro because the parameters differ in type).
+macro_rules! param_rows {
+    ($ui:expr, $setter:expr, $($label:literal => $param:expr),+ $(,)?) => {
+        $(row($ui, $label, ParamSlider::for_param(&$param, $setter));)+
+    };
+}
+
 /// A slider per parameter.
 pub fn controls(ui: &mut egui::Ui, params: &SlicerParams, setter: &ParamSetter) {
     ui.strong("Detection");
-    row(
-        ui,
-        "Threshold",
-        ParamSlider::for_param(&params.threshold, setter),
+    param_rows!(ui, setter,
+        "Threshold" => params.threshold,
+        "Min cut" => params.min_cut,
+        "Min keep" => params.min_keep,
+        "Pre pad" => params.pre_pad,
+        "Post pad" => params.post_pad,
+        "Snap" => params.snap,
     );
-    row(
-        ui,
-        "Min cut",
-        ParamSlider::for_param(&params.min_cut, setter),
-    );
-    row(
-        ui,
-        "Min keep",
-        ParamSlider::for_param(&params.min_keep, setter),
-    );
-    row(
-        ui,
-        "Pre pad",
-        ParamSlider::for_param(&params.pre_pad, setter),
-    );
-    row(
-        ui,
-        "Post pad",
-        ParamSlider::for_param(&params.post_pad, setter),
-    );
-    row(ui, "Snap", ParamSlider::for_param(&params.snap, setter));
     ui.strong("Output");
-    row(ui, "Mode", ParamSlider::for_param(&params.mode, setter));
-    row(
-        ui,
-        "Crossfade",
-        ParamSlider::for_param(&params.crossfade, setter),
-    );
+    param_rows!(ui, setter, "Mode" => params.mode, "Crossfade" => params.crossfade);
     ui.strong("MIDI");
-    row(
-        ui,
-        "Send MIDI",
-        ParamSlider::for_param(&params.midi_out, setter),
-    );
-    row(
-        ui,
-        "Channel",
-        ParamSlider::for_param(&params.midi_channel, setter),
-    );
-    row(
-        ui,
-        "Score CC",
-        ParamSlider::for_param(&params.midi_cc, setter),
-    );
-    row(
-        ui,
-        "Cut note",
-        ParamSlider::for_param(&params.cut_note, setter),
+    param_rows!(ui, setter,
+        "Send MIDI" => params.midi_out,
+        "Channel" => params.midi_channel,
+        "Score CC" => params.midi_cc,
+        "Cut note" => params.cut_note,
     );
 }
 
