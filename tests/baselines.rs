@@ -25,16 +25,7 @@ fn score(model: &Path, input: &Path, dir: &Path) -> Value {
 #[test]
 fn file_classifier_learns_from_whole_files_and_edits() {
     let out = scratch("train-file-classifier").join("m");
-    let run = cli(&[
-        "train",
-        training_folder().to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--method",
-        "file-classifier",
-        "--autoencoder-from",
-        tiny_model().to_str().unwrap(),
-    ]);
+    let run = train_on_tiny_autoencoder(training_folder(), &out, &["--method", "file-classifier"]);
     assert!(run.status.success(), "{}", stderr(&run));
     assert!(String::from_utf8_lossy(&run.stdout).contains("method: file-classifier"));
     let clf = read_json(&out.join("classifier.json"));
@@ -102,31 +93,21 @@ fn baselines_reject_folders_and_options_they_cannot_use() {
         &[music(4.0, 22050, 1)],
         false,
     );
-    let run = cli(&[
-        "train",
-        edited_only.to_str().unwrap(),
-        "-o",
-        edited_only.join("m").to_str().unwrap(),
-        "--method",
-        "file-classifier",
-        "--autoencoder-from",
-        tiny_model().to_str().unwrap(),
-    ]);
+    let run = train_on_tiny_autoencoder(
+        &edited_only,
+        &edited_only.join("m"),
+        &["--method", "file-classifier"],
+    );
     assert!(!run.status.success());
     let err = stderr(&run);
     assert!(err.contains("no input/ folder"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 
-    let run = cli(&[
-        "train",
-        training_folder().to_str().unwrap(),
-        "-o",
-        scratch("dual-from").join("m").to_str().unwrap(),
-        "--method",
-        "dual-autoencoder",
-        "--autoencoder-from",
-        tiny_model().to_str().unwrap(),
-    ]);
+    let run = train_on_tiny_autoencoder(
+        training_folder(),
+        &scratch("dual-from").join("m"),
+        &["--method", "dual-autoencoder"],
+    );
     assert!(!run.status.success());
     assert!(
         stderr(&run).contains("--autoencoder-from"),
@@ -151,8 +132,8 @@ fn baselines_reject_folders_and_options_they_cannot_use() {
 
 #[test]
 fn evaluate_trains_the_method_it_is_given() {
-    let bench = scratch("bench-method");
-    for sub in ["train/input", "train/desired_output", "test/input", "truth"] {
+    let bench = bench_with_test_take("bench-method", 31);
+    for sub in ["train/input", "train/desired_output"] {
         std::fs::create_dir_all(bench.join(sub)).unwrap();
     }
     for sub in ["input", "desired_output"] {
@@ -168,14 +149,6 @@ fn evaluate_trains_the_method_it_is_given() {
             .unwrap();
         }
     }
-    let mut raw = noise(3.0, 22050, 31);
-    raw.extend(music(9.0, 22050, 32));
-    write_wav(&bench.join("test/input/take-1.wav"), 22050, &[raw], false);
-    let truth = serde_json::json!({
-        "name": "take-1", "split": "test", "raw_duration": 12.0, "kept_ratio": 0.75,
-        "kept": [[3.0, 12.0]], "defects": [{"type": "noise", "start": 0.0, "end": 3.0}]
-    });
-    std::fs::write(bench.join("truth/take-1.json"), truth.to_string()).unwrap();
     let out = bench.join("out");
     let run = cli(&[
         "evaluate",

@@ -142,19 +142,7 @@ fn score_writes_json_csv_and_plot() {
 
 #[test]
 fn evaluate_scores_edits_of_a_benchmark_folder() {
-    let bench = scratch("bench");
-    for sub in ["test/input", "test/desired_output", "truth"] {
-        std::fs::create_dir_all(bench.join(sub)).unwrap();
-    }
-    let sr = 22050;
-    let mut raw = noise(3.0, sr, 21);
-    raw.extend(music(9.0, sr, 22));
-    write_wav(&bench.join("test/input/take-1.wav"), sr, &[raw], false);
-    let truth = serde_json::json!({
-        "name": "take-1", "split": "test", "raw_duration": 12.0, "kept_ratio": 0.75,
-        "kept": [[3.0, 12.0]], "defects": [{"type": "noise", "start": 0.0, "end": 3.0}]
-    });
-    std::fs::write(bench.join("truth/take-1.json"), truth.to_string()).unwrap();
+    let bench = bench_with_test_take("bench", 21);
     let out = bench.join("out");
     let run = cli(&[
         "evaluate",
@@ -185,14 +173,7 @@ fn evaluate_scores_edits_of_a_benchmark_folder() {
 #[test]
 fn training_with_raw_files_learns_from_the_pairs() {
     let out = scratch("train-pairs").join("m");
-    let run = cli(&[
-        "train",
-        training_folder().to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--autoencoder-from",
-        tiny_model().to_str().unwrap(),
-    ]);
+    let run = train_on_tiny_autoencoder(training_folder(), &out, &[]);
     assert!(run.status.success(), "{}", stderr(&run));
     assert!(String::from_utf8_lossy(&run.stdout).contains("method: pair-classifier"));
     let clf = read_json(&out.join("classifier.json"));
@@ -233,15 +214,7 @@ fn evaluate_cross_validates_a_users_own_training_folder() {
 #[test]
 fn edited_files_alone_learn_a_novelty_score_that_cuts_what_edits_never_contain() {
     let out = scratch("train-novelty").join("m");
-    let run = cli(&[
-        "train",
-        training_folder().to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--autoencoder-from",
-        tiny_model().to_str().unwrap(),
-        "--edited-only",
-    ]);
+    let run = train_on_tiny_autoencoder(training_folder(), &out, &["--edited-only"]);
     assert!(run.status.success(), "{}", stderr(&run));
     assert!(String::from_utf8_lossy(&run.stdout).contains("method: edited-novelty"));
     assert!(out.join("novelty.json").is_file());

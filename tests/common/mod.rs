@@ -196,6 +196,39 @@ pub fn train_tiny(out: &Path, method: &str) -> Output {
     ])
 }
 
+/// Trains on `folder` into `out` through the CLI, reusing [`tiny_model`]'s autoencoder, with
+/// `extra` arguments (a method, `--edited-only`...).
+pub fn train_on_tiny_autoencoder(folder: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "train",
+        folder.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--autoencoder-from",
+        tiny_model().to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    cli(&args)
+}
+
+/// A benchmark folder `scratch(name)` with one test take, `test/input/take-1.wav` (3 s of
+/// noise, seed `seed`, then 9 s of music, seed `seed + 1`), and its truth: the noise cut.
+pub fn bench_with_test_take(name: &str, seed: u64) -> PathBuf {
+    let bench = scratch(name);
+    for sub in ["test/input", "test/desired_output", "truth"] {
+        std::fs::create_dir_all(bench.join(sub)).unwrap();
+    }
+    let mut raw = noise(3.0, 22050, seed);
+    raw.extend(music(9.0, 22050, seed + 1));
+    write_wav(&bench.join("test/input/take-1.wav"), 22050, &[raw], false);
+    let truth = serde_json::json!({
+        "name": "take-1", "split": "test", "raw_duration": 12.0, "kept_ratio": 0.75,
+        "kept": [[3.0, 12.0]], "defects": [{"type": "noise", "start": 0.0, "end": 3.0}]
+    });
+    std::fs::write(bench.join("truth/take-1.json"), truth.to_string()).unwrap();
+    bench
+}
+
 /// A tiny model trained through the CLI once per test binary.
 pub fn tiny_model() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
