@@ -3,39 +3,41 @@
 use std::path::Path;
 
 use anyhow::{anyhow, Context, Result};
-use candle_core::Tensor;
+use candle_core::{Tensor, Var};
 
 use crate::engine::model::Autoencoder;
 use crate::engine::slicer::Slicer;
 
 /// Copies of every variable, in a stable order.
 pub(super) fn snapshot(model: &Autoencoder) -> Result<Vec<Tensor>> {
-    let data = model
-        .varmap()
-        .data()
-        .lock()
-        .map_err(|_| anyhow!("poisoned"))?;
-    let mut names: Vec<&String> = data.keys().collect();
-    names.sort();
-    names
-        .into_iter()
-        .map(|n| Ok(data[n].as_tensor().copy()?))
-        .collect()
+    with_sorted_vars(model, |vars| {
+        vars.into_iter()
+            .map(|v| Ok(v.as_tensor().copy()?))
+            .collect()
+    })
 }
 
 /// Puts back the variables taken by [`snapshot`].
 pub(super) fn restore(model: &Autoencoder, weights: &[Tensor]) -> Result<()> {
+    with_sorted_vars(model, |vars| {
+        for (var, w) in vars.into_iter().zip(weights) {
+            var.set(w)?;
+        }
+        Ok(())
+    })
+}
+
+/// Runs `f` on the model's variables sorted by name: the order [`snapshot`] and [`restore`]
+/// agree on.
+fn with_sorted_vars<T>(model: &Autoencoder, f: impl FnOnce(Vec<&Var>) -> Result<T>) -> Result<T> {
     let data = model
         .varmap()
         .data()
         .lock()
         .map_err(|_| anyhow!("poisoned"))?;
-    let mut names: Vec<&String> = data.keys().collect();
-    names.sort();
-    for (name, w) in names.into_iter().zip(weights) {
-        data[name].set(w)?;
-    }
-    Ok(())
+    let mut named: Vec<(&String, &Var)> = data.iter().collect();
+    named.sort_by_key(|(name, _)| *name);
+    f(named.into_iter().map(|(_, var)| var).collect())
 }
 
 /// Saves a model directory atomically as a whole: it is written beside the target under a
