@@ -140,17 +140,16 @@ pub fn build_model(
     // by distance from the edited audio rather than by reconstruction error.
     let edited_only = method == MethodArg::EditedNovelty
         || (method == MethodArg::PairClassifier && classifier.is_none());
-    let novelty = match edited_only {
-        true => {
-            let files = edited_files(data_dir)?;
-            let specs = load_features(&files, &autoencoder.config().features)?;
-            Some(NoveltyScorer::fit(
-                &autoencoder,
-                &specs,
-                DEFAULT_PERCENTILE,
-            )?)
-        }
-        _ => None,
+    let novelty = if edited_only {
+        let files = edited_files(data_dir)?;
+        let specs = load_features(&files, &autoencoder.config().features)?;
+        Some(NoveltyScorer::fit(
+            &autoencoder,
+            &specs,
+            DEFAULT_PERCENTILE,
+        )?)
+    } else {
+        None
     };
     Ok(Slicer {
         autoencoder,
