@@ -209,6 +209,14 @@ fn evaluate_cross_validates_a_users_own_training_folder() {
     assert!(report["cut_recall"].as_f64().unwrap() > 0.7, "{report}");
     assert!(report["music_lost"].as_f64().unwrap() < 0.1, "{report}");
     assert!(String::from_utf8_lossy(&run.stdout).contains("Cross-validation"));
+    // Every held-out edit is kept, with its segment scores, for the user to inspect.
+    let lists: Vec<_> = std::fs::read_dir(out.join("cuts")).unwrap().collect();
+    assert_eq!(lists.len(), 3);
+    for entry in lists {
+        let list = read_json(&entry.unwrap().path());
+        assert!(!list["keep"].as_array().unwrap().is_empty(), "{list}");
+        assert!(!list["segments"].as_array().unwrap().is_empty(), "{list}");
+    }
 }
 
 #[test]

@@ -169,6 +169,10 @@ fn run_cross_validation(args: &EvaluateArgs) -> Result<()> {
         seed: args.seed,
         ..ClassifierTraining::default()
     };
+    let pred_dir = args.out.join("cuts");
+    std::fs::create_dir_all(&pred_dir)
+        .with_context(|| format!("cannot create {}", pred_dir.display()))?;
+    let mut write_error = None;
     let report = cross_validate(
         &args.bench_dir,
         args.folds,
@@ -190,13 +194,22 @@ fn run_cross_validation(args: &EvaluateArgs) -> Result<()> {
                 name,
                 kept_ratio,
                 human_kept_ratio,
-            } => eprintln!(
-                "{name}: kept {:.1} % (your edit {:.1} %)",
-                100.0 * kept_ratio,
-                100.0 * human_kept_ratio
-            ),
+                list,
+            } => {
+                eprintln!(
+                    "{name}: kept {:.1} % (your edit {:.1} %)",
+                    100.0 * kept_ratio,
+                    100.0 * human_kept_ratio
+                );
+                if let Err(e) = list.write_json(&pred_dir.join(format!("{name}.cuts.json"))) {
+                    write_error.get_or_insert(e);
+                }
+            }
         },
     )?;
+    if let Some(e) = write_error {
+        return Err(e);
+    }
     println!("Cross-validation against your own edits (recovered by alignment):");
     println!("{}", report.to_table());
     std::fs::create_dir_all(&args.out)

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 
 use super::audio_io::read_audio;
+use super::cut_list::CutList;
 use super::edit::{cut_list_of, plan_edit, EditOptions};
 use super::features::FeatureConfig;
 use super::metrics::{score, BenchReport, Prediction, Truth};
@@ -27,6 +28,8 @@ pub enum CrossValStep<'a> {
         name: &'a str,
         kept_ratio: f64,
         human_kept_ratio: f64,
+        /// The held-out edit, with its segment scores, for the user to inspect.
+        list: &'a CutList,
     },
 }
 
@@ -88,12 +91,13 @@ pub fn cross_validate(
         for i in (0..pairs.len()).filter(|i| i % folds == fold) {
             let clip = read_audio(&pairs[i].raw)?;
             let decision = plan_edit(&model, &clip, &options)?;
+            let list = cut_list_of(&decision, &pairs[i].name, clip.sample_rate, model.name());
             on_step(CrossValStep::Edited {
                 name: &pairs[i].name,
                 kept_ratio: decision.plan.kept_ratio(),
                 human_kept_ratio: truths[i].kept_ratio,
+                list: &list,
             });
-            let list = cut_list_of(&decision, &pairs[i].name, clip.sample_rate, model.name());
             predictions.insert(pairs[i].name.clone(), Prediction::from(&list));
         }
     }
