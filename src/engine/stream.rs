@@ -43,8 +43,11 @@ use super::slicer::Slicer;
 /// the same chunk, so both produce the same analysis-rate signal.
 pub const RESAMPLER_CHUNK: usize = 1024;
 
-/// Segments scored in one forward pass when several are ready at once (a fast offline bounce).
-const MAX_BATCH: usize = 64;
+/// Segments scored in one forward pass. A pass over eight segments costs little more than a
+/// pass over one (the model's per-call overhead dominates at these sizes; see BENCHMARKS.md),
+/// so the stream waits until eight are ready, which adds seven segment steps to
+/// [`StreamingAnalyser::analysis_delay_seconds`].
+pub const STREAM_BATCH: usize = 8;
 
 /// Seconds of recent log-mel frames kept for the engine's own beat tracker, used for snapping
 /// when the host gives no tempo: long enough for a tempo estimate to settle over a few bars.
@@ -220,9 +223,10 @@ impl StreamingAnalyser {
     }
 
     /// The longest time, in seconds, from an input sample arriving to the score of its bin being
-    /// final: a whole segment and half a window past the bin's start, the classifier's long
-    /// context if any, plus what the resampler holds back (one input chunk and its filter
-    /// delay). An upper bound, so a lookahead built on it is never short.
+    /// final: a whole segment and half a window past the bin's start, the segments waiting to
+    /// fill a batch, the classifier's long context if any, plus what the resampler holds back
+    /// (one input chunk and its filter delay). An upper bound, so a lookahead built on it is
+    /// never short.
     pub fn analysis_delay_seconds(&self, input_rate: u32) -> f64 {
         let features = self.extractor.config();
         let rate = f64::from(features.sample_rate);
@@ -232,7 +236,9 @@ impl StreamingAnalyser {
             .context
             .as_ref()
             .map_or(0, |c| c.delay_rows() * self.hop_frames);
-        let frames_after = ((seg - 1 + context_frames) * features.hop + features.n_fft / 2) as f64;
+        let batch_frames = (STREAM_BATCH - 1) * self.hop_frames;
+        let frames_after =
+            ((seg - 1 + batch_frames + context_frames) * features.hop + features.n_fft / 2) as f64;
         let resampler = self.resampler.as_ref().map_or(0.0, |r| {
             (r.output_delay() + r.output_frames_max()) as f64 / rate
                 + r.input_frames_max() as f64 / f64::from(input_rate)
@@ -322,23 +328,25 @@ impl StreamingAnalyser {
         let drop = keep_from.min(self.signal.len());
         self.signal.drain(..drop);
         self.signal_offset += drop;
-        self.score_ready_segments(events, frame_rate)
+        self.score_ready_segments(events, frame_rate, false)
     }
 
+    /// Scores the complete segments in whole batches, and with `all` the rest too (the end of
+    /// a stream).
     fn score_ready_segments(
         &mut self,
         events: &mut Vec<StreamEvent>,
         frame_rate: f64,
+        all: bool,
     ) -> Result<()> {
         let seg = self.model.segment_frames();
         let available = self.frames_offset + self.frames.len();
-        let ready = (available + 1)
+        let mut remaining = (available + 1)
             .saturating_sub(seg)
             .div_ceil(self.hop_frames)
             .saturating_sub(self.next_segment);
-        let mut remaining = ready;
-        while remaining > 0 {
-            let batch = remaining.min(MAX_BATCH);
+        while remaining >= STREAM_BATCH || (all && remaining > 0) {
+            let batch = remaining.min(STREAM_BATCH);
             let (first, scores) = self.score_batch(batch)?;
             self.emit_segments(first, scores, frame_rate, events);
             self.next_segment += batch;
@@ -379,6 +387,7 @@ impl StreamingAnalyser {
     /// a live stream never ends.
     pub fn finish(&mut self, events: &mut Vec<StreamEvent>) -> Result<()> {
         let frame_rate = self.extractor.config().frame_rate();
+        self.score_ready_segments(events, frame_rate, true)?;
         if let Some(context) = self.context.as_mut() {
             let first = context.next_index();
             self.contextual.clear();
