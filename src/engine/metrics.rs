@@ -529,7 +529,7 @@ impl BenchReport {
             )
         };
         let _ = writeln!(out, "Benchmark: {} pairs scored{missing}", self.pairs);
-        let rows: [(&str, String); 8] = [
+        let rows: [(&str, String); 9] = [
             ("cut precision", format!("{:.4}", self.cut_precision)),
             ("cut recall", format!("{:.4}", self.cut_recall)),
             ("cut F1", format!("{:.4}", self.cut_f1)),
@@ -541,10 +541,22 @@ impl BenchReport {
                 optional(self.boundary_within_0_25s, 3),
             ),
             ("segment AUC", optional(self.segment_auc, 4)),
+            ("kept, mean over pairs", self.kept_shares()),
         ];
         for (label, value) in rows {
             let _ = writeln!(out, "  {label:<26}{value:>10}");
         }
+    }
+
+    /// The edits' mean kept share next to the human edits': how much shorter the edit came out.
+    fn kept_shares(&self) -> String {
+        if self.per_pair.is_empty() {
+            return "n/a".into();
+        }
+        let n = self.per_pair.len() as f64;
+        let edit: f64 = self.per_pair.iter().map(|p| p.1).sum::<f64>() / n;
+        let human: f64 = self.per_pair.iter().map(|p| p.2).sum::<f64>() / n;
+        format!("{} (human {})", percent(edit), percent(human))
     }
 
     fn write_recall_by_type(&self, out: &mut String) {
