@@ -5,16 +5,7 @@ mod common;
 use common::*;
 
 fn edit(input: &std::path::Path, out: &std::path::Path) -> std::process::Output {
-    cli(&[
-        "edit",
-        input.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "-m",
-        tiny_model().to_str().unwrap(),
-        "--percentile",
-        "80",
-    ])
+    run_edit(input, out, tiny_model(), &["--percentile", "80"])
 }
 
 fn assert_clean_error(out: &std::process::Output, names: &str, says: &str) {
@@ -140,14 +131,7 @@ fn missing_or_corrupt_model() {
     write_wav(&input, 22050, &[music(2.0, 22050, 3)], false);
     let out = dir.join("o.wav");
     let missing = dir.join("no-such-model");
-    let run = cli(&[
-        "edit",
-        input.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "-m",
-        missing.to_str().unwrap(),
-    ]);
+    let run = run_edit(&input, &out, &missing, &[]);
     assert_clean_error(&run, "no-such-model", "does not exist");
 
     let corrupt = dir.join("corrupt-model");
@@ -162,25 +146,11 @@ fn missing_or_corrupt_model() {
         b"\x10\x00\x00\x00garbage",
     )
     .unwrap();
-    let run = cli(&[
-        "edit",
-        input.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "-m",
-        corrupt.to_str().unwrap(),
-    ]);
+    let run = run_edit(&input, &out, &corrupt, &[]);
     assert_clean_error(&run, "corrupt-model", "safetensors");
 
     std::fs::write(corrupt.join("config.json"), b"{\"not\": \"a model\"}").unwrap();
-    let run = cli(&[
-        "edit",
-        input.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "-m",
-        corrupt.to_str().unwrap(),
-    ]);
+    let run = run_edit(&input, &out, &corrupt, &[]);
     assert_clean_error(&run, "corrupt-model", "config");
 }
 

@@ -46,20 +46,12 @@ fn edit_cuts_the_noise_and_writes_every_sidecar() {
     let input = dir.join("raw.wav");
     write_wav(&input, sr, &[raw.clone(), raw.clone()], false);
     let out = dir.join("edited.wav");
-    let run = cli(&[
-        "edit",
-        input.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "-m",
-        tiny_model().to_str().unwrap(),
-        "--keep-ratio",
-        "0.75",
-        "--snap",
-        "off",
-        "--min-keep",
-        "1",
-    ]);
+    let run = run_edit(
+        &input,
+        &out,
+        tiny_model(),
+        &["--keep-ratio", "0.75", "--snap", "off", "--min-keep", "1"],
+    );
     assert!(run.status.success(), "{}", stderr(&run));
 
     let list = read_json(&dir.join("edited.cuts.json"));

@@ -95,6 +95,20 @@ pub fn cli(args: &[&str]) -> Output {
         .expect("the audio-slicer binary runs")
 }
 
+/// Runs `audio-slicer edit INPUT -o OUT -m MODEL` with `extra` options.
+pub fn run_edit(input: &Path, out: &Path, model: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "edit",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-m",
+        model.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    cli(&args)
+}
+
 /// A JSON file, parsed.
 pub fn read_json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -113,16 +127,7 @@ pub fn noisy_take(dir: &Path, seed: u64) -> PathBuf {
 /// Edits `input` with `model` into `dir/edited.wav` (snapping off) and returns the cut list.
 pub fn edit_take(model: &Path, input: &Path, dir: &Path) -> Value {
     let out = dir.join("edited.wav");
-    let run = cli(&[
-        "edit",
-        input.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "-m",
-        model.to_str().unwrap(),
-        "--snap",
-        "off",
-    ]);
+    let run = run_edit(input, &out, model, &["--snap", "off"]);
     assert!(run.status.success(), "{}", stderr(&run));
     assert!(out.is_file());
     read_json(&dir.join("edited.cuts.json"))
