@@ -9,7 +9,7 @@ use audio_slicer::engine::crossval::{cross_validate, CrossValStep};
 use audio_slicer::engine::cut_list::CutList;
 use audio_slicer::engine::edit::{cut_list_of, plan_edit};
 use audio_slicer::engine::level_gate::LevelGate;
-use audio_slicer::engine::metrics::{load_truths, score_dir};
+use audio_slicer::engine::metrics::{load_truths, score_dir, BenchReport};
 use audio_slicer::engine::model::Autoencoder;
 use audio_slicer::engine::pairs::ClassifierTraining;
 use audio_slicer::engine::slicer::Slicer;
@@ -82,9 +82,7 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
             args.split
         ));
     }
-    let pred_dir = args.out.join("cuts");
-    std::fs::create_dir_all(&pred_dir)
-        .with_context(|| format!("cannot create {}", pred_dir.display()))?;
+    let pred_dir = cut_list_dir(&args.out)?;
     let raws = audio_files_in(&args.bench_dir.join(&args.split).join("input"))?;
     for truth in &truths {
         let raw = find_by_stem(&raws, &truth.name)?;
@@ -97,7 +95,7 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
             }
             None => level_gate_cut_list(&clip, &source),
         };
-        list.write_json(&pred_dir.join(format!("{}.cuts.json", truth.name)))?;
+        write_cut_list(&pred_dir, &truth.name, &list)?;
         let kept: f64 = list.keep.iter().map(|k| k[1] - k[0]).sum();
         eprintln!(
             "{}: kept {:.1} % (human {:.1} %)",
@@ -108,11 +106,7 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
     }
     let report = score_dir(&args.bench_dir, &pred_dir, &args.split)?;
     println!("{}", report.to_table());
-    let json = serde_json::to_string_pretty(&report)?;
-    let report_path = args.out.join("report.json");
-    std::fs::write(&report_path, &json)
-        .with_context(|| format!("cannot write {}", report_path.display()))?;
-    println!("{json}");
+    let report_path = write_report(&args.out, &report)?;
     eprintln!(
         "cut lists in {}, report in {}",
         pred_dir.display(),
@@ -169,9 +163,7 @@ fn run_cross_validation(args: &EvaluateArgs) -> Result<()> {
         seed: args.seed,
         ..ClassifierTraining::default()
     };
-    let pred_dir = args.out.join("cuts");
-    std::fs::create_dir_all(&pred_dir)
-        .with_context(|| format!("cannot create {}", pred_dir.display()))?;
+    let pred_dir = cut_list_dir(&args.out)?;
     let mut write_error = None;
     let report = cross_validate(
         &args.bench_dir,
@@ -201,7 +193,7 @@ fn run_cross_validation(args: &EvaluateArgs) -> Result<()> {
                     100.0 * kept_ratio,
                     100.0 * human_kept_ratio
                 );
-                if let Err(e) = list.write_json(&pred_dir.join(format!("{name}.cuts.json"))) {
+                if let Err(e) = write_cut_list(&pred_dir, name, list) {
                     write_error.get_or_insert(e);
                 }
             }
@@ -212,14 +204,29 @@ fn run_cross_validation(args: &EvaluateArgs) -> Result<()> {
     }
     println!("Cross-validation against your own edits (recovered by alignment):");
     println!("{}", report.to_table());
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let json = serde_json::to_string_pretty(&report)?;
-    let report_path = args.out.join("report.json");
-    std::fs::write(&report_path, &json)
-        .with_context(|| format!("cannot write {}", report_path.display()))?;
-    println!("{json}");
+    write_report(&args.out, &report)?;
     Ok(())
+}
+
+/// Creates `OUT/cuts`, where both kinds of evaluation leave one cut list per edited recording.
+fn cut_list_dir(out: &Path) -> Result<PathBuf> {
+    let dir = out.join("cuts");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// Writes the cut list of recording `name` as `DIR/NAME.cuts.json`.
+fn write_cut_list(dir: &Path, name: &str, list: &CutList) -> Result<()> {
+    list.write_json(&dir.join(format!("{name}.cuts.json")))
+}
+
+/// Writes `OUT/report.json`, prints the same JSON, and returns the file's path.
+fn write_report(out: &Path, report: &BenchReport) -> Result<PathBuf> {
+    let json = serde_json::to_string_pretty(report)?;
+    let path = out.join("report.json");
+    std::fs::write(&path, &json).with_context(|| format!("cannot write {}", path.display()))?;
+    println!("{json}");
+    Ok(path)
 }
 
 /// The Strip-Silence-style baseline: -40 dBFS, 0.5 s minimum silence, 0.1 s pads; segments
