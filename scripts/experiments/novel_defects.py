@@ -59,6 +59,8 @@ def synth(kind, n, sr, rng, audio, at):
             g = int(rng.uniform(0.01, 0.06) * sr)
             o = rng.integers(0, max(1, len(src) - g))
             piece = src[o:o + g]
+            if len(piece) == 0:
+                break
             reps = rng.integers(2, 8)
             for _ in range(reps):
                 m = min(len(piece), n - i)
