@@ -164,7 +164,6 @@ fn run_cross_validation(args: &EvaluateArgs) -> Result<()> {
         ..ClassifierTraining::default()
     };
     let pred_dir = cut_list_dir(&args.out)?;
-    let mut write_error = None;
     let report = cross_validate(
         &args.bench_dir,
         args.folds,
@@ -179,29 +178,29 @@ fn run_cross_validation(args: &EvaluateArgs) -> Result<()> {
             }
         },
         &|model| args.edit.to_options(model),
-        &mut |step| match step {
-            CrossValStep::Aligning(name) => eprintln!("aligning {name} with its edit"),
-            CrossValStep::Training { fold, folds } => eprintln!("fold {fold} of {folds}: training"),
-            CrossValStep::Edited {
-                name,
-                kept_ratio,
-                human_kept_ratio,
-                list,
-            } => {
-                eprintln!(
-                    "{name}: kept {:.1} % (your edit {:.1} %)",
-                    100.0 * kept_ratio,
-                    100.0 * human_kept_ratio
-                );
-                if let Err(e) = write_cut_list(&pred_dir, name, list) {
-                    write_error.get_or_insert(e);
+        &mut |step| {
+            match step {
+                CrossValStep::Aligning(name) => eprintln!("aligning {name} with its edit"),
+                CrossValStep::Training { fold, folds } => {
+                    eprintln!("fold {fold} of {folds}: training")
+                }
+                CrossValStep::Edited {
+                    name,
+                    kept_ratio,
+                    human_kept_ratio,
+                    list,
+                } => {
+                    eprintln!(
+                        "{name}: kept {:.1} % (your edit {:.1} %)",
+                        100.0 * kept_ratio,
+                        100.0 * human_kept_ratio
+                    );
+                    write_cut_list(&pred_dir, name, list)?;
                 }
             }
+            Ok(())
         },
     )?;
-    if let Some(e) = write_error {
-        return Err(e);
-    }
     println!("Cross-validation against your own edits (recovered by alignment):");
     println!("{}", report.to_table());
     write_report(&args.out, &report)?;

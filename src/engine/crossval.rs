@@ -35,7 +35,8 @@ pub enum CrossValStep<'a> {
 
 /// Runs `folds`-fold cross-validation over the pairs of `data_dir`. `autoencoder_for` trains (or
 /// supplies) the autoencoder of a fold from the edited files it may see; `make_options` gives
-/// the edit options for a fold's model.
+/// the edit options for a fold's model. `on_step` hears of progress and of each held-out edit;
+/// an error from it (a cut list that cannot be written) stops the run at once.
 pub fn cross_validate(
     data_dir: &Path,
     folds: usize,
@@ -43,7 +44,7 @@ pub fn cross_validate(
     classifier: &ClassifierTraining,
     autoencoder_for: &mut dyn FnMut(&[PathBuf]) -> Result<Autoencoder>,
     make_options: &dyn Fn(&Slicer) -> EditOptions,
-    on_step: &mut dyn FnMut(CrossValStep),
+    on_step: &mut dyn FnMut(CrossValStep) -> Result<()>,
 ) -> Result<BenchReport> {
     let pairs = session_pairs(data_dir)?;
     if pairs.len() < 2 {
@@ -56,7 +57,7 @@ pub fn cross_validate(
     let mut labelled = Vec::with_capacity(pairs.len());
     let mut truths = Vec::with_capacity(pairs.len());
     for pair in &pairs {
-        on_step(CrossValStep::Aligning(&pair.name));
+        on_step(CrossValStep::Aligning(&pair.name))?;
         let rec = label_pair(pair, features)?;
         let raw_duration = rec.spec.frames() as f64 / rec.spec.frame_rate;
         let kept_seconds: f64 = rec.kept.iter().map(|k| k.duration()).sum();
@@ -76,7 +77,7 @@ pub fn cross_validate(
         on_step(CrossValStep::Training {
             fold: fold + 1,
             folds,
-        });
+        })?;
         let train: Vec<usize> = (0..pairs.len()).filter(|i| i % folds != fold).collect();
         let edited: Vec<PathBuf> = train.iter().map(|&i| pairs[i].edited.clone()).collect();
         let autoencoder = autoencoder_for(&edited)?;
@@ -97,7 +98,7 @@ pub fn cross_validate(
                 kept_ratio: decision.plan.kept_ratio(),
                 human_kept_ratio: truths[i].kept_ratio,
                 list: &list,
-            });
+            })?;
             predictions.insert(pairs[i].name.clone(), Prediction::from(&list));
         }
     }
