@@ -7,6 +7,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use audio_slicer::engine::audio_io::{read_audio, write_wav, AudioClip, WavFormat};
+use audio_slicer::engine::cut_list::sidecar_paths;
 use audio_slicer::engine::edit::{cut_list_of, plan_edit, render_edit, EditOptions};
 use audio_slicer::engine::features::{log_mel_of, FeatureConfig, LogMelExtractor};
 use audio_slicer::engine::model::{segment_batch, Autoencoder};
@@ -89,8 +90,9 @@ fn main() {
     let edited = render_edit(&raw, &decision.plan, options.crossfade);
     let out = dir.join("edited.wav");
     write_wav(&out, &edited, WavFormat::Int24).unwrap();
+    let [json, labels, csv] = sidecar_paths(&out).unwrap();
     cut_list_of(&decision, "session.wav", raw.sample_rate, "default")
-        .write_sidecars(&out)
+        .write_sidecars([&json, &labels, &csv])
         .unwrap();
     plot_scores(
         &dir.join("edited.png"),

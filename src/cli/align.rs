@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use audio_slicer::engine::align::{align, Alignment};
 use audio_slicer::engine::audio_io::read_audio;
 use audio_slicer::engine::cut_list::CutList;
+use audio_slicer::engine::outputs::{require_extension, OutputSet};
 use clap::Args;
 
 /// Arguments of `align`.
@@ -19,10 +20,20 @@ pub struct AlignArgs {
     /// the name the benchmark scorer looks for).
     #[arg(short = 'o', long = "out")]
     pub out: Option<PathBuf>,
+    /// Replace the cut list if it already exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Runs `align`.
 pub fn run(args: AlignArgs) -> Result<()> {
+    let out = args.out.clone().unwrap_or_else(|| default_out(&args.raw));
+    require_extension(&out, "json", "the cut list (JSON)")?;
+    let outputs = OutputSet::prepare(
+        std::slice::from_ref(&out),
+        &[&args.raw, &args.edited],
+        args.force,
+    )?;
     let raw = read_audio(&args.raw)?;
     let edited = read_audio(&args.edited)?;
     let alignment = align(&raw, &edited).with_context(|| {
@@ -45,11 +56,8 @@ pub fn run(args: AlignArgs) -> Result<()> {
         0.0,
         "alignment",
     );
-    let out = args.out.unwrap_or_else(|| default_out(&args.raw));
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    list.write_json(&out)?;
+    list.write_json(outputs.temp_path(&out)?)?;
+    outputs.commit()?;
     println!(
         "kept {kept:.2} s of {:.2} s ({:.1} %) in {} ranges; {:.2} s of the edit unmatched",
         raw.duration(),

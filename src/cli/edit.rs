@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use audio_slicer::engine::audio_io::{read_audio, write_wav, AudioClip};
+use audio_slicer::engine::cut_list::sidecar_paths;
 use audio_slicer::engine::edit::{cut_list_of, plan_edit, render_edit};
+use audio_slicer::engine::outputs::{require_extension, OutputSet};
 use audio_slicer::engine::plot::{plot_scores, PlotInput};
 use audio_slicer::engine::scoring::ScoreTimeline;
 use audio_slicer::engine::slicer::Slicer;
@@ -12,7 +14,7 @@ use audio_slicer::engine::timeline::TimeRange;
 use clap::Args;
 use serde_json::json;
 
-use crate::options::{load_model, EditTuning, FormatArg, ModelArg};
+use crate::options::{load_model, positive_count, EditTuning, FormatArg, ModelArg};
 
 /// Arguments of `score`.
 #[derive(Args, Debug)]
@@ -24,9 +26,12 @@ pub struct ScoreArgs {
     /// Folder for NAME.scores.json, NAME.scores.csv and NAME.scores.png.
     #[arg(short = 'o', long = "out-dir", default_value = ".")]
     pub out_dir: PathBuf,
-    /// Step between scored segments in analysis frames (default: a quarter segment).
-    #[arg(long)]
+    /// Step between scored segments in analysis frames (default: the model's).
+    #[arg(long, value_parser = positive_count)]
     pub hop_frames: Option<usize>,
+    /// Replace output files that already exist.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Arguments of `edit`.
@@ -44,14 +49,28 @@ pub struct EditArgs {
     /// Sample encoding of the output WAV (rate and channels follow the source).
     #[arg(long, value_enum, default_value = "24")]
     pub format: FormatArg,
+    /// Replace output files that already exist.
+    #[arg(long)]
+    pub force: bool,
 }
 
-fn warn_repaired(path: &Path, clip: &AudioClip) {
+/// Sample rates below this lose most of what the model listens to.
+const LOW_SAMPLE_RATE: u32 = 16_000;
+
+fn warn_about_input(path: &Path, clip: &AudioClip) {
     if clip.repaired_samples > 0 {
         eprintln!(
             "warning: {}: {} NaN/infinite samples were replaced by silence",
             path.display(),
             clip.repaired_samples
+        );
+    }
+    if clip.sample_rate < LOW_SAMPLE_RATE {
+        eprintln!(
+            "warning: {} is sampled at {} Hz: it holds nothing above {} Hz, which the model expects to hear, so its scores are less reliable",
+            path.display(),
+            clip.sample_rate,
+            clip.sample_rate / 2
         );
     }
 }
@@ -63,22 +82,28 @@ fn stem(path: &Path) -> String {
 
 /// Runs `score`.
 pub fn run_score(args: ScoreArgs) -> Result<()> {
-    let model = load_model(args.model.model.as_deref())?;
-    let clip = read_audio(&args.file)?;
-    warn_repaired(&args.file, &clip);
-    let hop = args.hop_frames.unwrap_or(model.default_hop_frames()).max(1);
-    let timeline = model.score_clip(&clip, hop)?;
-    let threshold = model.default_threshold().unwrap_or(f64::NAN);
-    std::fs::create_dir_all(&args.out_dir)
-        .with_context(|| format!("cannot create {}", args.out_dir.display()))?;
     let base = args.out_dir.join(stem(&args.file));
     let json_path = base.with_extension("scores.json");
     let csv_path = base.with_extension("scores.csv");
     let png_path = base.with_extension("scores.png");
-    write_scores_json(&json_path, &args.file, &timeline, threshold, &model)?;
-    write_scores_csv(&csv_path, &timeline)?;
+    let paths = [json_path.clone(), csv_path.clone(), png_path.clone()];
+    let outputs = OutputSet::prepare(&paths, &[&args.file], args.force)?;
+    let model = load_model(args.model.model.as_deref())?;
+    let clip = read_audio(&args.file)?;
+    warn_about_input(&args.file, &clip);
+    let hop = args.hop_frames.unwrap_or(model.default_hop_frames());
+    let timeline = model.score_clip(&clip, hop)?;
+    let threshold = model.default_threshold().unwrap_or(f64::NAN);
+    write_scores_json(
+        outputs.temp_path(&json_path)?,
+        &args.file,
+        &timeline,
+        threshold,
+        &model,
+    )?;
+    write_scores_csv(outputs.temp_path(&csv_path)?, &timeline)?;
     plot_scores(
-        &png_path,
+        outputs.temp_path(&png_path)?,
         &PlotInput {
             title: &format!("{} scores", stem(&args.file)),
             mono: &clip.mono(),
@@ -89,6 +114,7 @@ pub fn run_score(args: ScoreArgs) -> Result<()> {
             duration: clip.duration(),
         },
     )?;
+    outputs.commit()?;
     println!(
         "{} segments scored; wrote {}, {}, {}",
         timeline.segments.len(),
@@ -131,26 +157,40 @@ fn write_scores_csv(path: &Path, timeline: &ScoreTimeline) -> Result<()> {
 
 /// Runs `edit`.
 pub fn run_edit(args: EditArgs) -> Result<()> {
+    // Every output path is checked before the analysis, and the outputs land together or not
+    // at all.
+    require_extension(&args.out, "wav", "the edited audio (WAV)")?;
+    let [json, labels, csv] = sidecar_paths(&args.out)?;
+    let png = args.out.with_extension("png");
+    let paths = [args.out.clone(), json, labels, csv, png.clone()];
+    let outputs = OutputSet::prepare(&paths, &[&args.file], args.force)?;
     let model = load_model(args.model.model.as_deref())?;
     let clip = read_audio(&args.file)?;
-    warn_repaired(&args.file, &clip);
+    warn_about_input(&args.file, &clip);
     let options = args.edit.to_options(&model);
     let decision = plan_edit(&model, &clip, &options)?;
-    let edited = render_edit(&clip, &decision.plan, options.crossfade);
-    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    if decision.plan.keep.is_empty() {
+        eprintln!(
+            "warning: {}: every segment scored above the threshold {:.4}, so the edit keeps nothing and the WAV is empty",
+            args.file.display(),
+            decision.threshold
+        );
     }
-    write_wav(&args.out, &edited, args.format.into())?;
+    let edited = render_edit(&clip, &decision.plan, options.crossfade);
+    write_wav(outputs.temp_path(&args.out)?, &edited, args.format.into())?;
     let list = cut_list_of(
         &decision,
         &args.file.display().to_string(),
         clip.sample_rate,
         model.name(),
     );
-    let sidecars = list.write_sidecars(&args.out)?;
-    let png = args.out.with_extension("png");
+    list.write_sidecars([
+        outputs.temp_path(&paths[1])?,
+        outputs.temp_path(&paths[2])?,
+        outputs.temp_path(&paths[3])?,
+    ])?;
     plot_scores(
-        &png,
+        outputs.temp_path(&png)?,
         &PlotInput {
             title: &format!(
                 "{}: kept {:.0} %",
@@ -165,6 +205,7 @@ pub fn run_edit(args: EditArgs) -> Result<()> {
             duration: clip.duration(),
         },
     )?;
+    outputs.commit()?;
     println!(
         "kept {:.1} s of {:.1} s ({:.1} %) in {} pieces, {} cuts, threshold {:.4}, tempo {:.0} BPM",
         decision.plan.kept_seconds(),
@@ -175,8 +216,7 @@ pub fn run_edit(args: EditArgs) -> Result<()> {
         decision.threshold,
         decision.beats.tempo_bpm
     );
-    println!("wrote {}", args.out.display());
-    for p in sidecars.iter().chain(std::iter::once(&png)) {
+    for p in &paths {
         println!("wrote {}", p.display());
     }
     Ok(())

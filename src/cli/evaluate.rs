@@ -19,7 +19,7 @@ use audio_slicer::engine::training::{
 };
 use clap::Args;
 
-use crate::options::{EditTuning, MethodArg};
+use crate::options::{positive_count, EditTuning, MethodArg};
 use crate::train::build_model;
 
 /// Arguments of `evaluate`. On a folder with `truth/` it scores against the truth; on a user's
@@ -36,13 +36,13 @@ pub struct EvaluateArgs {
     #[arg(short = 'o', long = "out", default_value = "evaluate-out")]
     pub out: PathBuf,
     /// Folds of the cross-validation on a training folder without truth files.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = positive_count)]
     pub folds: usize,
     /// Which split of the truth files to edit and score.
     #[arg(long, default_value = "test")]
     pub split: String,
     /// Training epochs when training.
-    #[arg(long, default_value_t = TrainOptions::default().epochs)]
+    #[arg(long, default_value_t = TrainOptions::default().epochs, value_parser = positive_count)]
     pub epochs: usize,
     /// Random seed when training.
     #[arg(long, default_value_t = 0)]
@@ -134,7 +134,8 @@ fn train_for_bench(args: &EvaluateArgs) -> Result<Slicer> {
         MethodArg::resolve(args.method, args.edited_only),
         args.autoencoder_from.as_deref(),
     )?;
-    save_model_atomically(&model, &args.out.join("model"))?;
+    // The model is evaluate's own product in its own output folder: a rerun replaces it.
+    save_model_atomically(&model, &args.out.join("model"), true)?;
     Ok(model)
 }
 

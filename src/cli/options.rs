@@ -111,38 +111,38 @@ impl From<FormatArg> for WavFormat {
 /// Threshold, cut planning and rendering options of `edit` (and `evaluate`).
 #[derive(Args, Debug, Clone)]
 pub struct EditTuning {
-    /// Keep this share (0..1) of the file, cutting the worst-scoring rest.
-    #[arg(long, group = "thresh")]
+    /// Keep this share (above 0, at most 1) of the file, cutting the worst-scoring rest.
+    #[arg(long, group = "thresh", value_parser = share, allow_negative_numbers = true)]
     pub keep_ratio: Option<f64>,
     /// Keep segments scoring under this percentile (0..100) of the file's own scores.
-    #[arg(long, group = "thresh")]
+    #[arg(long, group = "thresh", value_parser = percentile, allow_negative_numbers = true)]
     pub percentile: Option<f64>,
     /// Cut segments scoring above this absolute score.
-    #[arg(long, group = "thresh")]
+    #[arg(long, group = "thresh", value_parser = finite, allow_negative_numbers = true)]
     pub threshold: Option<f64>,
     /// Shortest kept piece in seconds; shorter ones are cut.
-    #[arg(long, default_value_t = CutOptions::default().min_keep)]
+    #[arg(long, default_value_t = CutOptions::default().min_keep, value_parser = seconds, allow_negative_numbers = true)]
     pub min_keep: f64,
     /// Shortest cut in seconds; shorter ones are left in.
-    #[arg(long, default_value_t = CutOptions::default().min_cut)]
+    #[arg(long, default_value_t = CutOptions::default().min_cut, value_parser = seconds, allow_negative_numbers = true)]
     pub min_cut: f64,
     /// Seconds of audio kept before each kept piece.
-    #[arg(long, default_value_t = CutOptions::default().pre_pad)]
+    #[arg(long, default_value_t = CutOptions::default().pre_pad, value_parser = seconds, allow_negative_numbers = true)]
     pub pre_pad: f64,
     /// Seconds of audio kept after each kept piece.
-    #[arg(long, default_value_t = CutOptions::default().post_pad)]
+    #[arg(long, default_value_t = CutOptions::default().post_pad, value_parser = seconds, allow_negative_numbers = true)]
     pub post_pad: f64,
     /// Snap cut points to beats, bars, onsets, or not at all.
     #[arg(long, value_enum, default_value = "beat")]
     pub snap: SnapArg,
     /// How far (seconds) a cut point may move when snapping.
-    #[arg(long, default_value_t = CutOptions::default().snap_tolerance)]
+    #[arg(long, default_value_t = CutOptions::default().snap_tolerance, value_parser = seconds, allow_negative_numbers = true)]
     pub snap_tolerance: f64,
     /// Crossfade at each join in seconds (equal power).
-    #[arg(long, default_value_t = 0.02)]
+    #[arg(long, default_value_t = 0.02, value_parser = seconds, allow_negative_numbers = true)]
     pub crossfade: f64,
     /// Step between scored segments in analysis frames (default: the model's).
-    #[arg(long)]
+    #[arg(long, value_parser = positive_count)]
     pub hop_frames: Option<usize>,
     /// Keep cut boundaries where the scores put them instead of moving them to the nearest
     /// strong change in the sound.
@@ -176,11 +176,116 @@ impl EditTuning {
             },
             snap_tolerance: self.snap_tolerance,
         };
-        options.crossfade = self.crossfade.max(0.0);
+        options.crossfade = self.crossfade;
         options.refine_boundaries = !self.no_refine;
         if let Some(h) = self.hop_frames {
-            options.hop_frames = h.max(1);
+            options.hop_frames = h;
         }
         options
+    }
+}
+
+/// A number of seconds: finite and not negative.
+pub fn seconds(text: &str) -> Result<f64, String> {
+    let x = number(text)?;
+    if x < 0.0 {
+        return Err(format!("{x} is negative: seconds must be 0 or more"));
+    }
+    Ok(x)
+}
+
+/// A share: above 0 and at most 1.
+pub fn share(text: &str) -> Result<f64, String> {
+    let x = number(text)?;
+    if !(x > 0.0 && x <= 1.0) {
+        return Err(format!(
+            "{x} is not a share: it must be above 0 and at most 1"
+        ));
+    }
+    Ok(x)
+}
+
+/// A share strictly between 0 and 1.
+pub fn open_share(text: &str) -> Result<f64, String> {
+    let x = number(text)?;
+    if !(x > 0.0 && x < 1.0) {
+        return Err(format!("{x} must be above 0 and below 1"));
+    }
+    Ok(x)
+}
+
+/// A percentile: 0 to 100.
+pub fn percentile(text: &str) -> Result<f64, String> {
+    let x = number(text)?;
+    if !(0.0..=100.0).contains(&x) {
+        return Err(format!("{x} is not a percentile: it must be from 0 to 100"));
+    }
+    Ok(x)
+}
+
+/// A finite number above 0.
+pub fn positive(text: &str) -> Result<f64, String> {
+    let x = number(text)?;
+    if x <= 0.0 {
+        return Err(format!("{x} must be above 0"));
+    }
+    Ok(x)
+}
+
+/// A finite number not below 0.
+pub fn non_negative(text: &str) -> Result<f64, String> {
+    let x = number(text)?;
+    if x < 0.0 {
+        return Err(format!("{x} must be 0 or more"));
+    }
+    Ok(x)
+}
+
+/// Any finite number.
+pub fn finite(text: &str) -> Result<f64, String> {
+    number(text)
+}
+
+/// A count of at least 1.
+pub fn positive_count(text: &str) -> Result<usize, String> {
+    let n: usize = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a whole number of at least 1"))?;
+    if n == 0 {
+        return Err("0 is not allowed: it must be at least 1".into());
+    }
+    Ok(n)
+}
+
+fn number(text: &str) -> Result<f64, String> {
+    let x: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number"))?;
+    if !x.is_finite() {
+        return Err(format!("'{text}' is not a finite number"));
+    }
+    Ok(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn option_values_outside_their_range_are_refused_with_the_range() {
+        assert_eq!(seconds("0.5"), Ok(0.5));
+        assert!(seconds("-3").unwrap_err().contains("0 or more"));
+        assert!(share("5").unwrap_err().contains("at most 1"));
+        assert!(share("0").is_err());
+        assert!(percentile("500").unwrap_err().contains("0 to 100"));
+        assert!(finite("NaN").unwrap_err().contains("finite"));
+        assert!(finite("inf").is_err());
+        assert!(positive_count("0").is_err());
+        assert_eq!(positive_count("8"), Ok(8));
+        assert!(open_share("1").is_err());
+        assert!(positive("0").is_err());
+        assert!(non_negative("-0.1").is_err());
     }
 }

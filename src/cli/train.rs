@@ -3,19 +3,20 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
-use audio_slicer::engine::model::Autoencoder;
+use audio_slicer::engine::model::{Autoencoder, ModelConfig};
 use audio_slicer::engine::novelty::{NoveltyScorer, DEFAULT_PERCENTILE};
 use audio_slicer::engine::pairs::{
-    learn_from_files, learn_from_pairs, ClassifierTraining, LabelSource,
+    learn_from_files, learn_from_pairs, unmatched_files, ClassifierTraining, LabelSource,
 };
 use audio_slicer::engine::slicer::Slicer;
 use audio_slicer::engine::training::{
-    edited_files, load_features, save_model_atomically, train, TrainOptions,
+    check_model_destination, edited_files, load_features, save_model_atomically, train,
+    TrainOptions,
 };
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::options::MethodArg;
+use crate::options::{non_negative, open_share, percentile, positive, positive_count, MethodArg};
 
 /// Arguments of `train`.
 #[derive(Args, Debug)]
@@ -27,34 +28,34 @@ pub struct TrainArgs {
     #[arg(short = 'o', long = "out", default_value = "models/mine")]
     pub out: PathBuf,
     /// Training epochs.
-    #[arg(long, default_value_t = TrainOptions::default().epochs)]
+    #[arg(long, default_value_t = TrainOptions::default().epochs, value_parser = positive_count)]
     pub epochs: usize,
     /// Random segments per epoch.
-    #[arg(long, default_value_t = TrainOptions::default().segments_per_epoch)]
+    #[arg(long, default_value_t = TrainOptions::default().segments_per_epoch, value_parser = positive_count)]
     pub segments_per_epoch: usize,
     /// Segments per optimiser step.
-    #[arg(long, default_value_t = TrainOptions::default().batch_size)]
+    #[arg(long, default_value_t = TrainOptions::default().batch_size, value_parser = positive_count)]
     pub batch_size: usize,
     /// AdamW learning rate.
-    #[arg(long, default_value_t = TrainOptions::default().learning_rate)]
+    #[arg(long, default_value_t = TrainOptions::default().learning_rate, value_parser = positive, allow_negative_numbers = true)]
     pub learning_rate: f64,
     /// Share of files held out for validation and calibration.
-    #[arg(long, default_value_t = TrainOptions::default().validation_share)]
+    #[arg(long, default_value_t = TrainOptions::default().validation_share, value_parser = open_share, allow_negative_numbers = true)]
     pub validation_share: f64,
     /// Random seed; the same seed and data give the same model.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Frames per segment (a multiple of 2^len(hidden-dims)).
-    #[arg(long, default_value_t = TrainOptions::default().segment_frames)]
+    #[arg(long, default_value_t = TrainOptions::default().segment_frames, value_parser = positive_count)]
     pub segment_frames: usize,
     /// Encoder channels, comma-separated.
-    #[arg(long, value_delimiter = ',', default_values_t = TrainOptions::default().hidden_dims)]
+    #[arg(long, value_delimiter = ',', default_value = "32,64,128", value_parser = positive_count)]
     pub hidden_dims: Vec<usize>,
     /// Bottleneck size.
-    #[arg(long, default_value_t = TrainOptions::default().latent_dim)]
+    #[arg(long, default_value_t = TrainOptions::default().latent_dim, value_parser = positive_count)]
     pub latent_dim: usize,
     /// Mel bands (a multiple of 2^len(hidden-dims)).
-    #[arg(long, default_value_t = TrainOptions::default().features.n_mels)]
+    #[arg(long, default_value_t = TrainOptions::default().features.n_mels, value_parser = positive_count)]
     pub n_mels: usize,
     /// What to train (default: pair-classifier).
     #[arg(long, value_enum)]
@@ -67,16 +68,19 @@ pub struct TrainArgs {
     #[arg(long, value_name = "MODEL_DIR")]
     pub autoencoder_from: Option<PathBuf>,
     /// Hidden units of the keep/cut classifier.
-    #[arg(long, default_value_t = ClassifierTraining::default().hidden)]
+    #[arg(long, default_value_t = ClassifierTraining::default().hidden, value_parser = positive_count)]
     pub classifier_hidden: usize,
     /// Training epochs of the keep/cut classifier.
-    #[arg(long, default_value_t = ClassifierTraining::default().epochs)]
+    #[arg(long, default_value_t = ClassifierTraining::default().epochs, value_parser = positive_count)]
     pub classifier_epochs: usize,
     /// Weight decay of the keep/cut classifier.
-    #[arg(long, default_value_t = ClassifierTraining::default().weight_decay)]
+    #[arg(long, default_value_t = ClassifierTraining::default().weight_decay, value_parser = non_negative, allow_negative_numbers = true)]
     pub classifier_weight_decay: f64,
+    /// Replace the model in an existing output folder (its other files are kept).
+    #[arg(long)]
+    pub force: bool,
     /// Percentile of validation errors used as the default threshold.
-    #[arg(long, default_value_t = TrainOptions::default().calibration_percentile)]
+    #[arg(long, default_value_t = TrainOptions::default().calibration_percentile, value_parser = percentile, allow_negative_numbers = true)]
     pub calibration_percentile: f64,
 }
 
@@ -160,6 +164,9 @@ pub fn build_model(
 
 /// Runs `train`.
 pub fn run(args: TrainArgs) -> Result<()> {
+    // Before hours of training, not after.
+    check_model_destination(&args.out, args.force)?;
+    warn_unmatched(&args.data_dir)?;
     let mut options = TrainOptions {
         epochs: args.epochs,
         segments_per_epoch: args.segments_per_epoch,
@@ -192,7 +199,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         MethodArg::resolve(args.method, args.edited_only),
         args.autoencoder_from.as_deref(),
     )?;
-    save_model_atomically(&model, &args.out)?;
+    save_model_atomically(&model, &args.out, args.force)?;
     println!("method: {}", model.method());
     if let Some(c) = model.classifier.as_ref().map(|c| c.config()) {
         match c.labels {
@@ -223,6 +230,40 @@ pub fn run(args: TrainArgs) -> Result<()> {
             c.segments,
             c.default_threshold(),
             c.default_percentile
+        );
+        if c.segments < MIN_CALIBRATION_SEGMENTS {
+            eprintln!(
+                "warning: only {} held-out segments calibrate this model (about {:.0} s of edited audio); its threshold is unreliable: train on a few minutes of edited audio or more",
+                c.segments,
+                c.segments as f64 * segment_seconds(config)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Held-out segments below which calibration is called unreliable: about a minute of audio
+/// at the default segment length, 1 % of it above the p99 threshold.
+const MIN_CALIBRATION_SEGMENTS: usize = 80;
+
+fn segment_seconds(config: &ModelConfig) -> f64 {
+    let f = &config.features;
+    config.segment_frames as f64 * f.hop as f64 / f64::from(f.sample_rate)
+}
+
+/// Warns about training files whose partner is missing, which is usually a misnamed file.
+fn warn_unmatched(data_dir: &Path) -> Result<()> {
+    let unmatched = unmatched_files(data_dir)?;
+    for raw in &unmatched.raw_without_edit {
+        eprintln!(
+            "warning: {} has no edit of the same name in desired_output/: it is not learnt from",
+            raw.display()
+        );
+    }
+    for edit in &unmatched.edit_without_raw {
+        eprintln!(
+            "warning: {} has no raw recording of the same name in input/: only the autoencoder learns from it",
+            edit.display()
         );
     }
     Ok(())

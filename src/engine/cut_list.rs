@@ -216,17 +216,13 @@ impl CutList {
         out
     }
 
-    /// Writes `OUT.cuts.json`, `OUT.labels.txt` (Audacity) and `OUT.regions.csv` (REAPER) beside
-    /// the edited audio `OUT.<ext>`, replacing its extension (`edited.wav` -> `edited.cuts.json`).
-    ///
-    /// Returns the paths written, in that order. Naming the output after the raw recording's stem
-    /// (`NAME.wav`) makes `NAME.cuts.json` exactly what the benchmark scorer looks for.
-    pub fn write_sidecars(&self, out_audio_path: &Path) -> anyhow::Result<Vec<PathBuf>> {
-        let [json, labels, csv] = sidecar_paths(out_audio_path)?;
-        self.write_json(&json)?;
-        write_text(&labels, &self.to_audacity_labels(), "Audacity label track")?;
-        write_text(&csv, &self.to_reaper_csv(), "REAPER region list")?;
-        Ok(vec![json, labels, csv])
+    /// Writes the cut list (JSON), the Audacity label track and the REAPER region list to the
+    /// three paths given, usually [`sidecar_paths`] of the edited audio (or temporary names
+    /// standing in for them).
+    pub fn write_sidecars(&self, [json, labels, csv]: [&Path; 3]) -> anyhow::Result<()> {
+        self.write_json(json)?;
+        write_text(labels, &self.to_audacity_labels(), "Audacity label track")?;
+        write_text(csv, &self.to_reaper_csv(), "REAPER region list")
     }
 
     /// `cut N (score X)` with the worst score of any segment overlapping the cut, or `cut N`.
@@ -270,7 +266,11 @@ pub fn complement_within(keep: &[TimeRange], duration: f64) -> Vec<TimeRange> {
     cuts
 }
 
-/// The sidecar paths for an edited audio file: `[OUT.cuts.json, OUT.labels.txt, OUT.regions.csv]`.
+/// The sidecar paths for an edited audio file `OUT.<ext>`: `[OUT.cuts.json, OUT.labels.txt,
+/// OUT.regions.csv]` (`OUT.cuts.json` is the cut list, an Audacity label track and REAPER regions).
+///
+/// Naming the output after the raw recording's stem (`NAME.wav`) makes `NAME.cuts.json` exactly
+/// what the benchmark scorer looks for.
 pub fn sidecar_paths(out_audio_path: &Path) -> anyhow::Result<[PathBuf; 3]> {
     if out_audio_path.file_stem().is_none() {
         bail!(

@@ -15,6 +15,7 @@ pub mod level_gate;
 pub mod metrics;
 pub mod model;
 pub mod novelty;
+pub mod outputs;
 pub mod pairs;
 pub mod plot;
 pub mod render;

@@ -5,11 +5,11 @@
 
 use std::path::Path;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 
 use super::audio_io::AudioClip;
 use super::features::{log_mel_of, FeatureConfig, LogMel, LogMelExtractor};
-use super::model::Autoencoder;
+use super::model::{Autoencoder, ModelConfig};
 use super::novelty::{NoveltyScorer, NOVELTY_FILE};
 use super::pairs::descriptors::local_dim;
 use super::pairs::{
@@ -106,11 +106,28 @@ impl Slicer {
 
     /// Loads a model directory (`config.json`, `model.safetensors`, and optionally
     /// `classifier.json` + `classifier.safetensors`).
+    ///
+    /// A model saved by this version names its method in `config.json`; a part that method
+    /// needs but that is missing is an error, never a silent change of method. Older models
+    /// (method `autoencoder-mse` whatever they hold) are read by the files present.
     pub fn from_checkpoint(dir: &Path) -> Result<Self> {
         let autoencoder = Autoencoder::from_checkpoint(dir)?;
         let config_path = dir.join(CLASSIFIER_CONFIG_FILE);
+        let novelty_path = dir.join(NOVELTY_FILE);
+        let declared = autoencoder.config().method.as_str();
+        let needs = match declared {
+            METHOD_PAIR_CLASSIFIER | METHOD_FILE_CLASSIFIER => Some(&config_path),
+            METHOD_EDITED_NOVELTY => Some(&novelty_path),
+            _ => None,
+        };
+        if let Some(needed) = needs.filter(|p| !p.exists()) {
+            bail!(
+                "model {} is a {declared} model but {} is missing: restore it, or retrain with --method",
+                dir.display(),
+                needed.display()
+            );
+        }
         if !config_path.exists() {
-            let novelty_path = dir.join(NOVELTY_FILE);
             if !novelty_path.exists() {
                 return Ok(Self::reconstruction_only(autoencoder));
             }
@@ -148,7 +165,12 @@ impl Slicer {
 
     /// Writes every file of the model into `dir`.
     pub fn save(&self, dir: &Path) -> Result<()> {
-        self.autoencoder.save(dir)?;
+        // config.json names the whole model's method, so a part deleted later is noticed.
+        let config = ModelConfig {
+            method: self.method().to_owned(),
+            ..self.autoencoder.config().clone()
+        };
+        self.autoencoder.save_with_config(dir, &config)?;
         if let Some(clf) = &self.classifier {
             let path = dir.join(CLASSIFIER_CONFIG_FILE);
             std::fs::write(&path, serde_json::to_string_pretty(clf.config())?)
@@ -230,6 +252,12 @@ impl Slicer {
         let desc =
             contextual_descriptors(&self.autoencoder, spec, hop, (short, long), prior.as_ref())?;
         let p = scorer.score(&desc)?;
+        if let Some(bad) = p.iter().find(|s| !s.is_finite()) {
+            bail!(
+                "model {} gave a score of {bad}: its weights or statistics are damaged",
+                self.name()
+            );
+        }
         Ok(ScoreTimeline::from_frames(
             desc.starts.iter().copied().zip(p),
             self.segment_frames(),

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::features::{FeatureConfig, FeatureStats, LogMel};
 use super::model::{Autoencoder, Calibration, ModelConfig, SegmentMeasure, TrainingInfo};
 use super::slicer::METHOD_DUAL_AUTOENCODER;
-pub use checkpoint::save_model_atomically;
+pub use checkpoint::{check_model_destination, save_model_atomically, MODEL_FILES};
 pub use files::{
     audio_files_in, edited_files, file_names, file_with_stem, load_features, raw_files,
     AUDIO_EXTENSIONS,

@@ -57,7 +57,6 @@ pub fn spawn(setup: AnalysisSetup) -> std::io::Result<JoinHandle<()>> {
             let link = setup.link.clone();
             let status = setup.status.clone();
             let mut worker = Worker::new(setup);
-            link.ready.store(true, Ordering::Release);
             // A panic in the engine must not take the host down: catch it and say so.
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| worker.run()));
             let message = match outcome {

@@ -79,11 +79,6 @@ impl GateState {
         };
     }
 
-    /// Positions before this are decided.
-    pub fn horizon(&self) -> u64 {
-        self.horizon
-    }
-
     /// Whether another decision or score can be taken.
     pub fn has_room(&self) -> bool {
         !self.transitions.is_full() && !self.scores.is_full()

@@ -4,16 +4,19 @@
 //! blocks on a lock-free queue, delays the audio by the lookahead and gates it from the
 //! decisions the analysis thread ([`analysis`]) publishes; the editor ([`editor`]) reads the
 //! snapshots the analysis thread publishes. In real time the audio thread never allocates,
-//! locks or waits (undecided audio is kept); when the host renders offline it waits for the
-//! analysis, so bounces are exact and identical. Any fault passes the audio through unchanged
+//! locks or waits (undecided audio is kept); when the host renders offline (as it says at
+//! activation, or as [`pace`] notices from a render running faster than real time) it waits
+//! for the analysis, so bounces are exact and identical. Any fault passes the audio through unchanged
 //! and is reported in the editor.
 
 pub mod analysis;
 pub mod buffers;
+mod clap_entry;
 mod editor;
 pub mod gate;
 pub mod midi_file;
 pub mod model;
+pub mod pace;
 pub mod params;
 mod process;
 pub mod shared;
@@ -241,5 +244,4 @@ impl Vst3Plugin for AudioSlicer {
     ];
 }
 
-nice_export_clap!(AudioSlicer);
 nice_export_vst3!(AudioSlicer);

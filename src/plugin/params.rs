@@ -175,7 +175,32 @@ impl Default for SlicerParams {
     }
 }
 
+/// The MIDI output settings, in the ranges MIDI bytes take. The parameters' own ranges already
+/// hold them there; this is the one place they become bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MidiSettings {
+    /// Whether scores and cuts are sent.
+    pub enabled: bool,
+    /// Channel, 0-15 (shown to users as 1-16).
+    pub channel: u8,
+    /// Controller number of the score, 0-127.
+    pub cc: u8,
+    /// Note of the cuts, 0-127.
+    pub note: u8,
+}
+
 impl SlicerParams {
+    /// The MIDI output settings the parameters describe.
+    pub fn midi(&self) -> MidiSettings {
+        let byte = |v: i32, max: i32| v.clamp(0, max) as u8;
+        MidiSettings {
+            enabled: self.midi_out.value(),
+            channel: byte(self.midi_channel.value() - 1, 15),
+            cc: byte(self.midi_cc.value(), 127),
+            note: byte(self.cut_note.value(), 127),
+        }
+    }
+
     /// The cut planning options the parameters describe.
     pub fn cut_options(&self) -> CutOptions {
         CutOptions {

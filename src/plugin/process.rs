@@ -6,13 +6,14 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
 
 use super::gate::{apply_gain, DelayLine, GateState, Mark};
-use super::params::{GateMode, SlicerParams};
+use super::pace::RenderPace;
+use super::params::{GateMode, MidiSettings, SlicerParams};
 use super::shared::{fault_bits, GateEvent, InputBlock, Link, Status, TransportTag, BLOCK};
 use super::AudioSlicer;
 
@@ -30,7 +31,12 @@ pub struct Running {
     gains: Vec<f32>,
     latency: usize,
     rate: f32,
+    /// The host said at activation that it renders offline.
     offline: bool,
+    /// Notices an offline render the host flags only per process call (see [`RenderPace`]).
+    pace: RenderPace,
+    /// This buffer is rendered offline, however the host said so: wait for the analysis.
+    rendering: bool,
     generation: u32,
     /// Stream position of the next input sample.
     position: u64,
@@ -64,6 +70,8 @@ impl Running {
             latency,
             rate,
             offline,
+            pace: RenderPace::new(rate),
+            rendering: offline,
             generation: 0,
             position: 0,
             bad_from: 0,
@@ -87,6 +95,7 @@ impl Running {
         self.bad_until = 0;
         self.delay.clear();
         self.gate.clear();
+        self.pace.reset();
     }
 
     /// Processes one host buffer.
@@ -101,6 +110,7 @@ impl Running {
         if frames == 0 {
             return;
         }
+        self.rendering = self.pace.observe(Instant::now(), frames) || self.offline;
         let transport = tag(context.transport());
         self.send_input(buffer.as_slice_immutable(), transport, status);
         let faulted = self.link.failed.load(Ordering::Acquire);
@@ -115,26 +125,37 @@ impl Running {
         let out_end = (self.position + frames as u64).saturating_sub(latency);
         self.gate
             .set_ramp((params.crossfade.value() * self.rate).round() as usize);
-        if self.offline && !faulted && out_end > 0 {
+        if self.rendering && !faulted && out_end > 0 {
             self.wait_for_analysis(out_end + self.gate_lead());
         }
         self.take_events();
         self.delay.process(buffer.as_slice());
         self.position += frames as u64;
 
-        let midi = Midi::from_params(params);
+        let midi = params.midi();
         if self.note_on && (!midi.enabled || self.note_key != (midi.note, midi.channel)) {
             self.end_note(context, 0);
         }
         let mode = params.mode.value();
-        let bypass = faulted
-            || mode == GateMode::Analyse
-            || (out_start < self.bad_until && out_end > self.bad_from);
+        let damaged = out_start < self.bad_until && out_end > self.bad_from;
+        if damaged {
+            // Non-finite input is a fault for its stretch: those samples leave as silence (a
+            // host never receives NaN from this plugin) and the rest of it passes ungated.
+            for channel in buffer.as_slice().iter_mut() {
+                for x in channel.iter_mut().filter(|x| !x.is_finite()) {
+                    *x = 0.0;
+                }
+            }
+        }
+        let bypass = faulted || damaged || mode == GateMode::Analyse;
         let mut done = skipped;
         while done < frames {
             let n = (frames - done).min(self.gains.len());
             let q0 = out_start + (done - skipped) as u64;
-            if self.gate_chunk(q0, done, n, context, &midi) && !bypass {
+            let gated = self.gate_chunk(q0, done, n, context, &midi);
+            // Audition mutes what Gate keeps, so it changes the audio even where every gain
+            // is 1.
+            if !bypass && (gated || mode == GateMode::Audition) {
                 let gains = &self.gains[..n];
                 for channel in buffer.as_slice().iter_mut() {
                     for (x, &g) in channel[done..done + n].iter_mut().zip(gains) {
@@ -159,7 +180,7 @@ impl Running {
         offset: usize,
         n: usize,
         context: &mut impl ProcessContext<AudioSlicer>,
-        midi: &Midi,
+        midi: &MidiSettings,
     ) -> bool {
         let mut note_state: Option<bool> = None;
         let any = self.gate.render(q0, &mut self.gains[..n], |i, mark| {
@@ -235,8 +256,10 @@ impl Running {
             status
                 .non_finite_samples
                 .fetch_add(non_finite, Ordering::Relaxed);
-            // The bad audio leaves the delay line later: pass that stretch through untouched.
-            if self.bad_until < self.position {
+            // The bad audio leaves the delay line later: that stretch is cleaned and passes
+            // ungated. A stretch still inside the delay line is extended, never forgotten.
+            let leaving = self.position.saturating_sub(self.latency as u64);
+            if self.bad_until <= leaving {
                 self.bad_from = self.position;
             }
             self.bad_until = self.position + frames as u64;
@@ -252,7 +275,7 @@ impl Running {
         loop {
             match self.link.input.push(item) {
                 Ok(()) => break,
-                Err(back) if self.offline && !self.link.failed.load(Ordering::Acquire) => {
+                Err(back) if self.rendering && !self.link.failed.load(Ordering::Acquire) => {
                     item = back;
                     self.wake();
                     std::thread::sleep(OFFLINE_POLL);
@@ -351,24 +374,5 @@ fn advanced(tag: TransportTag, samples: usize, rate: f32) -> TransportTag {
             .zip(tag.tempo)
             .map(|(b, t)| b + seconds * t / 60.0),
         ..tag
-    }
-}
-
-/// The MIDI output settings of one buffer.
-struct Midi {
-    enabled: bool,
-    channel: u8,
-    cc: u8,
-    note: u8,
-}
-
-impl Midi {
-    fn from_params(params: &SlicerParams) -> Self {
-        Self {
-            enabled: params.midi_out.value(),
-            channel: (params.midi_channel.value().clamp(1, 16) - 1) as u8,
-            cc: params.midi_cc.value().clamp(0, 127) as u8,
-            note: params.cut_note.value().clamp(0, 127) as u8,
-        }
     }
 }

@@ -80,8 +80,6 @@ pub struct Link {
     pub stop: AtomicBool,
     /// Set by the analysis thread when it has given up (see the status for why).
     pub failed: AtomicBool,
-    /// Set by the analysis thread when it is ready to analyse.
-    pub ready: AtomicBool,
 }
 
 impl Link {
@@ -93,7 +91,6 @@ impl Link {
             horizon: AtomicU64::new(0),
             stop: AtomicBool::new(false),
             failed: AtomicBool::new(false),
-            ready: AtomicBool::new(false),
         }
     }
 

@@ -5,6 +5,7 @@ use crate::engine::cut_list::CutList;
 use crate::engine::timeline::{Segment, TimeRange};
 
 use super::midi_file::{write_smf, TimedMessage};
+use super::params::MidiSettings;
 
 /// One scored bin on the song timeline.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -122,21 +123,26 @@ impl Snapshot {
         )
     }
 
-    /// A MIDI file: the score on controller `cc`, each cut as note `note`, on `channel` (1-16).
-    pub fn midi_file(&self, channel: u8, cc: u8, note: u8) -> Vec<u8> {
+    /// A MIDI file: the score on the settings' controller, each cut as their note, on their
+    /// channel.
+    pub fn midi_file(&self, midi: MidiSettings) -> Vec<u8> {
         let tempo = self.tempo.unwrap_or(120.0);
         let to_beats = |seconds: f64, beats: Option<f64>| beats.unwrap_or(seconds * tempo / 60.0);
-        let ch = channel.clamp(1, 16) - 1;
+        let MidiSettings {
+            channel: ch,
+            cc,
+            note,
+            ..
+        } = midi;
         let mut messages: Vec<TimedMessage> = self
             .bins
             .iter()
             .map(|b| TimedMessage {
                 beats: to_beats(b.start, b.beats),
-                bytes: [0xB0 | ch, cc.min(127), cc_value(b.score, self.threshold)],
+                bytes: [0xB0 | ch, cc, cc_value(b.score, self.threshold)],
             })
             .collect();
         for cut in &self.cuts {
-            let note = note.min(127);
             messages.push(TimedMessage {
                 beats: to_beats(cut.start, cut.start_beats),
                 bytes: [0x90 | ch, note, 100],
@@ -225,7 +231,12 @@ mod tests {
     }
 
     fn snapshot_midi() -> Vec<u8> {
-        analysed().midi_file(2, 20, 60)
+        analysed().midi_file(MidiSettings {
+            enabled: true,
+            channel: 1,
+            cc: 20,
+            note: 60,
+        })
     }
 
     #[test]

@@ -239,6 +239,8 @@ pub fn tiny_model() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fixture-tiny-model");
+        // Another test binary may have trained it already: train refuses to replace a model.
+        let _ = std::fs::remove_dir_all(&out);
         let run = train_tiny(&out, "autoencoder");
         assert!(run.status.success(), "training failed: {}", stderr(&run));
         out

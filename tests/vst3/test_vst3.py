@@ -7,6 +7,7 @@ noise between music, and a tiny model trained on that music) available.
 
 import json
 import os
+import re
 import sys
 import unittest
 
@@ -26,6 +27,78 @@ def load():
     plugin = pedalboard.load_plugin(BUNDLE)
     plugin.snap = "Off"
     return plugin
+
+
+# JUCE wraps a VST3 state as XML holding the component's bytes in its own base64 dialect.
+JUCE_ALPHABET = ".ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+"
+
+
+def juce_decode(text):
+    size, data = text.split(".", 1)
+    out = bytearray(int(size))
+    for pos, ch in enumerate(data):
+        value = JUCE_ALPHABET.index(ch)
+        for bit in range(6):
+            byte, shift = divmod(pos * 6 + bit, 8)
+            if value & (1 << bit) and byte < len(out):
+                out[byte] |= 1 << shift
+    return bytes(out)
+
+
+def juce_encode(data):
+    bits = len(data) * 8
+    chars = []
+    for pos in range((bits + 5) // 6):
+        value = 0
+        for bit in range(6):
+            byte, shift = divmod(pos * 6 + bit, 8)
+            if byte < len(data) and data[byte] & (1 << shift):
+                value |= 1 << bit
+        chars.append(JUCE_ALPHABET[value])
+    return f"{len(data)}." + "".join(chars)
+
+
+def component_state(raw_state):
+    """The plugin's own state (nice-plug's JSON) inside pedalboard's raw_state."""
+    xml = raw_state[8:].decode()
+    return json.loads(juce_decode(re.search(r"<IComponent>([^<]*)</IComponent>", xml).group(1)))
+
+
+def with_component_state(raw_state, state):
+    """raw_state with the plugin's JSON replaced, in JUCE's framing (magic, size, XML)."""
+    xml = raw_state[8:].decode()
+    body = juce_encode(json.dumps(state, separators=(",", ":")).encode())
+    xml = re.sub(r"<IComponent>[^<]*</IComponent>", f"<IComponent>{body}</IComponent>", xml)
+    data = xml.encode()
+    return raw_state[:4] + len(data).to_bytes(4, "little") + data
+
+
+# Every parameter at a value other than its default, as pedalboard names and shows them.
+CHANGED = {
+    "threshold_x": 2.0,
+    "min_cut_s": 1.0,
+    "min_keep_s": 4.0,
+    "pre_pad_s": 0.2,
+    "post_pad_s": 0.3,
+    "crossfade_s": 0.05,
+    "snap": "Bar",
+    "mode": "Analyse only",
+    "midi_out": False,
+    "midi_channel": 5,
+    "score_cc": 30,
+    "cut_note": "D4",
+}
+
+
+def flush(plugin, rate):
+    """Processes a few samples, so parameter changes reach the plugin (see test_state_*)."""
+    plugin.process(np.zeros((1, 64), dtype=np.float32), rate, buffer_size=64, reset=False)
+
+
+def same(a, b):
+    if isinstance(b, float):
+        return abs(float(a) - b) <= max(0.02 * abs(b), 0.002)
+    return str(a) == str(b)
 
 
 class Vst3(unittest.TestCase):
@@ -67,6 +140,82 @@ class Vst3(unittest.TestCase):
         plugin.mode = "Analyse only"
         out = plugin.process(self.audio, self.rate, buffer_size=512)
         np.testing.assert_array_equal(out, self.audio)
+
+    def test_audition_plays_only_what_gate_cuts(self):
+        gated = load().process(self.audio, self.rate, buffer_size=1024)
+        plugin = load()
+        plugin.mode = "Audition cuts"
+        heard = plugin.process(self.audio, self.rate, buffer_size=1024)
+        at, length = FIXTURE["noise_at"], FIXTURE["noise_len"]
+        inside = slice(self.seconds(at + 1.0), self.seconds(at + length - 1.0))
+        np.testing.assert_array_equal(heard[:, inside], self.audio[:, inside])
+        # Everywhere else: what Gate keeps is silent, with the same ramps mirrored.
+        self.assertEqual(np.abs(heard[:, : self.seconds(at - 1.0)]).max(), 0.0)
+        power = gated.astype(np.float64) ** 2 + heard.astype(np.float64) ** 2
+        reference = self.audio.astype(np.float64) ** 2
+        np.testing.assert_allclose(power, reference, rtol=1e-4, atol=1e-9)
+
+    def test_non_finite_input_never_reaches_the_output(self):
+        audio = self.audio.copy()
+        start = self.seconds(3.0)
+        audio[:, start: start + 100] = np.nan
+        audio[:, start + 500] = np.inf
+        out = load().process(audio, self.rate, buffer_size=512)
+        self.assertTrue(np.isfinite(out).all(), f"{(~np.isfinite(out)).sum()} non-finite samples")
+        self.assertEqual(np.abs(out[:, start: start + 100]).max(), 0.0)
+
+    def test_state_round_trips_every_parameter_and_drives_processing(self):
+        plugin = load()
+        for name, value in CHANGED.items():
+            setattr(plugin, name, value)
+        # nice-plug 0.4 ignores a VST3 host's setParamNormalized while processing is on (JUCE
+        # switches it on at load) and takes the value from the next process call instead, so
+        # a state saved before any audio was processed holds the old values. A DAW processes
+        # continuously; pedalboard needs a few samples processed first.
+        flush(plugin, self.rate)
+        state = plugin.raw_state
+        restored = pedalboard.load_plugin(BUNDLE)
+        restored.raw_state = state
+        for name, value in CHANGED.items():
+            self.assertTrue(same(getattr(restored, name), value), f"{name}: {getattr(restored, name)} != {value}")
+        # The restored "Analyse only" drives processing: nothing is cut.
+        out = restored.process(self.audio, self.rate, buffer_size=1024)
+        np.testing.assert_array_equal(out, self.audio)
+
+    def test_presets_round_trip(self):
+        plugin = load()
+        plugin.mode = "Analyse only"
+        plugin.min_keep_s = 4.0
+        flush(plugin, self.rate)
+        preset = plugin.preset_data
+        restored = pedalboard.load_plugin(BUNDLE)
+        restored.preset_data = preset
+        self.assertEqual(str(restored.mode), "Analyse only")
+        self.assertTrue(same(restored.min_keep_s, 4.0))
+
+    def test_persisted_fields_round_trip_and_old_states_load(self):
+        plugin = load()
+        flush(plugin, self.rate)
+        raw = plugin.raw_state
+        state = component_state(raw)
+        # The model chosen in the editor and the editor's settings, as a project stores them.
+        state["fields"]["model-path"] = json.dumps(FIXTURE["model_dir"])
+        state["fields"]["editor"] = json.dumps({"zoom_seconds": 12.5, "follow": False, "export_dir": "/tmp/x"})
+        restored = pedalboard.load_plugin(BUNDLE)
+        restored.raw_state = with_component_state(raw, state)
+        flush(restored, self.rate)
+        again = component_state(restored.raw_state)
+        self.assertEqual(json.loads(again["fields"]["model-path"]), FIXTURE["model_dir"])
+        self.assertEqual(json.loads(again["fields"]["editor"])["zoom_seconds"], 12.5)
+        self.assertFalse(json.loads(again["fields"]["editor"])["follow"])
+        # A state from before the editor settings and MIDI parameters existed still loads,
+        # keeping what it has and defaulting the rest.
+        old = {"version": "0.1.0", "params": {"mode": {"string": "analyse"}, "min-cut": {"f32": 1.5}}, "fields": {"model-path": json.dumps("")}}
+        restored = pedalboard.load_plugin(BUNDLE)
+        restored.raw_state = with_component_state(raw, old)
+        self.assertEqual(str(restored.mode), "Analyse only")
+        self.assertTrue(same(restored.min_cut_s, 1.5))
+        self.assertEqual(int(restored.score_cc), 20)
 
     def test_renders_are_identical(self):
         first = load().process(self.audio, self.rate, buffer_size=4096)

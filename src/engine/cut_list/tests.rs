@@ -258,7 +258,9 @@ fn reaper_csv_for_known_list() {
 #[test]
 fn sidecars_replace_the_audio_extension() {
     let dir = temp_dir("sidecars");
-    let written = sample().write_sidecars(&dir.join("edited.wav")).unwrap();
+    let written = sidecar_paths(&dir.join("edited.wav")).unwrap();
+    let [a, b, c] = &written;
+    sample().write_sidecars([a, b, c]).unwrap();
     let names: Vec<_> = written
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())

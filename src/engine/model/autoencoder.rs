@@ -188,6 +188,12 @@ impl Autoencoder {
     /// Both files are written under temporary names and renamed into place, so an interrupted
     /// save never leaves a half-written model behind.
     pub fn save(&self, dir: &Path) -> Result<()> {
+        self.save_with_config(dir, &self.config)
+    }
+
+    /// [`Self::save`] with `config` in place of the model's own (the same architecture; a
+    /// complete model records its whole method there).
+    pub fn save_with_config(&self, dir: &Path, config: &ModelConfig) -> Result<()> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create model directory {}", dir.display()))?;
         let tmp_weights = dir.join(format!(".{WEIGHTS_FILE}.tmp"));
@@ -195,7 +201,7 @@ impl Autoencoder {
         self.varmap
             .save(&tmp_weights)
             .with_context(|| format!("cannot write {}", tmp_weights.display()))?;
-        std::fs::write(&tmp_config, serde_json::to_string_pretty(&self.config)?)
+        std::fs::write(&tmp_config, serde_json::to_string_pretty(config)?)
             .with_context(|| format!("cannot write {}", tmp_config.display()))?;
         std::fs::rename(&tmp_weights, dir.join(WEIGHTS_FILE))?;
         std::fs::rename(&tmp_config, dir.join(CONFIG_FILE))?;

@@ -92,6 +92,15 @@ impl ModelConfig {
         {
             bail!("normalisation statistics do not match n_mels");
         }
+        if !self
+            .stats
+            .mean
+            .iter()
+            .chain(&self.stats.std)
+            .all(|v| v.is_finite())
+        {
+            bail!("normalisation statistics hold NaN or infinite values: the config is damaged");
+        }
         Ok(())
     }
 }

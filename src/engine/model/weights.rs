@@ -49,6 +49,10 @@ pub fn load_weights(varmap: &VarMap, weights: &[u8], file: &str, dtype: DType) -
                 var.dims()
             );
         }
+        let values = t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+        if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
+            bail!("{file}: tensor {name} holds {bad}: the weights are damaged; retrain or restore the model");
+        }
         var.set(&t.to_dtype(dtype)?)?;
     }
     Ok(())

@@ -297,6 +297,11 @@ impl PairClassifier {
         if config.mean.len() != config.input_dim || config.std.len() != config.input_dim {
             bail!("classifier normalisation does not match its input width");
         }
+        if !config.mean.iter().chain(&config.std).all(|v| v.is_finite())
+            || !config.threshold.is_finite()
+        {
+            bail!("classifier normalisation or threshold holds NaN or infinite values: the config is damaged");
+        }
         let model = Self::build(config)?;
         load_weights(&model.varmap, weights, CLASSIFIER_WEIGHTS_FILE, DType::F32)?;
         Ok(model)

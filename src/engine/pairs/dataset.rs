@@ -47,6 +47,40 @@ pub fn session_pairs(data_dir: &Path) -> Result<Vec<SessionPair>> {
         .collect())
 }
 
+/// Files of a training folder that have no partner of the same name: raw recordings in
+/// `input/` without an edit, and edits in `desired_output/` without a raw recording. Both are
+/// usually a misnamed file, which the user should hear about.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UnmatchedFiles {
+    /// Raw recordings nothing in `desired_output/` is named after.
+    pub raw_without_edit: Vec<PathBuf>,
+    /// Edits with no raw recording of the same name (they still train the autoencoder).
+    pub edit_without_raw: Vec<PathBuf>,
+}
+
+/// The unmatched files of `data_dir` (nothing when it has no `input/` folder).
+pub fn unmatched_files(data_dir: &Path) -> Result<UnmatchedFiles> {
+    let raw_dir = data_dir.join("input");
+    let edit_dir = data_dir.join("desired_output");
+    if !raw_dir.is_dir() || !edit_dir.is_dir() {
+        return Ok(UnmatchedFiles::default());
+    }
+    let raws = audio_files_in(&raw_dir)?;
+    let edits = audio_files_in(&edit_dir)?;
+    let stem = |p: &PathBuf| p.file_stem().map(|s| s.to_owned());
+    let without = |files: &[PathBuf], others: &[PathBuf]| -> Vec<PathBuf> {
+        files
+            .iter()
+            .filter(|f| !others.iter().any(|o| stem(o) == stem(f)))
+            .cloned()
+            .collect()
+    };
+    Ok(UnmatchedFiles {
+        raw_without_edit: without(&raws, &edits),
+        edit_without_raw: without(&edits, &raws),
+    })
+}
+
 /// Aligns a pair and returns the raw recording's features with the spans its edit kept.
 pub fn label_pair(pair: &SessionPair, features: &FeatureConfig) -> Result<LabelledRecording> {
     let raw = read_audio(&pair.raw)?;
@@ -62,4 +96,32 @@ pub fn label_pair(pair: &SessionPair, features: &FeatureConfig) -> Result<Labell
     let mut extractor = LogMelExtractor::new(features)?;
     let spec = log_mel_of(&mut extractor, &raw.channels, raw.sample_rate)?;
     Ok(LabelledRecording { spec, kept })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_without_a_partner_of_the_same_name_are_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        for (sub, name) in [
+            ("input", "song.wav"),
+            ("input", "take 2.wav"),
+            ("desired_output", "song.flac"),
+            ("desired_output", "take2.wav"),
+        ] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+            std::fs::write(dir.path().join(sub).join(name), b"x").unwrap();
+        }
+        let unmatched = unmatched_files(dir.path()).unwrap();
+        assert_eq!(
+            unmatched.raw_without_edit,
+            vec![dir.path().join("input/take 2.wav")]
+        );
+        assert_eq!(
+            unmatched.edit_without_raw,
+            vec![dir.path().join("desired_output/take2.wav")]
+        );
+    }
 }

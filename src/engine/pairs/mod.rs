@@ -21,7 +21,7 @@ use crate::engine::timeline::TimeRange;
 pub use classifier::{
     ClassifierConfig, ClassifierTraining, PairClassifier, CLASSIFIER_WEIGHTS_FILE,
 };
-pub use dataset::{label_pair, session_pairs, SessionPair};
+pub use dataset::{label_pair, session_pairs, unmatched_files, SessionPair, UnmatchedFiles};
 pub use descriptors::{
     column_medians, local_descriptors, segment_starts, with_context, MedianPrior,
     SegmentDescriptors,

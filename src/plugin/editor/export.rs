@@ -23,13 +23,7 @@ pub fn buttons(ui: &mut egui::Ui, app: &mut SlicerApp, snapshot: &Snapshot) {
     });
     let rate = app.status.sample_rate.load(Ordering::Relaxed);
     let params = &app.params;
-    let midi = || {
-        snapshot.midi_file(
-            params.midi_channel.value().clamp(1, 16) as u8,
-            params.midi_cc.value().clamp(0, 127) as u8,
-            params.cut_note.value().clamp(0, 127) as u8,
-        )
-    };
+    let midi = || snapshot.midi_file(params.midi());
     let mut result = None;
     ui.horizontal(|ui| {
         if ui.button("Audacity labels").clicked() {

@@ -119,7 +119,7 @@ pub fn audio_fault_text(status: &Status) -> Vec<String> {
     if bits & fault_bits::NON_FINITE_INPUT != 0 {
         let n = status.non_finite_samples.load(Ordering::Relaxed);
         out.push(format!(
-            "{n} NaN/infinite input samples: that audio was passed through ungated"
+            "{n} NaN/infinite input samples: they were output as silence and that stretch passed ungated"
         ));
     }
     if bits & fault_bits::OVERRUN != 0 {
