@@ -9,7 +9,7 @@
 mod clack_support;
 mod plugin_support;
 
-use clack_support::{ClapSession, TEMPO};
+use clack_support::{editor_created_in_a_host_without_gui, ClapSession, TEMPO};
 use plugin_support::{music, noise, tiny_model_dir};
 
 const RATE: u32 = 44_100;
@@ -69,4 +69,52 @@ fn the_bundled_clap_plugin_marks_and_gates_offline() {
         .iter()
         .filter(|m| cut.contains(&(m.0 - l)))
         .all(|m| m.3 > 64));
+}
+
+#[test]
+#[ignore = "needs target/bundled/Audio Slicer.clap (cargo xtask bundle audio_slicer --release)"]
+fn a_host_without_a_gui_extension_is_refused_the_editor_instead_of_aborted() {
+    // nice-plug's wrapper would abort this process here (a panic across the C boundary).
+    assert!(!editor_created_in_a_host_without_gui());
+}
+
+#[test]
+#[ignore = "needs target/bundled/Audio Slicer.clap (cargo xtask bundle audio_slicer --release)"]
+fn state_round_trips_every_parameter_and_field_and_drives_processing() {
+    let mut first = ClapSession::open();
+    first.use_model(tiny_model_dir());
+    let mut json = first.state();
+    // Every parameter away from its default, as a project saved after editing them holds them.
+    let changed = serde_json::json!({
+        "threshold": {"f32": 2.0}, "min-cut": {"f32": 1.0}, "min-keep": {"f32": 4.0},
+        "pre-pad": {"f32": 0.2}, "post-pad": {"f32": 0.3}, "crossfade": {"f32": 0.05},
+        "snap": {"string": "bar"}, "mode": {"string": "analyse"}, "midi-out": {"bool": false},
+        "midi-channel": {"i32": 5}, "midi-cc": {"i32": 30}, "cut-note": {"i32": 62}
+    });
+    assert_eq!(
+        changed.as_object().unwrap().len(),
+        json["params"].as_object().unwrap().len(),
+        "a parameter is missing from this test"
+    );
+    json["params"] = changed;
+    json["fields"]["editor"] = serde_json::Value::String(
+        r#"{"zoom_seconds":12.5,"follow":false,"export_dir":"/tmp/x"}"#.into(),
+    );
+    first.load_state(&json);
+    let saved = first.state();
+    assert_eq!(saved["params"], json["params"]);
+
+    let mut second = ClapSession::open();
+    second.load_state(&saved);
+    let restored = second.state();
+    assert_eq!(restored, saved);
+    // Restored "Analyse only" drives processing: the output is the input, delayed.
+    let mut left = music(6.0, RATE, 31);
+    left.extend(noise(3.0, RATE, 32));
+    left.extend(music(6.0, RATE, 33));
+    let input = vec![left.clone(), left];
+    let out = second.render(&input, RATE);
+    let l = out.latency;
+    assert_eq!(&out.audio[0][l..], &input[0][..input[0].len() - l]);
+    assert!(out.midi.is_empty(), "MIDI out was switched off");
 }

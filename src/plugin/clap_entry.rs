@@ -1,17 +1,18 @@
-//! The CLAP entry point: nice-plug's CLAP wrapper, with its GUI hidden from hosts that have none.
+//! The CLAP entry point: nice-plug's CLAP wrapper, with an editor that a host without a GUI
+//! extension of its own cannot open.
 //!
 //! nice-plug 0.4's wrapper unwraps the host's `clap.gui` extension when the plugin's editor is
-//! created, so a host that offers no `clap.gui` but opens the editor is aborted (a panic cannot
-//! cross the C boundary). A host without a GUI extension cannot embed or resize an editor
-//! anyway, so this entry creates nice-plug's own wrapper and answers such a host that the plugin
-//! has no GUI. Everything else (the descriptor, every other extension, processing) is the
-//! wrapper's, reached through its own function table.
+//! created, so a host that offers no `clap.gui` but asks for the editor is aborted (a panic
+//! cannot cross the C boundary). This entry creates nice-plug's own wrapper and puts one check
+//! in front of the GUI extension's `create`: without the host's `clap.gui` it fails, as
+//! `create` may, and the host carries on. Everything else (the descriptor, every extension,
+//! processing) is the wrapper's, reached through its own function tables.
 
 use std::ffi::{c_char, c_void, CStr};
 use std::ptr::null;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use clap_sys::ext::gui::{clap_plugin_gui, CLAP_EXT_GUI};
 use nice_plug::wrapper::clap::{
     clap_host, clap_plugin, clap_plugin_descriptor, clap_plugin_entry, clap_plugin_factory,
     PluginDescriptor, Wrapper, CLAP_PLUGIN_FACTORY_ID, CLAP_VERSION,
@@ -20,25 +21,20 @@ use nice_plug::wrapper::setup_logger;
 
 use super::AudioSlicer;
 
-/// The GUI extension's id (`CLAP_EXT_GUI`).
-const CLAP_EXT_GUI: &CStr = c"clap.gui";
-
 type GetExtension = unsafe extern "C" fn(*const clap_plugin, *const c_char) -> *const c_void;
-type PluginFn = unsafe extern "C" fn(*const clap_plugin);
-type InitFn = unsafe extern "C" fn(*const clap_plugin) -> bool;
+type Destroy = unsafe extern "C" fn(*const clap_plugin);
+type GuiCreate = unsafe extern "C" fn(*const clap_plugin, *const c_char, bool) -> bool;
 
-/// What the host holds: the wrapper's function table with `init`, `get_extension` and
-/// `destroy` routed through here. `plugin` comes first, so the host's pointer to it is also a
-/// pointer to this.
+/// What the host holds: the wrapper's function table with `get_extension` and `destroy` routed
+/// through here. `plugin` comes first, so the host's pointer to it is also a pointer to this.
 #[repr(C)]
 struct GuardedPlugin {
     plugin: clap_plugin,
     host: *const clap_host,
-    /// Set in `init`, when the host's extensions may first be queried.
-    host_has_gui: AtomicBool,
-    inner_init: InitFn,
     inner_get_extension: GetExtension,
-    inner_destroy: PluginFn,
+    inner_destroy: Destroy,
+    /// The wrapper's GUI extension with `create` guarded, and the wrapper's own `create`.
+    gui: OnceLock<(clap_plugin_gui, GuiCreate)>,
 }
 
 fn descriptor() -> &'static PluginDescriptor {
@@ -49,21 +45,14 @@ fn descriptor() -> &'static PluginDescriptor {
 /// Whether `host` offers the extension `id`.
 ///
 /// # Safety
-/// `host` must be the live host of an initialised plugin.
+/// `host` must be the live host of an initialised plugin, outside the host's own calls into it
+/// during `init`.
 unsafe fn host_offers(host: *const clap_host, id: &CStr) -> bool {
     let Some(host) = (unsafe { host.as_ref() }) else {
         return false;
     };
     host.get_extension
         .is_some_and(|get| !unsafe { get(host, id.as_ptr()) }.is_null())
-}
-
-unsafe extern "C" fn guarded_init(plugin: *const clap_plugin) -> bool {
-    let guarded = unsafe { &*plugin.cast::<GuardedPlugin>() };
-    let ok = unsafe { (guarded.inner_init)(plugin) };
-    let has_gui = unsafe { host_offers(guarded.host, CLAP_EXT_GUI) };
-    guarded.host_has_gui.store(has_gui, Ordering::Release);
-    ok
 }
 
 unsafe extern "C" fn guarded_get_extension(
@@ -74,12 +63,44 @@ unsafe extern "C" fn guarded_get_extension(
         return null();
     }
     let guarded = unsafe { &*plugin.cast::<GuardedPlugin>() };
-    if unsafe { CStr::from_ptr(id) } == CLAP_EXT_GUI
-        && !guarded.host_has_gui.load(Ordering::Acquire)
-    {
-        return null();
+    let inner = unsafe { (guarded.inner_get_extension)(plugin, id) };
+    if inner.is_null() || unsafe { CStr::from_ptr(id) } != CLAP_EXT_GUI {
+        return inner;
     }
-    unsafe { (guarded.inner_get_extension)(plugin, id) }
+    let gui = guarded.gui.get_or_init(|| {
+        let inner = unsafe { *inner.cast::<clap_plugin_gui>() };
+        let guarded_gui = clap_plugin_gui {
+            create: Some(guarded_gui_create),
+            ..inner
+        };
+        (guarded_gui, inner.create.unwrap_or(refuse_gui_create))
+    });
+    std::ptr::addr_of!(gui.0).cast()
+}
+
+/// `clap_plugin_gui::create`, refusing when the host has no GUI extension for the editor.
+unsafe extern "C" fn guarded_gui_create(
+    plugin: *const clap_plugin,
+    api: *const c_char,
+    is_floating: bool,
+) -> bool {
+    if plugin.is_null() {
+        return false;
+    }
+    let guarded = unsafe { &*plugin.cast::<GuardedPlugin>() };
+    let Some((_, inner_create)) = guarded.gui.get() else {
+        return false;
+    };
+    // Asked here, long after `init`: some hosts answer extension queries made while they are
+    // still initialising the plugin by calling back into it.
+    if !unsafe { host_offers(guarded.host, CLAP_EXT_GUI) } {
+        return false;
+    }
+    unsafe { inner_create(plugin, api, is_floating) }
+}
+
+unsafe extern "C" fn refuse_gui_create(_: *const clap_plugin, _: *const c_char, _: bool) -> bool {
+    false
 }
 
 unsafe extern "C" fn guarded_destroy(plugin: *const clap_plugin) {
@@ -119,25 +140,21 @@ unsafe extern "C" fn create_plugin(
     }
     let wrapper = unsafe { Wrapper::<AudioSlicer>::new(host) };
     let inner = *wrapper.clap_plugin.borrow();
-    let (Some(init), Some(get_extension), Some(destroy)) =
-        (inner.init, inner.get_extension, inner.destroy)
-    else {
+    let (Some(get_extension), Some(destroy)) = (inner.get_extension, inner.destroy) else {
         return null();
     };
     // The wrapper's `destroy` takes this reference back (`plugin_data` points at the wrapper).
     let _ = Arc::into_raw(wrapper);
     let guarded = Box::new(GuardedPlugin {
         plugin: clap_plugin {
-            init: Some(guarded_init),
             get_extension: Some(guarded_get_extension),
             destroy: Some(guarded_destroy),
             ..inner
         },
         host,
-        host_has_gui: AtomicBool::new(false),
-        inner_init: init,
         inner_get_extension: get_extension,
         inner_destroy: destroy,
+        gui: OnceLock::new(),
     });
     Box::into_raw(guarded).cast::<clap_plugin>()
 }

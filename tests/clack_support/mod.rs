@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
-use clack_extensions::gui::{GuiSize, HostGui, HostGuiImpl, PluginGui};
+use clack_extensions::gui::{
+    GuiApiType, GuiConfiguration, GuiSize, HostGui, HostGuiImpl, PluginGui,
+};
 use clack_extensions::latency::{HostLatency, HostLatencyImpl, PluginLatency};
 use clack_extensions::render::{PluginRender, RenderMode};
 use clack_extensions::state::PluginState;
@@ -51,7 +53,7 @@ impl<'a> SharedHandler<'a> for Shared {
     }
 }
 
-// nice-plug refuses to run in a host without the GUI extension, so a headless host still offers it.
+// nice-plug's editor needs the host's GUI extension, so the host that opens the editor offers it.
 impl HostGuiImpl for Shared {
     fn resize_hints_changed(&self) {}
     fn request_resize(&self, _new_size: GuiSize) -> Result<(), HostError> {
@@ -84,6 +86,43 @@ impl HostHandlers for Host {
     fn declare_extensions(builder: &mut HostExtensions<Self>, _shared: &Self::Shared<'_>) {
         builder.register::<HostGui>().register::<HostLatency>();
     }
+}
+
+/// A host with no GUI extension of its own (a batch renderer, a validator).
+pub struct HostWithoutGui;
+
+impl HostHandlers for HostWithoutGui {
+    type Shared<'a> = Shared;
+    type MainThread<'a> = MainThread;
+    type AudioProcessor<'a> = ();
+
+    fn declare_extensions(builder: &mut HostExtensions<Self>, _shared: &Self::Shared<'_>) {
+        builder.register::<HostLatency>();
+    }
+}
+
+/// Instantiates the bundled plugin in a host without `clap.gui`, asks it for its editor as
+/// such a host might, and returns whether creating the editor succeeded.
+pub fn editor_created_in_a_host_without_gui() -> bool {
+    let host_info = HostInfo::new("audio-slicer bare host", "audio-slicer", "", "0.1").unwrap();
+    let entry = unsafe { PluginEntry::load(bundle()) }.expect("cannot load the bundle");
+    let id = CString::new(PLUGIN_ID).unwrap();
+    let mut instance = PluginInstance::<HostWithoutGui>::new(
+        |_| Shared::default(),
+        |_| MainThread,
+        &entry,
+        &id,
+        &host_info,
+    )
+    .expect("cannot instantiate the plugin");
+    let gui = instance
+        .access_shared_handler(|h| *h.gui.get().unwrap())
+        .expect("the plugin offers its GUI extension");
+    let config = GuiConfiguration {
+        api_type: GuiApiType::X11,
+        is_floating: false,
+    };
+    gui.create(&instance.plugin_handle(), config).is_ok()
 }
 
 /// The bundled plugin (or `AUDIO_SLICER_CLAP`).
@@ -151,34 +190,43 @@ impl ClapSession {
         }
     }
 
-    /// Points the plugin at a model directory through its saved state, as a DAW restoring a
-    /// project does, and checks the state reads back.
-    pub fn use_model(&mut self, dir: &Path) {
-        let state = self
-            .instance
-            .access_shared_handler(|h| *h.state.get().unwrap())
-            .expect("no state extension");
+    /// The plugin's saved state: nice-plug's JSON (after its little-endian u64 length).
+    pub fn state(&mut self) -> serde_json::Value {
+        let state = self.state_extension();
         let mut saved = Vec::new();
         state
             .save(&self.instance.plugin_handle(), &mut saved)
             .unwrap();
-        // nice-plug's CLAP state: a little-endian u64 length, then the JSON.
-        let mut json: serde_json::Value = serde_json::from_slice(&saved[8..]).unwrap();
+        serde_json::from_slice(&saved[8..]).unwrap()
+    }
+
+    /// Loads `json` as the plugin's state, as a DAW restoring a project does.
+    pub fn load_state(&mut self, json: &serde_json::Value) {
+        let state = self.state_extension();
+        let body = serde_json::to_vec(json).unwrap();
+        let mut bytes = (body.len() as u64).to_le_bytes().to_vec();
+        bytes.extend_from_slice(&body);
+        state
+            .load(&self.instance.plugin_handle(), &mut bytes.as_slice())
+            .unwrap();
+    }
+
+    fn state_extension(&self) -> PluginState {
+        self.instance
+            .access_shared_handler(|h| *h.state.get().unwrap())
+            .expect("no state extension")
+    }
+
+    /// Points the plugin at a model directory through its saved state, and checks the state
+    /// reads back.
+    pub fn use_model(&mut self, dir: &Path) {
+        let mut json = self.state();
         let dir = dir.display().to_string();
-        let field = serde_json::to_string(&dir).unwrap();
-        json["fields"]["model-path"] = serde_json::Value::String(field);
-        let body = serde_json::to_vec(&json).unwrap();
-        let mut edited = (body.len() as u64).to_le_bytes().to_vec();
-        edited.extend_from_slice(&body);
-        state
-            .load(&self.instance.plugin_handle(), &mut edited.as_slice())
-            .unwrap();
-        let mut check = Vec::new();
-        state
-            .save(&self.instance.plugin_handle(), &mut check)
-            .unwrap();
+        json["fields"]["model-path"] =
+            serde_json::Value::String(serde_json::to_string(&dir).unwrap());
+        self.load_state(&json);
         assert!(
-            String::from_utf8_lossy(&check).contains(&dir),
+            self.state().to_string().contains(&dir),
             "state did not round-trip"
         );
     }
