@@ -100,6 +100,11 @@ fn edit_cuts_the_noise_and_writes_every_sidecar() {
     assert!(labels.lines().count() >= 1 && labels.contains('\t'));
     let regions = std::fs::read_to_string(dir.join("edited.regions.csv")).unwrap();
     assert!(regions.starts_with("#,Name,Start,End,Length"));
+    // The REAPER project holds one item per kept piece, each a window onto the raw file.
+    let rpp = std::fs::read_to_string(dir.join("edited.rpp")).unwrap();
+    assert_eq!(rpp.matches("<ITEM").count(), keep.len());
+    let raw = std::fs::canonicalize(&input).unwrap();
+    assert!(rpp.contains(&format!("FILE \"{}\"", raw.display())), "{rpp}");
     let png = std::fs::read(dir.join("edited.png")).unwrap();
     assert_eq!(&png[1..4], b"PNG");
 }

@@ -80,6 +80,7 @@ fn existing_outputs_are_replaced_only_with_force() {
             "edited.labels.txt",
             "edited.png",
             "edited.regions.csv",
+            "edited.rpp",
             "edited.wav",
             "raw.wav"
         ]

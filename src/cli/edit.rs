@@ -162,7 +162,8 @@ pub fn run_edit(args: EditArgs) -> Result<()> {
     require_extension(&args.out, "wav", "the edited audio (WAV)")?;
     let [json, labels, csv] = sidecar_paths(&args.out)?;
     let png = args.out.with_extension("png");
-    let paths = [args.out.clone(), json, labels, csv, png.clone()];
+    let rpp = args.out.with_extension("rpp");
+    let paths = [args.out.clone(), json, labels, csv, rpp.clone(), png.clone()];
     let outputs = OutputSet::prepare(&paths, &[&args.file], args.force)?;
     let model = load_model(args.model.model.as_deref())?;
     let clip = read_audio(&args.file)?;
@@ -189,6 +190,13 @@ pub fn run_edit(args: EditArgs) -> Result<()> {
         outputs.temp_path(&paths[2])?,
         outputs.temp_path(&paths[3])?,
     ])?;
+    // The project points at the raw recording wherever it is opened from.
+    let source = std::fs::canonicalize(&args.file).unwrap_or_else(|_| args.file.clone());
+    std::fs::write(
+        outputs.temp_path(&rpp)?,
+        list.to_reaper_project(&source, options.crossfade),
+    )
+    .with_context(|| format!("cannot write {}", rpp.display()))?;
     plot_scores(
         outputs.temp_path(&png)?,
         &PlotInput {

@@ -357,5 +357,6 @@ fn bad_range_item<E: serde::de::Error>(i: usize, item: &serde_json::Value) -> E 
     ))
 }
 
+mod reaper_project;
 #[cfg(test)]
 mod tests;
