@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use audio_slicer::engine::audio_io::{read_audio, write_wav, AudioClip};
 use audio_slicer::engine::cut_list::sidecar_paths;
 use audio_slicer::engine::edit::{cut_list_of, plan_edit, render_edit};
@@ -14,6 +14,7 @@ use audio_slicer::engine::timeline::TimeRange;
 use clap::Args;
 use serde_json::json;
 
+use crate::batch::{batch_outputs, expand_inputs, has_extension, run_batch};
 use crate::options::{load_model, positive_count, EditTuning, FormatArg, ModelArg};
 
 /// Arguments of `score`.
@@ -37,11 +38,17 @@ pub struct ScoreArgs {
 /// Arguments of `edit`.
 #[derive(Args, Debug)]
 pub struct EditArgs {
-    /// The raw recording to edit.
-    pub file: PathBuf,
-    /// The edited WAV to write; the cut list, labels, regions and plot go beside it.
+    /// The raw recordings to edit: files, or folders whose audio files are all edited.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// With one recording: the edited WAV to write (the cut list, labels, regions, REAPER
+    /// project and plot go beside it). With several, or a folder: the folder they are written
+    /// to, as NAME.wav and so on.
     #[arg(short = 'o', long = "out")]
     pub out: PathBuf,
+    /// Recordings edited at once when there are several (default: one per core).
+    #[arg(short = 'j', long, value_parser = positive_count)]
+    pub jobs: Option<usize>,
     #[command(flatten)]
     pub model: ModelArg,
     #[command(flatten)]
@@ -155,43 +162,90 @@ fn write_scores_csv(path: &Path, timeline: &ScoreTimeline) -> Result<()> {
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// Runs `edit`.
+/// Runs `edit`: one recording to `-o OUT.wav`, or several (or folders of them) into the folder
+/// `-o DIR`, in parallel, where one failing file does not stop the others.
 pub fn run_edit(args: EditArgs) -> Result<()> {
-    // Every output path is checked before the analysis, and the outputs land together or not
-    // at all.
-    require_extension(&args.out, "wav", "the edited audio (WAV)")?;
-    let [json, labels, csv] = sidecar_paths(&args.out)?;
-    let png = args.out.with_extension("png");
-    let rpp = args.out.with_extension("rpp");
-    let paths = [args.out.clone(), json, labels, csv, rpp.clone(), png.clone()];
-    let outputs = OutputSet::prepare(&paths, &[&args.file], args.force)?;
+    let inputs = expand_inputs(&args.files)?;
+    let single = inputs.len() == 1 && !args.files[0].is_dir() && !args.out.is_dir();
+    if single {
+        // Every output path is checked before the analysis.
+        let outputs = edit_outputs(&inputs[0], &args.out, args.force)?;
+        let model = load_model(args.model.model.as_deref())?;
+        let summary = edit_one(&model, &inputs[0], &args.out, outputs, &args)?;
+        println!("{summary}");
+        for p in edit_paths(&args.out)? {
+            println!("wrote {}", p.display());
+        }
+        return Ok(());
+    }
+    if args.out.is_file() || has_extension(&args.out, "wav") {
+        bail!(
+            "{} must be a folder: with several recordings, -o names the folder the edits are written to",
+            args.out.display()
+        );
+    }
+    let jobs = batch_outputs(&inputs, &args.out)?;
     let model = load_model(args.model.model.as_deref())?;
-    let clip = read_audio(&args.file)?;
-    warn_about_input(&args.file, &clip);
-    let options = args.edit.to_options(&model);
-    let decision = plan_edit(&model, &clip, &options)?;
+    run_batch(&jobs, args.jobs, "edited", |input, out| {
+        let outputs = edit_outputs(input, out, args.force)?;
+        edit_one(&model, input, out, outputs, &args)
+    })
+}
+
+/// The outputs of an edit written to `out`: the WAV, the cut list, the Audacity labels, the
+/// REAPER regions and project, and the plot.
+fn edit_paths(out: &Path) -> Result<[PathBuf; 6]> {
+    let [json, labels, csv] = sidecar_paths(out)?;
+    Ok([
+        out.to_path_buf(),
+        json,
+        labels,
+        csv,
+        out.with_extension("rpp"),
+        out.with_extension("png"),
+    ])
+}
+
+fn edit_outputs(input: &Path, out: &Path, force: bool) -> Result<OutputSet> {
+    require_extension(out, "wav", "the edited audio (WAV)")?;
+    OutputSet::prepare(&edit_paths(out)?, &[input], force)
+}
+
+/// Edits `input` into `out` (whose outputs are reserved in `outputs`) and says what it kept.
+fn edit_one(
+    model: &Slicer,
+    input: &Path,
+    out: &Path,
+    outputs: OutputSet,
+    args: &EditArgs,
+) -> Result<String> {
+    let [_, json, labels, csv, rpp, png] = edit_paths(out)?;
+    let clip = read_audio(input)?;
+    warn_about_input(input, &clip);
+    let options = args.edit.to_options(model);
+    let decision = plan_edit(model, &clip, &options)?;
     if decision.plan.keep.is_empty() {
         eprintln!(
             "warning: {}: every segment scored above the threshold {:.4}, so the edit keeps nothing and the WAV is empty",
-            args.file.display(),
+            input.display(),
             decision.threshold
         );
     }
     let edited = render_edit(&clip, &decision.plan, options.crossfade);
-    write_wav(outputs.temp_path(&args.out)?, &edited, args.format.into())?;
+    write_wav(outputs.temp_path(out)?, &edited, args.format.into())?;
     let list = cut_list_of(
         &decision,
-        &args.file.display().to_string(),
+        &input.display().to_string(),
         clip.sample_rate,
         model.name(),
     );
     list.write_sidecars([
-        outputs.temp_path(&paths[1])?,
-        outputs.temp_path(&paths[2])?,
-        outputs.temp_path(&paths[3])?,
+        outputs.temp_path(&json)?,
+        outputs.temp_path(&labels)?,
+        outputs.temp_path(&csv)?,
     ])?;
     // The project points at the raw recording wherever it is opened from.
-    let source = std::fs::canonicalize(&args.file).unwrap_or_else(|_| args.file.clone());
+    let source = std::fs::canonicalize(input).unwrap_or_else(|_| input.to_path_buf());
     std::fs::write(
         outputs.temp_path(&rpp)?,
         list.to_reaper_project(&source, options.crossfade),
@@ -202,7 +256,7 @@ pub fn run_edit(args: EditArgs) -> Result<()> {
         &PlotInput {
             title: &format!(
                 "{}: kept {:.0} %",
-                stem(&args.file),
+                stem(input),
                 100.0 * decision.plan.kept_ratio()
             ),
             mono: &clip.mono(),
@@ -214,7 +268,7 @@ pub fn run_edit(args: EditArgs) -> Result<()> {
         },
     )?;
     outputs.commit()?;
-    println!(
+    Ok(format!(
         "kept {:.1} s of {:.1} s ({:.1} %) in {} pieces, {} cuts, threshold {:.4}, tempo {:.0} BPM",
         decision.plan.kept_seconds(),
         clip.duration(),
@@ -223,9 +277,5 @@ pub fn run_edit(args: EditArgs) -> Result<()> {
         decision.plan.cuts().len(),
         decision.threshold,
         decision.beats.tempo_bpm
-    );
-    for p in &paths {
-        println!("wrote {}", p.display());
-    }
-    Ok(())
+    ))
 }

@@ -4,6 +4,8 @@
 //! here, the work is done by the engine.
 
 mod align;
+mod apply;
+mod batch;
 mod edit;
 mod evaluate;
 mod options;
@@ -28,8 +30,10 @@ enum Command {
     Train(train::TrainArgs),
     /// Score a recording per segment: JSON, CSV and a PNG plot.
     Score(edit::ScoreArgs),
-    /// Edit a recording: cut the bad parts, write the audio, a cut list and a plot.
+    /// Edit recordings: cut the bad parts, write the audio, a cut list and a plot.
     Edit(edit::EditArgs),
+    /// Apply one cut list to other recordings of the same session (stems, a video's audio).
+    Apply(apply::ApplyArgs),
     /// Train (or take -m), edit every test raw of a benchmark folder and score the edits.
     Evaluate(evaluate::EvaluateArgs),
     /// Find which spans of a raw recording its human edit kept; write them as a cut list.
@@ -42,6 +46,7 @@ fn main() -> ExitCode {
         Command::Train(args) => train::run(args),
         Command::Score(args) => edit::run_score(args),
         Command::Edit(args) => edit::run_edit(args),
+        Command::Apply(args) => apply::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Align(args) => align::run(args),
     };

@@ -53,7 +53,10 @@ impl CutList {
             let _ = writeln!(out, "      FADEOUT {FADE_SHAPE} {fade_out:.6} 0");
             let _ = writeln!(out, "      NAME \"kept {}\"", i + 1);
             let _ = writeln!(out, "      SOFFS {:.6}", piece.start - head);
-            let _ = writeln!(out, "      <SOURCE {kind}\n        FILE \"{file}\"\n      >");
+            let _ = writeln!(
+                out,
+                "      <SOURCE {kind}\n        FILE \"{file}\"\n      >"
+            );
             let _ = writeln!(out, "    >");
             timeline += length;
         }
