@@ -104,7 +104,10 @@ fn edit_cuts_the_noise_and_writes_every_sidecar() {
     let rpp = std::fs::read_to_string(dir.join("edited.rpp")).unwrap();
     assert_eq!(rpp.matches("<ITEM").count(), keep.len());
     let raw = std::fs::canonicalize(&input).unwrap();
-    assert!(rpp.contains(&format!("FILE \"{}\"", raw.display())), "{rpp}");
+    assert!(
+        rpp.contains(&format!("FILE \"{}\"", raw.display())),
+        "{rpp}"
+    );
     let png = std::fs::read(dir.join("edited.png")).unwrap();
     assert_eq!(&png[1..4], b"PNG");
 }
@@ -230,4 +233,28 @@ fn edited_files_alone_learn_a_novelty_score_that_cuts_what_edits_never_contain()
     // Its short context spreads the score, so the cut may run a little into the music.
     let first = list["keep"][0][0].as_f64().unwrap();
     assert!(first > 2.5 && first < 5.0, "keep starts at {first}: {list}");
+}
+
+#[test]
+fn long_commands_show_progress_when_piped_and_nothing_but_problems_when_quiet() {
+    let dir = scratch("progress");
+    let input = noisy_take(&dir, 9);
+    let run = run_edit(
+        &input,
+        &dir.join("a.wav"),
+        tiny_model(),
+        &["--progress", "plain"],
+    );
+    assert!(run.status.success(), "{}", stderr(&run));
+    // Piped output gets plain lines, the last one at the end of scoring.
+    let err = stderr(&run);
+    let last = err
+        .lines()
+        .rfind(|l| l.starts_with("segments scored:"))
+        .unwrap_or_else(|| panic!("no progress line: {err}"));
+    assert!(last.contains("(100 %)"), "{last}");
+    let run = run_edit(&input, &dir.join("b.wav"), tiny_model(), &["--quiet"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(run.stdout.is_empty() && run.stderr.is_empty());
+    assert!(dir.join("b.wav").is_file());
 }

@@ -41,6 +41,9 @@ pub struct ApplyArgs {
     /// Replace output files that already exist.
     #[arg(long)]
     pub force: bool,
+    /// Print only warnings and errors.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
 }
 
 /// Runs `apply`.
@@ -54,7 +57,7 @@ pub fn run(args: ApplyArgs) -> Result<()> {
         );
     }
     let jobs = batch_outputs(&inputs, &args.out)?;
-    run_batch(&jobs, args.jobs, "cut", |input, out| {
+    run_batch(&jobs, args.jobs, "cut", args.quiet, |input, out| {
         apply_one(&list, &args, input, out)
     })
 }

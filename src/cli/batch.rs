@@ -56,12 +56,13 @@ pub fn has_extension(path: &Path, ext: &str) -> bool {
 }
 
 /// Runs `work` on every `(input, output)` with up to `jobs` at once (default: one per core),
-/// printing a line as each finishes and a summary at the end. Fails, after all have run, if
-/// any did, naming them.
+/// printing a line as each finishes and a summary at the end (errors only when `quiet`).
+/// Fails, after all have run, if any did, naming them.
 pub fn run_batch(
     jobs: &[(PathBuf, PathBuf)],
     threads: Option<usize>,
     done_verb: &str,
+    quiet: bool,
     work: impl Fn(&Path, &Path) -> Result<String> + Sync,
 ) -> Result<()> {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
@@ -79,9 +80,10 @@ pub fn run_batch(
                 let result = work(input, out);
                 let n = finished.fetch_add(1, Ordering::Relaxed) + 1;
                 match result {
-                    Ok(summary) => {
+                    Ok(summary) if !quiet => {
                         println!("[{n}/{}] {}: {summary}", jobs.len(), input.display());
                     }
+                    Ok(_) => {}
                     Err(e) => {
                         eprintln!("[{n}/{}] {}: error: {e:#}", jobs.len(), input.display());
                         if let Ok(mut f) = failures.lock() {
@@ -94,7 +96,9 @@ pub fn run_batch(
     });
     let failed = failures.into_inner().unwrap_or_default();
     let ok = jobs.len() - failed.len();
-    println!("{done_verb} {ok} of {} recordings", jobs.len());
+    if !quiet {
+        println!("{done_verb} {ok} of {} recordings", jobs.len());
+    }
     if !failed.is_empty() {
         bail!(
             "{} of {} recordings failed: {}",

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use audio_slicer::engine::audio_io::{read_audio, write_wav, AudioClip};
 use audio_slicer::engine::cut_list::sidecar_paths;
-use audio_slicer::engine::edit::{cut_list_of, plan_edit, render_edit};
+use audio_slicer::engine::edit::{cut_list_of, plan_edit_reporting, render_edit};
 use audio_slicer::engine::outputs::{require_extension, OutputSet};
 use audio_slicer::engine::plot::{plot_scores, PlotInput};
 use audio_slicer::engine::scoring::ScoreTimeline;
@@ -16,6 +16,7 @@ use serde_json::json;
 
 use crate::batch::{batch_outputs, expand_inputs, has_extension, run_batch};
 use crate::options::{load_model, positive_count, EditTuning, FormatArg, ModelArg};
+use crate::progress::ProgressOptions;
 
 /// Arguments of `score`.
 #[derive(Args, Debug)]
@@ -59,6 +60,8 @@ pub struct EditArgs {
     /// Replace output files that already exist.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub progress: ProgressOptions,
 }
 
 /// Sample rates below this lose most of what the model listens to.
@@ -171,10 +174,21 @@ pub fn run_edit(args: EditArgs) -> Result<()> {
         // Every output path is checked before the analysis.
         let outputs = edit_outputs(&inputs[0], &args.out, args.force)?;
         let model = load_model(args.model.model.as_deref())?;
-        let summary = edit_one(&model, &inputs[0], &args.out, outputs, &args)?;
-        println!("{summary}");
-        for p in edit_paths(&args.out)? {
-            println!("wrote {}", p.display());
+        let mut progress = args.progress.reporter("segments scored");
+        let summary = edit_one(
+            &model,
+            &inputs[0],
+            &args.out,
+            outputs,
+            &args,
+            &mut |d, t| progress.update(d, t),
+        )?;
+        progress.finish();
+        if !args.progress.quiet {
+            println!("{summary}");
+            for p in edit_paths(&args.out)? {
+                println!("wrote {}", p.display());
+            }
         }
         return Ok(());
     }
@@ -186,10 +200,17 @@ pub fn run_edit(args: EditArgs) -> Result<()> {
     }
     let jobs = batch_outputs(&inputs, &args.out)?;
     let model = load_model(args.model.model.as_deref())?;
-    run_batch(&jobs, args.jobs, "edited", |input, out| {
-        let outputs = edit_outputs(input, out, args.force)?;
-        edit_one(&model, input, out, outputs, &args)
-    })
+    // Several files at once: the line printed as each finishes is the progress.
+    run_batch(
+        &jobs,
+        args.jobs,
+        "edited",
+        args.progress.quiet,
+        |input, out| {
+            let outputs = edit_outputs(input, out, args.force)?;
+            edit_one(&model, input, out, outputs, &args, &mut |_, _| {})
+        },
+    )
 }
 
 /// The outputs of an edit written to `out`: the WAV, the cut list, the Audacity labels, the
@@ -218,12 +239,13 @@ fn edit_one(
     out: &Path,
     outputs: OutputSet,
     args: &EditArgs,
+    report: &mut dyn FnMut(usize, usize),
 ) -> Result<String> {
     let [_, json, labels, csv, rpp, png] = edit_paths(out)?;
     let clip = read_audio(input)?;
     warn_about_input(input, &clip);
     let options = args.edit.to_options(model);
-    let decision = plan_edit(model, &clip, &options)?;
+    let decision = plan_edit_reporting(model, &clip, &options, report)?;
     if decision.plan.keep.is_empty() {
         eprintln!(
             "warning: {}: every segment scored above the threshold {:.4}, so the edit keeps nothing and the WAV is empty",

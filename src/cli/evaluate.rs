@@ -20,6 +20,7 @@ use audio_slicer::engine::training::{
 use clap::Args;
 
 use crate::options::{positive_count, EditTuning, MethodArg};
+use crate::progress::ProgressOptions;
 use crate::train::build_model;
 
 /// Arguments of `evaluate`. On a folder with `truth/` it scores against the truth; on a user's
@@ -133,6 +134,7 @@ fn train_for_bench(args: &EvaluateArgs) -> Result<Slicer> {
         &classifier,
         MethodArg::resolve(args.method, args.edited_only),
         args.autoencoder_from.as_deref(),
+        &ProgressOptions::default(),
     )?;
     // The model is evaluate's own product in its own output folder: a rerun replaces it.
     save_model_atomically(&model, &args.out.join("model"), true)?;

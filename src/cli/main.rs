@@ -9,6 +9,7 @@ mod batch;
 mod edit;
 mod evaluate;
 mod options;
+mod progress;
 mod train;
 
 use std::process::ExitCode;

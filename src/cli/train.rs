@@ -14,9 +14,9 @@ use audio_slicer::engine::training::{
     TrainOptions,
 };
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::options::{non_negative, open_share, percentile, positive, positive_count, MethodArg};
+use crate::progress::ProgressOptions;
 
 /// Arguments of `train`.
 #[derive(Args, Debug)]
@@ -82,15 +82,18 @@ pub struct TrainArgs {
     /// Percentile of validation errors used as the default threshold.
     #[arg(long, default_value_t = TrainOptions::default().calibration_percentile, value_parser = percentile, allow_negative_numbers = true)]
     pub calibration_percentile: f64,
+    #[command(flatten)]
+    pub progress: ProgressOptions,
 }
 
-fn train_autoencoder(data_dir: &Path, options: &TrainOptions) -> Result<Autoencoder> {
-    let bar = ProgressBar::new(options.epochs as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} epochs  {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+fn train_autoencoder(
+    data_dir: &Path,
+    options: &TrainOptions,
+    progress: &ProgressOptions,
+) -> Result<Autoencoder> {
+    let mut bar = progress.reporter("epochs");
     let mut best = f64::INFINITY;
+    let mut epoch = 0;
     let model = train(data_dir, options, &mut |report| {
         if report.improved {
             best = report.validation_loss;
@@ -99,7 +102,8 @@ fn train_autoencoder(data_dir: &Path, options: &TrainOptions) -> Result<Autoenco
             "loss {:.4}  validation {:.4}  best {:.4}",
             report.train_loss, report.validation_loss, best
         ));
-        bar.inc(1);
+        epoch += 1;
+        bar.update(epoch, options.epochs);
     })?;
     bar.finish();
     Ok(model)
@@ -113,6 +117,7 @@ pub fn build_model(
     classifier: &ClassifierTraining,
     method: MethodArg,
     autoencoder_from: Option<&Path>,
+    progress: &ProgressOptions,
 ) -> Result<Slicer> {
     let dual = method == MethodArg::DualAutoencoder;
     let autoencoder = match autoencoder_from {
@@ -125,7 +130,7 @@ pub fn build_model(
                 raw_decoder: dual,
                 ..options.clone()
             };
-            train_autoencoder(data_dir, &options)?
+            train_autoencoder(data_dir, &options, progress)?
         }
     };
     let classifier = match method {
@@ -198,8 +203,18 @@ pub fn run(args: TrainArgs) -> Result<()> {
         &classifier,
         MethodArg::resolve(args.method, args.edited_only),
         args.autoencoder_from.as_deref(),
+        &args.progress,
     )?;
     save_model_atomically(&model, &args.out, args.force)?;
+    if !args.progress.quiet {
+        print_summary(&model, &args.out);
+    }
+    warn_if_poorly_calibrated(model.autoencoder.config());
+    Ok(())
+}
+
+/// What was trained and saved, for the end of `train`.
+fn print_summary(model: &Slicer, out: &Path) {
     println!("method: {}", model.method());
     if let Some(c) = model.classifier.as_ref().map(|c| c.config()) {
         match c.labels {
@@ -217,7 +232,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     if let Some(info) = &config.training {
         println!(
             "saved {} (best epoch {} of {}, validation loss {:.4}, {:.0} s)",
-            args.out.display(),
+            out.display(),
             info.best_epoch,
             info.epochs,
             info.best_validation_loss,
@@ -231,15 +246,22 @@ pub fn run(args: TrainArgs) -> Result<()> {
             c.default_threshold(),
             c.default_percentile
         );
-        if c.segments < MIN_CALIBRATION_SEGMENTS {
-            eprintln!(
-                "warning: only {} held-out segments calibrate this model (about {:.0} s of edited audio); its threshold is unreliable: train on a few minutes of edited audio or more",
-                c.segments,
-                c.segments as f64 * segment_seconds(config)
-            );
-        }
     }
-    Ok(())
+}
+
+/// Warns when too few held-out segments set the model's threshold.
+fn warn_if_poorly_calibrated(config: &ModelConfig) {
+    if let Some(c) = config
+        .calibration
+        .as_ref()
+        .filter(|c| c.segments < MIN_CALIBRATION_SEGMENTS)
+    {
+        eprintln!(
+            "warning: only {} held-out segments calibrate this model (about {:.0} s of edited audio); its threshold is unreliable: train on a few minutes of edited audio or more",
+            c.segments,
+            c.segments as f64 * segment_seconds(config)
+        );
+    }
 }
 
 /// Held-out segments below which calibration is called unreliable: about a minute of audio

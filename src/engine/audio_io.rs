@@ -75,7 +75,18 @@ pub fn downmix(channels: &[Vec<f32>]) -> Vec<f32> {
 /// NaN and infinite samples (possible in float WAV) are replaced by silence and counted in
 /// [`AudioClip::repaired_samples`], since one bad sample should not make a whole session unusable.
 pub fn read_audio(path: &Path) -> Result<AudioClip> {
-    decode(path).with_context(|| format!("cannot read audio file {}", path.display()))
+    // A decoder bug must not take the program down on a damaged file: symphonia-format-riff
+    // 0.6.1, for one, overflows a u16 on some damaged WAV headers (a panic where overflow
+    // checks are on), found by tests/fuzz_readers.rs.
+    let decoded = std::panic::catch_unwind(|| decode(path)).unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(anyhow!("the decoder failed on damaged data ({why})"))
+    });
+    decoded.with_context(|| format!("cannot read audio file {}", path.display()))
 }
 
 fn decode(path: &Path) -> Result<AudioClip> {

@@ -72,10 +72,22 @@ pub struct EditDecision {
 
 /// Scores `clip` with `model` and plans the cuts.
 pub fn plan_edit(model: &Slicer, clip: &AudioClip, options: &EditOptions) -> Result<EditDecision> {
+    plan_edit_reporting(model, clip, options, &mut |_, _| {})
+}
+
+/// [`plan_edit`], calling `report(done, total)` with the segments scored so far: scoring is
+/// nearly all of an edit's time.
+pub fn plan_edit_reporting(
+    model: &Slicer,
+    clip: &AudioClip,
+    options: &EditOptions,
+    report: &mut dyn FnMut(usize, usize),
+) -> Result<EditDecision> {
     let mut extractor = LogMelExtractor::new(model.features())?;
     let spec = log_mel_of(&mut extractor, &clip.channels, clip.sample_rate)?;
     let beats = track_beats(&spec.data, spec.n_mels, spec.frame_rate);
-    let timeline = model.score_log_mel(&spec, clip.duration(), options.hop_frames)?;
+    let timeline =
+        model.score_log_mel_reporting(&spec, clip.duration(), options.hop_frames, report)?;
     let bins = timeline.bin_scores();
     let threshold = choose_threshold(model, &timeline, &bins, options.threshold)?;
     let bad: Vec<bool> = bins.iter().map(|&s| s > threshold).collect();

@@ -13,7 +13,7 @@ use super::model::{Autoencoder, ModelConfig};
 use super::novelty::{NoveltyScorer, NOVELTY_FILE};
 use super::pairs::descriptors::local_dim;
 use super::pairs::{
-    contextual_descriptors, ClassifierConfig, LabelSource, MedianPrior, PairClassifier,
+    contextual_descriptors_reporting, ClassifierConfig, LabelSource, MedianPrior, PairClassifier,
     SegmentDescriptors, CLASSIFIER_WEIGHTS_FILE, PRIOR_SECONDS,
 };
 use super::scoring::{score_log_mel, ScoreTimeline};
@@ -243,14 +243,34 @@ impl Slicer {
         duration: f64,
         hop_frames: usize,
     ) -> Result<ScoreTimeline> {
+        self.score_log_mel_reporting(spec, duration, hop_frames, &mut |_, _| {})
+    }
+
+    /// [`Self::score_log_mel`], calling `report(done, total)` with the segments scored so far
+    /// (a model scoring by reconstruction error reports only at the end).
+    pub fn score_log_mel_reporting(
+        &self,
+        spec: &LogMel,
+        duration: f64,
+        hop_frames: usize,
+        report: &mut dyn FnMut(usize, usize),
+    ) -> Result<ScoreTimeline> {
         let Some(scorer) = self.row_scorer() else {
-            return score_log_mel(&self.autoencoder, spec, duration, hop_frames);
+            let timeline = score_log_mel(&self.autoencoder, spec, duration, hop_frames)?;
+            report(timeline.segments.len(), timeline.segments.len());
+            return Ok(timeline);
         };
         let (hop, short, long) = scorer.geometry();
         let prior =
             scorer.median_prior(local_dim(&self.autoencoder), spec.frame_rate, PRIOR_SECONDS);
-        let desc =
-            contextual_descriptors(&self.autoencoder, spec, hop, (short, long), prior.as_ref())?;
+        let desc = contextual_descriptors_reporting(
+            &self.autoencoder,
+            spec,
+            hop,
+            (short, long),
+            prior.as_ref(),
+            report,
+        )?;
         let p = scorer.score(&desc)?;
         if let Some(bad) = p.iter().find(|s| !s.is_finite()) {
             bail!(

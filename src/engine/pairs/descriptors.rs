@@ -67,13 +67,27 @@ pub fn local_descriptors(
     spec: &LogMel,
     hop: usize,
 ) -> Result<SegmentDescriptors> {
+    local_descriptors_reporting(model, spec, hop, &mut |_, _| {})
+}
+
+/// [`local_descriptors`], calling `report(done, total)` with the segments described so far
+/// after each batch (the autoencoder's work, nearly all of scoring's).
+pub fn local_descriptors_reporting(
+    model: &Autoencoder,
+    spec: &LogMel,
+    hop: usize,
+    report: &mut dyn FnMut(usize, usize),
+) -> Result<SegmentDescriptors> {
     let seg = model.config().segment_frames;
     let starts = segment_starts(spec.frames(), seg, hop);
     let dim = local_dim(model);
     let mut values = Vec::with_capacity(starts.len() * dim);
+    let mut done = 0;
     for chunk in starts.chunks(BATCH) {
         let x = segment_batch(spec, chunk, seg, DType::F32, model.device())?;
         local_rows(model, &x, &mut values)?;
+        done += chunk.len();
+        report(done, starts.len());
     }
     Ok(SegmentDescriptors {
         starts,

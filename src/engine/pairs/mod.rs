@@ -23,8 +23,8 @@ pub use classifier::{
 };
 pub use dataset::{label_pair, session_pairs, unmatched_files, SessionPair, UnmatchedFiles};
 pub use descriptors::{
-    column_medians, local_descriptors, segment_starts, with_context, MedianPrior,
-    SegmentDescriptors,
+    column_medians, local_descriptors, local_descriptors_reporting, segment_starts, with_context,
+    MedianPrior, SegmentDescriptors,
 };
 pub use median::RunningMedian;
 pub use whole_files::{learn_from_files, FILE_CLASSIFIER_THRESHOLD};
@@ -113,7 +113,21 @@ pub fn contextual_descriptors(
     context: (usize, usize),
     prior: Option<&MedianPrior>,
 ) -> Result<SegmentDescriptors> {
-    let local = local_descriptors_of(model, spec, hop)?;
+    contextual_descriptors_reporting(model, spec, hop, context, prior, &mut |_, _| {})
+}
+
+/// [`contextual_descriptors`], reporting `(segments done, total)` as it goes.
+pub fn contextual_descriptors_reporting(
+    model: &Autoencoder,
+    spec: &LogMel,
+    hop: usize,
+    context: (usize, usize),
+    prior: Option<&MedianPrior>,
+    report: &mut dyn FnMut(usize, usize),
+) -> Result<SegmentDescriptors> {
+    let mut normalised = spec.clone();
+    model.config().stats.apply(&mut normalised);
+    let local = local_descriptors_reporting(model, &normalised, hop, report)?;
     Ok(with_context(&local, context.0, context.1, prior))
 }
 
