@@ -7,7 +7,9 @@ import (Editor:do_import needs the GUI), so this does what the import would:
    WAVs there (Ardour's native format; the samples are copied unchanged), named NAME%L.wav and
    NAME%R.wav for stereo (Ardour's own naming), NAME-<n>.wav for other channel counts.
 2. <Sources>: one <Source type="audio"> per mono file, by file name (Ardour finds it in
-   interchange/*/audiofiles), channel 0 of that file.
+   interchange/*/audiofiles), channel 0 of that file, with origin="". (Not the original WAV's
+   path: with an origin Ardour 7 read channel 0 of the original file for every source, so the
+   right channel played the left's samples.)
 3. <Regions>: the whole-file region over all those sources (whole-file="1"), which Ardour keeps
    as the parent of the regions used in playlists.
 4. <Playlists>: the track's playlist (the <Route>'s audio-playlist id) gets a <Region> over the
