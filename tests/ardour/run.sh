@@ -115,6 +115,8 @@ r, ch = wavio.read(sys.argv[1]); print(r, len(ch), len(ch[0]))' "$wav" "$here")
 echo "fixture: $wav ($channels ch, $frames frames at $rate Hz); model $model"
 
 # A private HOME for Ardour: its config, caches and ~/.vst3.
+# cargo (rustup) needs the real home; Ardour gets a private one.
+real_home="$HOME"
 export HOME="$work/home"
 export XDG_CONFIG_HOME="$HOME/.config" XDG_CACHE_HOME="$HOME/.cache" XDG_DATA_HOME="$HOME/.local/share"
 mkdir -p "$HOME/.vst3" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME" "$XDG_DATA_HOME"
@@ -234,6 +236,19 @@ report_results() { # log file, exit code
   fi
 }
 report_results "$work/compare.log" "$compare_rc"
+
+# 7b. The command line's edit of the same recording, same model and options (Snap Off, Min cut
+# 0.8 s): its cuts must be in the bounce, boundaries within the tolerance cli_compare.py states.
+model_dir=$("$py" -c 'import json, sys; print(json.load(open(sys.argv[1]))["model_dir"])' "$fixture")
+mkdir -p "$work/cli"
+if HOME="$real_home" cargo run --release --quiet --bin audio-slicer -- edit "$wav" -o "$work/cli/session.wav" \
+    -m "$model_dir" --snap off --min-cut 0.8 --force --quiet >"$work/cli.log" 2>&1; then
+  "$py" "$here/cli_compare.py" "$work/report.json" "$work/cli/session.cuts.json" >"$work/cli-compare.log" 2>&1
+  report_results "$work/cli-compare.log" $?
+else
+  tail -n 20 "$work/cli.log"
+  fail "cli_edit: audio-slicer edit failed; see $work/cli.log"
+fi
 
 same_audio() { # two WAVs: the same frames, sample for sample
   "$py" -c '

@@ -241,6 +241,20 @@ pub fn process_all(
     setup: &Setup,
     latency: usize,
 ) -> Render {
+    process_timed(plugin, input, setup, latency, false).0
+}
+
+/// [`process_all`], returning also the time spent inside `process()`; with `paced`, each block
+/// is handed over when real-time playback would hand it over (no sooner), as a sound card does.
+pub fn process_timed(
+    plugin: &mut AudioSlicer,
+    input: &[Vec<f32>],
+    setup: &Setup,
+    latency: usize,
+    paced: bool,
+) -> (Render, std::time::Duration) {
+    let started = std::time::Instant::now();
+    let mut inside = std::time::Duration::ZERO;
     let frames = input[0].len();
     let max_block = setup.blocks.iter().copied().max().unwrap_or(1);
     let mut scratch = vec![vec![0.0f32; max_block]; input.len()];
@@ -272,10 +286,18 @@ pub fn process_all(
             inputs: &mut [],
             outputs: &mut [],
         };
+        if paced {
+            let due = std::time::Duration::from_secs_f64(at as f64 / f64::from(setup.rate));
+            if let Some(wait) = due.checked_sub(started.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
         let before = violations();
+        let call = std::time::Instant::now();
         nice_assert_no_alloc::assert_no_alloc(|| {
             plugin.process(&mut buffer, &mut aux, &mut context);
         });
+        inside += call.elapsed();
         allocations += violations() - before;
         drop(buffer);
         for (out, s) in output.iter_mut().zip(&scratch) {
@@ -284,12 +306,15 @@ pub fn process_all(
         midi.extend(context.events.drain(..).map(|(t, e)| (at + t as usize, e)));
         at += n;
     }
-    Render {
-        output,
-        midi,
-        latency,
-        allocations,
-    }
+    (
+        Render {
+            output,
+            midi,
+            latency,
+            allocations,
+        },
+        inside,
+    )
 }
 
 /// Allocations counted inside `assert_no_alloc` so far (the counter only exists in debug
