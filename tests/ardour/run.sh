@@ -70,6 +70,8 @@ finish() {
 work="$repo/target/ardour-test"
 rm -rf "$work"
 mkdir -p "$work"
+# Physical paths only: Ardour's VST3 cache does not find a bundle scanned through a symlink.
+work="$(cd "$work" && pwd -P)"
 
 # 1. Ardour 7 (and pgrep, for starve_analysis.sh; taskset and chrt come with util-linux).
 need=""
