@@ -64,7 +64,9 @@ pub struct PlotInput<'a> {
     pub duration: f64,
 }
 
-/// Writes a `PLOT_WIDTH` x `PLOT_HEIGHT` PNG of `input` to `path` (which must end in `.png`).
+/// Writes a PNG of `input` to `path` (which must end in `.png`): a `PLOT_WIDTH` x `PLOT_HEIGHT`
+/// overview of the whole recording and, for one longer than ten minutes, rows of
+/// [`ROW_HEIGHT`] beneath it showing five minutes or more each (at most 24 rows).
 ///
 /// Text (title, axis labels, legend) needs a system font found through fontconfig; without one
 /// the plot is still written, just without text.
@@ -75,10 +77,91 @@ pub fn plot_scores(path: &Path, input: &PlotInput) -> anyhow::Result<()> {
     if !is_png {
         bail!("plot path {} must end in .png", path.display());
     }
-    let pixels = render_rgb(input, PLOT_WIDTH, PLOT_HEIGHT)
-        .with_context(|| format!("drawing plot {}", path.display()))?;
-    save_png(path, &pixels, (PLOT_WIDTH, PLOT_HEIGHT))
+    let (pixels, height) =
+        render_with_rows(input).with_context(|| format!("drawing plot {}", path.display()))?;
+    save_png(path, &pixels, (PLOT_WIDTH, height))
         .with_context(|| format!("writing plot {}", path.display()))
+}
+
+/// The overview and, for a long recording, rows beneath it, each a stretch of the recording
+/// at a readable scale drawn as a plot of its own; returns the pixels and the image height.
+fn render_with_rows(input: &PlotInput) -> anyhow::Result<(Vec<u8>, u32)> {
+    let mut pixels = render_rgb(input, PLOT_WIDTH, PLOT_HEIGHT)?;
+    let rows = row_windows(time_span(input));
+    for &(start, end) in &rows {
+        let segments = window_segments(input.segments, start, end);
+        let keep = window_ranges(input.keep, start, end);
+        let rate = f64::from(input.sample_rate);
+        let first = ((start * rate) as usize).min(input.mono.len());
+        let last = ((end * rate) as usize).clamp(first, input.mono.len());
+        let title = format!("{} - {}", clock(start), clock(end));
+        let row = PlotInput {
+            title: &title,
+            mono: &input.mono[first..last],
+            sample_rate: input.sample_rate,
+            segments: &segments,
+            threshold: input.threshold,
+            keep: &keep,
+            duration: end - start,
+        };
+        pixels.extend_from_slice(&render_rgb(&row, PLOT_WIDTH, ROW_HEIGHT)?);
+    }
+    Ok((pixels, PLOT_HEIGHT + ROW_HEIGHT * rows.len() as u32))
+}
+
+/// Recordings longer than this (seconds) get rows beneath the overview.
+const ROWS_AFTER: f64 = 600.0;
+/// The shortest stretch a row shows, in seconds (about 5 pixels a second).
+const ROW_SECONDS: f64 = 300.0;
+/// At most this many rows: a longer recording gets longer rows.
+const MAX_ROWS: usize = 24;
+/// Height of one row, in pixels (a title and the two panels).
+pub const ROW_HEIGHT: u32 = 400;
+
+/// `(start, end)` of each row for a recording of `duration` seconds; none for a short one.
+fn row_windows(duration: f64) -> Vec<(f64, f64)> {
+    // NaN and short recordings alike get no rows.
+    if duration.is_nan() || duration <= ROWS_AFTER {
+        return Vec::new();
+    }
+    let length = ROW_SECONDS.max(duration / MAX_ROWS as f64);
+    let count = (duration / length).ceil() as usize;
+    (0..count)
+        .map(|i| (i as f64 * length, ((i + 1) as f64 * length).min(duration)))
+        .collect()
+}
+
+/// The segments overlapping `[start, end)`, in the window's time.
+fn window_segments(segments: &[Segment], start: f64, end: f64) -> Vec<Segment> {
+    segments
+        .iter()
+        .filter(|s| s.end > start && s.start < end)
+        .map(|s| Segment {
+            start: s.start - start,
+            end: s.end - start,
+            score: s.score,
+        })
+        .collect()
+}
+
+/// `ranges` clipped to `[start, end)`, in the window's time.
+fn window_ranges(ranges: &[TimeRange], start: f64, end: f64) -> Vec<TimeRange> {
+    ranges
+        .iter()
+        .filter(|r| r.end > start && r.start < end)
+        .map(|r| TimeRange::new(r.start.max(start) - start, r.end.min(end) - start))
+        .collect()
+}
+
+/// `h:mm:ss` (or `m:ss`) of a time in seconds, for row titles.
+fn clock(seconds: f64) -> String {
+    let total = seconds.max(0.0).round() as u64;
+    let (h, m, s) = (total / 3600, total / 60 % 60, total % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
 }
 
 /// Draws into memory first so that a failure never leaves a half-drawn file behind.

@@ -253,3 +253,54 @@ fn plot_without_fonts_still_writes_png() {
     assert_png(&out, PLOT_WIDTH, PLOT_HEIGHT);
     let _ = (fs::remove_file(&out), fs::remove_file(&conf));
 }
+
+#[test]
+fn a_long_recording_gets_readable_rows_beneath_the_overview() {
+    // 30 minutes at a low rate (the plot reads the samples, not their rate), one cut at
+    // 20:00-20:30, which the overview draws a few pixels wide and its row about 150.
+    let rate = 50;
+    let minutes = 30.0;
+    let mono: Vec<f32> = (0..(minutes * 60.0 * rate as f64) as usize)
+        .map(|i| ((i % 7) as f32 - 3.0) / 10.0)
+        .collect();
+    let segments: Vec<Segment> = (0..1800)
+        .map(|i| Segment {
+            start: i as f64,
+            end: i as f64 + 1.0,
+            score: if (1200..1230).contains(&i) { 3.0 } else { 0.5 },
+        })
+        .collect();
+    let keep = [TimeRange::new(0.0, 1200.0), TimeRange::new(1230.0, 1800.0)];
+    let plot = PlotInput {
+        title: "long",
+        mono: &mono,
+        sample_rate: rate,
+        segments: &segments,
+        threshold: 1.0,
+        keep: &keep,
+        duration: 1800.0,
+    };
+    let path = temp_png("long");
+    plot_scores(&path, &plot).unwrap();
+    // Six rows of five minutes.
+    assert_png(&path, PLOT_WIDTH, PLOT_HEIGHT + 6 * ROW_HEIGHT);
+    assert_eq!(row_windows(1800.0).len(), 6);
+    assert_eq!(row_windows(600.0).len(), 0);
+    // Three hours: at most 24 rows, each longer.
+    let rows = row_windows(3.0 * 3600.0);
+    assert_eq!(rows.len(), 24);
+    assert_eq!(rows.last().unwrap().1, 3.0 * 3600.0);
+    // The cut is shaded wide in the fifth row (20:00-25:00) and nowhere in the first.
+    let (px, height) = render_with_rows(&plot).unwrap();
+    assert_eq!(px.len(), (PLOT_WIDTH * height * 3) as usize);
+    let row = |k: u32| PLOT_HEIGHT + k * ROW_HEIGHT..PLOT_HEIGHT + (k + 1) * ROW_HEIGHT;
+    let shaded = |k| count(&px, row(k), 0..PLOT_WIDTH, is_cut_shade);
+    assert!(
+        shaded(4) > 20 * shaded(0).max(1),
+        "{} {}",
+        shaded(4),
+        shaded(0)
+    );
+    assert_eq!(clock(3725.0), "1:02:05");
+    assert_eq!(clock(65.0), "1:05");
+}
