@@ -187,58 +187,50 @@ impl EditTuning {
 
 /// A number of seconds: finite and not negative.
 pub fn seconds(text: &str) -> Result<f64, String> {
-    let x = number(text)?;
-    if x < 0.0 {
-        return Err(format!("{x} is negative: seconds must be 0 or more"));
-    }
-    Ok(x)
+    number_where(text, |x| x >= 0.0, "is negative: seconds must be 0 or more")
 }
 
 /// A share: above 0 and at most 1.
 pub fn share(text: &str) -> Result<f64, String> {
-    let x = number(text)?;
-    if !(x > 0.0 && x <= 1.0) {
-        return Err(format!(
-            "{x} is not a share: it must be above 0 and at most 1"
-        ));
-    }
-    Ok(x)
+    number_where(
+        text,
+        |x| x > 0.0 && x <= 1.0,
+        "is not a share: it must be above 0 and at most 1",
+    )
 }
 
 /// A share strictly between 0 and 1.
 pub fn open_share(text: &str) -> Result<f64, String> {
-    let x = number(text)?;
-    if !(x > 0.0 && x < 1.0) {
-        return Err(format!("{x} must be above 0 and below 1"));
-    }
-    Ok(x)
+    number_where(text, |x| x > 0.0 && x < 1.0, "must be above 0 and below 1")
 }
 
 /// A percentile: 0 to 100.
 pub fn percentile(text: &str) -> Result<f64, String> {
-    let x = number(text)?;
-    if !(0.0..=100.0).contains(&x) {
-        return Err(format!("{x} is not a percentile: it must be from 0 to 100"));
-    }
-    Ok(x)
+    number_where(
+        text,
+        |x| (0.0..=100.0).contains(&x),
+        "is not a percentile: it must be from 0 to 100",
+    )
 }
 
 /// A finite number above 0.
 pub fn positive(text: &str) -> Result<f64, String> {
-    let x = number(text)?;
-    if x <= 0.0 {
-        return Err(format!("{x} must be above 0"));
-    }
-    Ok(x)
+    number_where(text, |x| x > 0.0, "must be above 0")
 }
 
 /// A finite number not below 0.
 pub fn non_negative(text: &str) -> Result<f64, String> {
+    number_where(text, |x| x >= 0.0, "must be 0 or more")
+}
+
+/// A finite number for which `ok` holds; otherwise "X `why`".
+fn number_where(text: &str, ok: impl Fn(f64) -> bool, why: &str) -> Result<f64, String> {
     let x = number(text)?;
-    if x < 0.0 {
-        return Err(format!("{x} must be 0 or more"));
+    if ok(x) {
+        Ok(x)
+    } else {
+        Err(format!("{x} {why}"))
     }
-    Ok(x)
 }
 
 /// Any finite number.

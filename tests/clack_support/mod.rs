@@ -76,38 +76,39 @@ impl HostLatencyImpl for MainThread {
     fn changed(&self) {}
 }
 
-pub struct Host;
+/// The test host; `GUI` says whether it offers the `clap.gui` extension (a batch renderer or
+/// a validator may not).
+pub struct TestHost<const GUI: bool>;
 
-impl HostHandlers for Host {
+/// The host the editor opens in.
+pub type Host = TestHost<true>;
+
+impl<const GUI: bool> HostHandlers for TestHost<GUI> {
     type Shared<'a> = Shared;
     type MainThread<'a> = MainThread;
     type AudioProcessor<'a> = ();
 
     fn declare_extensions(builder: &mut HostExtensions<Self>, _shared: &Self::Shared<'_>) {
-        builder.register::<HostGui>().register::<HostLatency>();
-    }
-}
-
-/// A host with no GUI extension of its own (a batch renderer, a validator).
-pub struct HostWithoutGui;
-
-impl HostHandlers for HostWithoutGui {
-    type Shared<'a> = Shared;
-    type MainThread<'a> = MainThread;
-    type AudioProcessor<'a> = ();
-
-    fn declare_extensions(builder: &mut HostExtensions<Self>, _shared: &Self::Shared<'_>) {
+        if GUI {
+            builder.register::<HostGui>();
+        }
         builder.register::<HostLatency>();
     }
 }
 
-/// Instantiates the bundled plugin in a host without `clap.gui`, asks it for its editor as
-/// such a host might, and returns whether creating the editor succeeded.
-pub fn editor_created_in_a_host_without_gui() -> bool {
-    let host_info = HostInfo::new("audio-slicer bare host", "audio-slicer", "", "0.1").unwrap();
-    let entry = unsafe { PluginEntry::load(bundle()) }.expect("cannot load the bundle");
+/// Loads the bundle and instantiates the plugin in a `TestHost<GUI>`; the entry must outlive
+/// the instance.
+fn instantiate<const GUI: bool>() -> (PluginEntry, PluginInstance<TestHost<GUI>>) {
+    let path = bundle();
+    assert!(
+        path.exists(),
+        "{} is missing: bundle the plugin first",
+        path.display()
+    );
+    let host_info = HostInfo::new("audio-slicer test host", "audio-slicer", "", "0.1").unwrap();
+    let entry = unsafe { PluginEntry::load(&path) }.expect("cannot load the bundle");
     let id = CString::new(PLUGIN_ID).unwrap();
-    let mut instance = PluginInstance::<HostWithoutGui>::new(
+    let instance = PluginInstance::<TestHost<GUI>>::new(
         |_| Shared::default(),
         |_| MainThread,
         &entry,
@@ -115,6 +116,13 @@ pub fn editor_created_in_a_host_without_gui() -> bool {
         &host_info,
     )
     .expect("cannot instantiate the plugin");
+    (entry, instance)
+}
+
+/// Instantiates the bundled plugin in a host without `clap.gui`, asks it for its editor as
+/// such a host might, and returns whether creating the editor succeeded.
+pub fn editor_created_in_a_host_without_gui() -> bool {
+    let (_entry, mut instance) = instantiate::<false>();
     let gui = instance
         .access_shared_handler(|h| *h.gui.get().unwrap())
         .expect("the plugin offers its GUI extension");
@@ -150,23 +158,7 @@ pub struct ClapSession {
 impl ClapSession {
     /// Loads the bundle and instantiates the plugin.
     pub fn open() -> Self {
-        let path = bundle();
-        assert!(
-            path.exists(),
-            "{} is missing: bundle the plugin first",
-            path.display()
-        );
-        let host_info = HostInfo::new("audio-slicer test host", "audio-slicer", "", "0.1").unwrap();
-        let entry = unsafe { PluginEntry::load(&path) }.expect("cannot load the bundle");
-        let id = CString::new(PLUGIN_ID).unwrap();
-        let instance = PluginInstance::<Host>::new(
-            |_| Shared::default(),
-            |_| MainThread,
-            &entry,
-            &id,
-            &host_info,
-        )
-        .expect("cannot instantiate the plugin");
+        let (entry, instance) = instantiate::<true>();
         Self {
             instance,
             _entry: entry,

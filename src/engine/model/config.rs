@@ -58,6 +58,26 @@ impl ModelConfig {
         }
     }
 
+    /// A tiny network for tests: 8 mel bands with identity normalisation, 8-frame segments,
+    /// the given encoder channels and bottleneck.
+    #[cfg(test)]
+    pub fn tiny_for_tests(hidden_dims: Vec<usize>, latent_dim: usize) -> Self {
+        let features = FeatureConfig {
+            n_mels: 8,
+            ..FeatureConfig::default()
+        };
+        let stats = FeatureStats {
+            mean: vec![0.0; 8],
+            std: vec![1.0; 8],
+        };
+        Self {
+            segment_frames: 8,
+            hidden_dims,
+            latent_dim,
+            ..Self::seed_design(features, stats)
+        }
+    }
+
     /// The factor by which the encoder shrinks each spatial axis.
     pub fn downsampling(&self) -> usize {
         1 << self.hidden_dims.len()

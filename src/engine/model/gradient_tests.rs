@@ -5,23 +5,11 @@
 use candle_core::{DType, Device, Tensor, Var};
 
 use super::{max_pool_2x2, Autoencoder, ModelConfig};
-use crate::engine::features::{FeatureConfig, FeatureStats};
 
 /// A tiny network whose biases are non-zero: with zero biases, a decoder cell fed only by dead
 /// ReLUs sits exactly on the next ReLU's kink, where finite differences see half a slope.
 fn tiny_model() -> Autoencoder {
-    let features = FeatureConfig {
-        n_mels: 8,
-        ..FeatureConfig::default()
-    };
-    let stats = FeatureStats {
-        mean: vec![0.0; 8],
-        std: vec![1.0; 8],
-    };
-    let mut config = ModelConfig::seed_design(features, stats);
-    config.segment_frames = 8;
-    config.hidden_dims = vec![3, 4, 5];
-    config.latent_dim = 3;
+    let config = ModelConfig::tiny_for_tests(vec![3, 4, 5], 3);
     let model = Autoencoder::new(config, DType::F64, 7).unwrap();
     for (name, var) in model.varmap().data().lock().unwrap().iter() {
         if name.ends_with(".bias") {

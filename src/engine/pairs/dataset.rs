@@ -60,24 +60,21 @@ pub struct UnmatchedFiles {
 
 /// The unmatched files of `data_dir` (nothing when it has no `input/` folder).
 pub fn unmatched_files(data_dir: &Path) -> Result<UnmatchedFiles> {
-    let raw_dir = data_dir.join("input");
-    let edit_dir = data_dir.join("desired_output");
+    let (raw_dir, edit_dir) = (data_dir.join("input"), data_dir.join("desired_output"));
     if !raw_dir.is_dir() || !edit_dir.is_dir() {
         return Ok(UnmatchedFiles::default());
     }
-    let raws = audio_files_in(&raw_dir)?;
-    let edits = audio_files_in(&edit_dir)?;
-    let stem = |p: &PathBuf| p.file_stem().map(|s| s.to_owned());
-    let without = |files: &[PathBuf], others: &[PathBuf]| -> Vec<PathBuf> {
+    // Whatever [`session_pairs`] does not pair, by its own matching rule.
+    let pairs = session_pairs(data_dir)?;
+    let unpaired = |files: Vec<PathBuf>, side: fn(&SessionPair) -> &PathBuf| -> Vec<PathBuf> {
         files
-            .iter()
-            .filter(|f| !others.iter().any(|o| stem(o) == stem(f)))
-            .cloned()
+            .into_iter()
+            .filter(|f| !pairs.iter().any(|p| side(p) == f))
             .collect()
     };
     Ok(UnmatchedFiles {
-        raw_without_edit: without(&raws, &edits),
-        edit_without_raw: without(&edits, &raws),
+        raw_without_edit: unpaired(audio_files_in(&raw_dir)?, |p| &p.raw),
+        edit_without_raw: unpaired(audio_files_in(&edit_dir)?, |p| &p.edited),
     })
 }
 

@@ -100,9 +100,14 @@ pub fn local_descriptors_of(
     spec: &LogMel,
     hop: usize,
 ) -> Result<SegmentDescriptors> {
+    local_descriptors(model, &normalised(model, spec), hop)
+}
+
+/// `spec` normalised with the autoencoder's feature statistics.
+fn normalised(model: &Autoencoder, spec: &LogMel) -> LogMel {
     let mut normalised = spec.clone();
     model.config().stats.apply(&mut normalised);
-    local_descriptors(model, &normalised, hop)
+    normalised
 }
 
 /// Descriptors (with context) of every segment of an unnormalised spectrogram.
@@ -125,9 +130,7 @@ pub fn contextual_descriptors_reporting(
     prior: Option<&MedianPrior>,
     report: &mut dyn FnMut(usize, usize),
 ) -> Result<SegmentDescriptors> {
-    let mut normalised = spec.clone();
-    model.config().stats.apply(&mut normalised);
-    let local = local_descriptors_reporting(model, &normalised, hop, report)?;
+    let local = local_descriptors_reporting(model, &normalised(model, spec), hop, report)?;
     Ok(with_context(&local, context.0, context.1, prior))
 }
 

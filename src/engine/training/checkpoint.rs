@@ -147,24 +147,10 @@ fn copy_recursively(from: &Path, to: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::features::{FeatureConfig, FeatureStats};
     use crate::engine::model::ModelConfig;
 
     fn tiny_model() -> Slicer {
-        let features = FeatureConfig {
-            n_mels: 8,
-            ..FeatureConfig::default()
-        };
-        let stats = FeatureStats {
-            mean: vec![0.0; 8],
-            std: vec![1.0; 8],
-        };
-        let config = ModelConfig {
-            segment_frames: 8,
-            hidden_dims: vec![2],
-            latent_dim: 2,
-            ..ModelConfig::seed_design(features, stats)
-        };
+        let config = ModelConfig::tiny_for_tests(vec![2], 2);
         Slicer::reconstruction_only(Autoencoder::new(config, candle_core::DType::F32, 0).unwrap())
     }
 
