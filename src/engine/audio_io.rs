@@ -3,17 +3,14 @@
 //! Every error names the file and the problem, because users point the tool at whole folders of
 //! recordings and need to know which one is broken.
 
-use std::fs::File;
 use std::path::Path;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use serde::{Deserialize, Serialize};
-use symphonia::core::codecs::audio::AudioDecoderOptions;
-use symphonia::core::errors::Error as SymphoniaError;
-use symphonia::core::formats::probe::Hint;
-use symphonia::core::formats::{FormatOptions, TrackType};
-use symphonia::core::io::MediaSourceStream;
-use symphonia::core::meta::MetadataOptions;
+
+mod reader;
+
+pub use reader::AudioReader;
 
 /// Decoded audio: one `Vec<f32>` per channel, all the same length, samples in [-1, 1].
 #[derive(Debug, Clone, PartialEq)]
@@ -69,118 +66,25 @@ pub fn downmix(channels: &[Vec<f32>]) -> Vec<f32> {
     out
 }
 
-/// Decodes WAV, FLAC, Ogg Vorbis or MP3 at any rate and channel count.
+/// Decodes WAV, FLAC, Ogg Vorbis or MP3 at any rate and channel count, whole.
 ///
 /// Fails with the file named when it is missing, not audio, truncated or holds no samples.
 /// NaN and infinite samples (possible in float WAV) are replaced by silence and counted in
 /// [`AudioClip::repaired_samples`], since one bad sample should not make a whole session unusable.
+/// Long recordings are better read a block at a time with [`AudioReader`].
 pub fn read_audio(path: &Path) -> Result<AudioClip> {
-    // A decoder bug must not take the program down on a damaged file: symphonia-format-riff
-    // 0.6.1, for one, overflows a u16 on some damaged WAV headers (a panic where overflow
-    // checks are on), found by tests/fuzz_readers.rs.
-    let decoded = std::panic::catch_unwind(|| decode(path)).unwrap_or_else(|panic| {
-        let why = panic
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        Err(anyhow!("the decoder failed on damaged data ({why})"))
-    });
-    decoded.with_context(|| format!("cannot read audio file {}", path.display()))
-}
-
-fn decode(path: &Path) -> Result<AudioClip> {
-    let file = File::open(path).map_err(|e| anyhow!("{e}"))?;
-    if file.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
-        bail!("the file is empty (0 bytes)");
-    }
-    let mss = MediaSourceStream::new(Box::new(file), Default::default());
-    let mut hint = Hint::new();
-    if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
-        hint.with_extension(ext);
-    }
-    let mut format = symphonia::default::get_probe()
-        .probe(
-            &hint,
-            mss,
-            FormatOptions::default(),
-            MetadataOptions::default(),
-        )
-        .map_err(|e| anyhow!("not a recognised audio file (WAV, FLAC, Ogg Vorbis, MP3): {e}"))?;
-    let track = format
-        .default_track(TrackType::Audio)
-        .ok_or_else(|| anyhow!("the file has no audio track"))?;
-    let track_id = track.id;
-    let params = track
-        .codec_params
-        .as_ref()
-        .and_then(|p| p.audio())
-        .ok_or_else(|| anyhow!("the audio track has no codec parameters"))?
-        .clone();
-    let mut decoder = symphonia::default::get_codecs()
-        .make_audio_decoder(&params, &AudioDecoderOptions::default())
-        .map_err(|e| anyhow!("unsupported codec: {e}"))?;
-
-    let mut sample_rate = params.sample_rate.unwrap_or(0);
-    let mut channels: Vec<Vec<f32>> = Vec::new();
-    let mut scratch: Vec<Vec<f32>> = Vec::new();
-    loop {
-        let packet = match format.next_packet() {
-            Ok(Some(packet)) => packet,
-            Ok(None) => break,
-            Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                bail!("the file is truncated (the stream ends in the middle of its data)")
-            }
-            Err(e) => bail!("the stream is damaged: {e}"),
-        };
-        if packet.track_id != track_id {
-            continue;
-        }
-        let decoded = match decoder.decode(&packet) {
-            Ok(buf) => buf,
-            // A single corrupt packet in a long take is better skipped than fatal.
-            Err(SymphoniaError::DecodeError(_)) => continue,
-            Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                bail!("the file is truncated (the last packet is incomplete)")
-            }
-            Err(e) => bail!("decoding failed: {e}"),
-        };
-        sample_rate = decoded.spec().rate();
-        decoded.copy_to_vecs_planar(&mut scratch);
-        if channels.is_empty() {
-            channels = vec![Vec::new(); scratch.len()];
-        }
-        if scratch.len() != channels.len() {
-            bail!("the channel count changes in the middle of the stream");
-        }
-        for (ch, plane) in channels.iter_mut().zip(&scratch) {
+    let mut reader = AudioReader::open(path)?;
+    let mut channels = vec![Vec::new(); reader.channels()];
+    while let Some(block) = reader.next_block()? {
+        for (ch, plane) in channels.iter_mut().zip(block) {
             ch.extend_from_slice(plane);
         }
     }
-    if channels.is_empty() || channels[0].is_empty() {
-        bail!("the file contains no audio samples");
-    }
-    if sample_rate == 0 {
-        bail!("the file does not state its sample rate");
-    }
-    let repaired_samples = repair_non_finite(&mut channels);
     Ok(AudioClip {
-        sample_rate,
+        sample_rate: reader.sample_rate(),
         channels,
-        repaired_samples,
+        repaired_samples: reader.repaired_samples(),
     })
-}
-
-/// Replaces NaN/Inf with 0 and returns how many were replaced.
-fn repair_non_finite(channels: &mut [Vec<f32>]) -> usize {
-    let mut repaired = 0;
-    for s in channels.iter_mut().flatten() {
-        if !s.is_finite() {
-            *s = 0.0;
-            repaired += 1;
-        }
-    }
-    repaired
 }
 
 /// Sample encodings for WAV output.

@@ -12,6 +12,14 @@ use rubato::audioadapter_buffers::direct::SequentialSliceOfVecs;
 use rubato::{Fft, FixedSync, Resampler};
 use serde::{Deserialize, Serialize};
 
+mod streaming;
+
+pub use streaming::StreamingLogMel;
+
+/// Input frames per resampler chunk (rubato's FFT resampler), shared by the whole-signal and the
+/// streaming paths so that the two give the same samples.
+const RESAMPLER_CHUNK: usize = 1024;
+
 /// Parameters of the log-mel analysis. Stored with every model, since a model only understands
 /// the features it was trained on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -249,7 +257,7 @@ pub fn resample_mono(signal: &[f32], from_rate: u32, to_rate: u32) -> Result<Vec
     let mut resampler = Fft::<f32>::new(
         from_rate as usize,
         to_rate as usize,
-        1024,
+        RESAMPLER_CHUNK,
         1,
         FixedSync::Input,
     )

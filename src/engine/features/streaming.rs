@@ -1,0 +1,275 @@
+//! Log-mel features of a recording fed a block at a time, equal sample for sample to
+//! [`log_mel_of`](super::log_mel_of) on the whole recording, so a file of any length is analysed
+//! without ever holding its audio.
+
+use anyhow::{anyhow, Result};
+use rubato::audioadapter_buffers::direct::SequentialSliceOfVecs;
+use rubato::{Fft, FixedSync, Indexing, Resampler};
+
+use super::{FeatureConfig, LogMel, LogMelExtractor, RESAMPLER_CHUNK};
+
+/// Builds a [`LogMel`] from planar blocks of any size at the source rate.
+pub struct StreamingLogMel {
+    extractor: LogMelExtractor,
+    resampler: Option<ChunkResampler>,
+    /// The mono mix of the block being pushed.
+    mono: Vec<f32>,
+    /// Analysis-rate samples from the start of the next frame on (in the zero-padded signal).
+    pending: Vec<f32>,
+    /// Frames made so far, frame-major.
+    data: Vec<f32>,
+    /// Analysis-rate samples received so far.
+    samples: usize,
+}
+
+impl StreamingLogMel {
+    /// An analysis of audio arriving at `input_rate` Hz.
+    pub fn new(config: &FeatureConfig, input_rate: u32) -> Result<Self> {
+        let extractor = LogMelExtractor::new(config)?;
+        let resampler = (input_rate != config.sample_rate)
+            .then(|| ChunkResampler::new(input_rate, config.sample_rate))
+            .transpose()?;
+        Ok(Self {
+            // Frames are centred: the first one starts half a window before the signal.
+            pending: vec![0.0; config.n_fft / 2],
+            extractor,
+            resampler,
+            mono: Vec::new(),
+            data: Vec::new(),
+            samples: 0,
+        })
+    }
+
+    /// Adds one planar block (every channel the same length).
+    pub fn push(&mut self, channels: &[Vec<f32>]) -> Result<()> {
+        downmix_into(channels, &mut self.mono);
+        match &mut self.resampler {
+            Some(resampler) => {
+                let (pending, samples) = (&mut self.pending, &mut self.samples);
+                resampler.push(&self.mono, &mut |out| {
+                    pending.extend_from_slice(out);
+                    *samples += out.len();
+                })?;
+            }
+            None => {
+                self.pending.extend_from_slice(&self.mono);
+                self.samples += self.mono.len();
+            }
+        }
+        self.make_frames();
+        Ok(())
+    }
+
+    /// The spectrogram of everything pushed.
+    pub fn finish(mut self) -> Result<LogMel> {
+        if let Some(resampler) = self.resampler.take() {
+            let (pending, samples) = (&mut self.pending, &mut self.samples);
+            resampler.finish(&mut |out| {
+                pending.extend_from_slice(out);
+                *samples += out.len();
+            })?;
+        }
+        let config = self.extractor.config().clone();
+        self.pending
+            .resize(self.pending.len() + config.n_fft / 2, 0.0);
+        self.make_frames();
+        let frames = 1 + self.samples / config.hop;
+        debug_assert_eq!(self.data.len(), frames * config.n_mels);
+        self.data.truncate(frames * config.n_mels);
+        Ok(LogMel {
+            n_mels: config.n_mels,
+            frame_rate: config.frame_rate(),
+            data: self.data,
+        })
+    }
+
+    /// Makes every frame whose window has fully arrived.
+    fn make_frames(&mut self) {
+        let (n_fft, hop, n_mels) = {
+            let c = self.extractor.config();
+            (c.n_fft, c.hop, c.n_mels)
+        };
+        let mut start = 0;
+        while start + n_fft <= self.pending.len() {
+            let t = self.data.len();
+            self.data.resize(t + n_mels, 0.0);
+            let (window, out) = (&self.pending[start..start + n_fft], &mut self.data[t..]);
+            self.extractor.frame_into(window, out);
+            start += hop;
+        }
+        self.pending.drain(..start);
+    }
+}
+
+/// Averages planar channels into `out`, in the order [`downmix`](crate::engine::audio_io::downmix)
+/// adds them, so the two give the same bits.
+fn downmix_into(channels: &[Vec<f32>], out: &mut Vec<f32>) {
+    out.clear();
+    let Some(first) = channels.first() else {
+        return;
+    };
+    out.resize(first.len(), 0.0);
+    for ch in channels {
+        for (o, s) in out.iter_mut().zip(ch) {
+            *o += *s;
+        }
+    }
+    let scale = 1.0 / channels.len() as f32;
+    out.iter_mut().for_each(|o| *o *= scale);
+}
+
+/// rubato's FFT resampler driven a block at a time exactly as `process_all` drives it over a
+/// whole signal: full chunks while more than a chunk is left, then the rest as a partial chunk,
+/// then zeros until the delay is flushed; the first `output_delay` frames are dropped and the
+/// output is `ceil(ratio * input)` frames long.
+struct ChunkResampler {
+    inner: Fft<f32>,
+    /// Input not yet resampled.
+    pending: Vec<f32>,
+    output: Vec<Vec<f32>>,
+    /// Output frames still to drop (the resampler's delay).
+    to_skip: usize,
+    input_frames: usize,
+    output_frames: usize,
+}
+
+impl ChunkResampler {
+    fn new(from_rate: u32, to_rate: u32) -> Result<Self> {
+        let inner = Fft::<f32>::new(
+            from_rate as usize,
+            to_rate as usize,
+            RESAMPLER_CHUNK,
+            1,
+            FixedSync::Input,
+        )
+        .map_err(|e| anyhow!("cannot resample from {from_rate} Hz to {to_rate} Hz: {e}"))?;
+        Ok(Self {
+            output: vec![vec![0.0; inner.output_frames_max()]],
+            to_skip: inner.output_delay(),
+            inner,
+            pending: Vec::new(),
+            input_frames: 0,
+            output_frames: 0,
+        })
+    }
+
+    fn push(&mut self, input: &[f32], sink: &mut dyn FnMut(&[f32])) -> Result<()> {
+        self.pending.extend_from_slice(input);
+        self.input_frames += input.len();
+        let chunk = self.inner.input_frames_next();
+        let mut offset = 0;
+        // Strictly more than a chunk: `process_all` sends the last chunk, even a full one, as a
+        // partial chunk, which only `finish` knows to be the last.
+        while self.pending.len() - offset > chunk {
+            offset += self.process(offset, None, usize::MAX, sink)?;
+        }
+        self.pending.drain(..offset);
+        Ok(())
+    }
+
+    fn finish(mut self, sink: &mut dyn FnMut(&[f32])) -> Result<()> {
+        let expected = (self.inner.resample_ratio() * self.input_frames as f64).ceil() as usize;
+        if !self.pending.is_empty() {
+            self.process(0, Some(self.pending.len()), expected, sink)?;
+        }
+        self.pending.clear();
+        while self.output_frames < expected {
+            self.process(0, Some(0), expected, sink)?;
+        }
+        Ok(())
+    }
+
+    /// Resamples one chunk from `offset` of the pending input, emitting at most `limit` frames
+    /// in all; returns the input frames used.
+    fn process(
+        &mut self,
+        offset: usize,
+        partial_len: Option<usize>,
+        limit: usize,
+        sink: &mut dyn FnMut(&[f32]),
+    ) -> Result<usize> {
+        let input = [std::mem::take(&mut self.pending)];
+        let frames = input[0].len();
+        let result = SequentialSliceOfVecs::new(&input[..], 1, frames)
+            .map_err(|e| anyhow!("resampler input: {e}"))
+            .and_then(|adapter_in| {
+                let out_frames = self.output[0].len();
+                let mut adapter_out =
+                    SequentialSliceOfVecs::new_mut(&mut self.output, 1, out_frames)
+                        .map_err(|e| anyhow!("resampler output: {e}"))?;
+                let indexing = Indexing {
+                    input_offset: offset,
+                    output_offset: 0,
+                    active_channels_mask: None,
+                    partial_len,
+                };
+                self.inner
+                    .process_into_buffer(&adapter_in, &mut adapter_out, Some(&indexing))
+                    .map_err(|e| anyhow!("resampling failed: {e}"))
+            });
+        let [pending] = input;
+        self.pending = pending;
+        let (used, made) = result?;
+        let skipped = made.min(self.to_skip);
+        self.to_skip -= skipped;
+        let wanted = (made - skipped).min(limit - self.output_frames);
+        sink(&self.output[0][skipped..skipped + wanted]);
+        self.output_frames += wanted;
+        Ok(used)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::log_mel_of;
+    use super::*;
+
+    fn noise(len: usize, seed: u64) -> Vec<f32> {
+        let mut state = seed;
+        (0..len)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    fn streamed(channels: &[Vec<f32>], rate: u32, blocks: &[usize]) -> LogMel {
+        let mut analysis = StreamingLogMel::new(&FeatureConfig::default(), rate).unwrap();
+        let mut at = 0;
+        let mut sizes = blocks.iter().cycle();
+        while at < channels[0].len() {
+            let end = (at + sizes.next().unwrap()).min(channels[0].len());
+            let block: Vec<Vec<f32>> = channels.iter().map(|c| c[at..end].to_vec()).collect();
+            analysis.push(&block).unwrap();
+            at = end;
+        }
+        analysis.finish().unwrap()
+    }
+
+    #[test]
+    fn blocks_of_any_size_give_the_whole_file_analysis_bit_for_bit() {
+        let config = FeatureConfig::default();
+        for (rate, len) in [
+            (44_100, 44_100 + 77),
+            (48_000, 1000),
+            (22_050, 30_001),
+            (8000, 1024),
+        ] {
+            let channels = vec![noise(len, 1), noise(len, 2)];
+            let mut extractor = LogMelExtractor::new(&config).unwrap();
+            let whole = log_mel_of(&mut extractor, &channels, rate).unwrap();
+            for blocks in [&[1024][..], &[1, 4095, 333], &[len]] {
+                let s = streamed(&channels, rate, blocks);
+                assert_eq!(
+                    s.frames(),
+                    whole.frames(),
+                    "{rate} Hz, {len} frames, {blocks:?}"
+                );
+                assert!(s.data == whole.data, "{rate} Hz, {len} frames, {blocks:?}");
+            }
+        }
+    }
+}
