@@ -6,9 +6,11 @@
 use std::path::Path;
 use std::time::Instant;
 
-use audio_slicer::engine::audio_io::{read_audio, write_wav, AudioClip, WavFormat};
+use audio_slicer::engine::audio_io::{write_wav, AudioClip, WavFormat};
 use audio_slicer::engine::cut_list::sidecar_paths;
-use audio_slicer::engine::edit::{cut_list_of, plan_edit, render_edit, EditOptions};
+use audio_slicer::engine::edit::{
+    cut_list_of, plan_edit_of_log_mel, render_edit_file, EditOptions, RecordingAnalysis,
+};
 use audio_slicer::engine::features::{log_mel_of, FeatureConfig, LogMelExtractor};
 use audio_slicer::engine::model::{segment_batch, Autoencoder};
 use audio_slicer::engine::plot::{plot_scores, PlotInput};
@@ -84,12 +86,20 @@ fn main() {
     let input = dir.join("session.wav");
     write_wav(&input, &clip, WavFormat::Int16).unwrap();
     let t = Instant::now();
-    let raw = read_audio(&input).unwrap();
+    let raw = RecordingAnalysis::of_file(&input, model.features()).unwrap();
     let options = EditOptions::for_model(&model);
-    let decision = plan_edit(&model, &raw, &options).unwrap();
-    let edited = render_edit(&raw, &decision.plan, options.crossfade);
+    let decision =
+        plan_edit_of_log_mel(&model, &raw.spec, raw.duration(), &options, &mut |_, _| {}).unwrap();
     let out = dir.join("edited.wav");
-    write_wav(&out, &edited, WavFormat::Int24).unwrap();
+    render_edit_file(
+        &input,
+        raw.frames,
+        &decision.plan.keep,
+        options.crossfade,
+        &out,
+        WavFormat::Int24,
+    )
+    .unwrap();
     let [json, labels, csv] = sidecar_paths(&out).unwrap();
     cut_list_of(&decision, "session.wav", raw.sample_rate, "default")
         .write_sidecars([&json, &labels, &csv])
@@ -98,8 +108,7 @@ fn main() {
         &dir.join("edited.png"),
         &PlotInput {
             title: "bench",
-            mono: &raw.mono(),
-            sample_rate: raw.sample_rate,
+            waveform: &raw.waveform,
             segments: &decision.timeline.segments,
             threshold: decision.threshold,
             keep: &decision.plan.keep,

@@ -4,10 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
-use audio_slicer::engine::audio_io::{read_audio, write_wav, AudioClip};
+use audio_slicer::engine::audio_io::audio_length;
 use audio_slicer::engine::cut_list::CutList;
+use audio_slicer::engine::edit::render_edit_file;
 use audio_slicer::engine::outputs::OutputSet;
-use audio_slicer::engine::render::render_keep;
 use clap::Args;
 
 use crate::batch::{batch_outputs, expand_inputs, run_batch};
@@ -64,25 +64,36 @@ pub fn run(args: ApplyArgs) -> Result<()> {
 
 fn apply_one(list: &CutList, args: &ApplyArgs, input: &Path, out: &Path) -> Result<String> {
     let outputs = OutputSet::prepare(&[out.to_path_buf()], &[input, &args.cuts], args.force)?;
-    let clip = read_audio(input)?;
-    if (clip.duration() - list.duration).abs() > LENGTH_TOLERANCE {
+    let (sample_rate, frames) = audio_length(input)?;
+    let duration = frames as f64 / f64::from(sample_rate);
+    if (duration - list.duration).abs() > LENGTH_TOLERANCE {
         bail!(
             "{} lasts {:.3} s but {} was made for {:.3} s of audio: it is not a recording of the same session",
             input.display(),
-            clip.duration(),
+            duration,
             args.cuts.display(),
             list.duration
         );
     }
     let keep = list.keep_ranges();
-    let channels = render_keep(&clip.channels, clip.sample_rate, &keep, args.crossfade);
-    let edited = AudioClip::new(clip.sample_rate, channels);
-    write_wav(outputs.temp_path(out)?, &edited, args.format.into())?;
+    render_edit_file(
+        input,
+        frames,
+        &keep,
+        args.crossfade,
+        outputs.temp_path(out)?,
+        args.format.into(),
+    )?;
     outputs.commit()?;
+    let kept: f64 = keep
+        .iter()
+        .map(|r| r.end.min(duration) - r.start.max(0.0))
+        .filter(|s| *s > 0.0)
+        .sum();
     Ok(format!(
         "kept {:.1} s of {:.1} s in {} pieces; wrote {}",
-        edited.duration(),
-        clip.duration(),
+        kept,
+        duration,
         keep.len(),
         out.display()
     ))

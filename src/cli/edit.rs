@@ -3,9 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use audio_slicer::engine::audio_io::{read_audio, write_wav, AudioClip};
 use audio_slicer::engine::cut_list::sidecar_paths;
-use audio_slicer::engine::edit::{cut_list_of, plan_edit_reporting, render_edit};
+use audio_slicer::engine::edit::{
+    cut_list_of, plan_edit_of_log_mel, render_edit_file, RecordingAnalysis,
+};
 use audio_slicer::engine::outputs::{require_extension, OutputSet};
 use audio_slicer::engine::plot::{plot_scores, PlotInput};
 use audio_slicer::engine::scoring::ScoreTimeline;
@@ -67,20 +68,20 @@ pub struct EditArgs {
 /// Sample rates below this lose most of what the model listens to.
 const LOW_SAMPLE_RATE: u32 = 16_000;
 
-fn warn_about_input(path: &Path, clip: &AudioClip) {
-    if clip.repaired_samples > 0 {
+fn warn_about_input(path: &Path, analysis: &RecordingAnalysis) {
+    if analysis.repaired_samples > 0 {
         eprintln!(
             "warning: {}: {} NaN/infinite samples were replaced by silence",
             path.display(),
-            clip.repaired_samples
+            analysis.repaired_samples
         );
     }
-    if clip.sample_rate < LOW_SAMPLE_RATE {
+    if analysis.sample_rate < LOW_SAMPLE_RATE {
         eprintln!(
             "warning: {} is sampled at {} Hz: it holds nothing above {} Hz, which the model expects to hear, so its scores are less reliable",
             path.display(),
-            clip.sample_rate,
-            clip.sample_rate / 2
+            analysis.sample_rate,
+            analysis.sample_rate / 2
         );
     }
 }
@@ -99,10 +100,10 @@ pub fn run_score(args: ScoreArgs) -> Result<()> {
     let paths = [json_path.clone(), csv_path.clone(), png_path.clone()];
     let outputs = OutputSet::prepare(&paths, &[&args.file], args.force)?;
     let model = load_model(args.model.model.as_deref())?;
-    let clip = read_audio(&args.file)?;
-    warn_about_input(&args.file, &clip);
+    let analysis = RecordingAnalysis::of_file(&args.file, model.features())?;
+    warn_about_input(&args.file, &analysis);
     let hop = args.hop_frames.unwrap_or(model.default_hop_frames());
-    let timeline = model.score_clip(&clip, hop)?;
+    let timeline = model.score_log_mel(&analysis.spec, analysis.duration(), hop)?;
     let threshold = model.default_threshold().unwrap_or(f64::NAN);
     write_scores_json(
         outputs.temp_path(&json_path)?,
@@ -116,12 +117,11 @@ pub fn run_score(args: ScoreArgs) -> Result<()> {
         outputs.temp_path(&png_path)?,
         &PlotInput {
             title: &format!("{} scores", stem(&args.file)),
-            mono: &clip.mono(),
-            sample_rate: clip.sample_rate,
+            waveform: &analysis.waveform,
             segments: &timeline.segments,
             threshold,
-            keep: &[TimeRange::new(0.0, clip.duration())],
-            duration: clip.duration(),
+            keep: &[TimeRange::new(0.0, analysis.duration())],
+            duration: analysis.duration(),
         },
     )?;
     outputs.commit()?;
@@ -242,10 +242,11 @@ fn edit_one(
     report: &mut dyn FnMut(usize, usize),
 ) -> Result<String> {
     let [_, json, labels, csv, rpp, png] = edit_paths(out)?;
-    let clip = read_audio(input)?;
-    warn_about_input(input, &clip);
+    let analysis = RecordingAnalysis::of_file(input, model.features())?;
+    warn_about_input(input, &analysis);
     let options = args.edit.to_options(model);
-    let decision = plan_edit_reporting(model, &clip, &options, report)?;
+    let decision =
+        plan_edit_of_log_mel(model, &analysis.spec, analysis.duration(), &options, report)?;
     if decision.plan.keep.is_empty() {
         eprintln!(
             "warning: {}: every segment scored above the threshold {:.4}, so the edit keeps nothing and the WAV is empty",
@@ -253,12 +254,18 @@ fn edit_one(
             decision.threshold
         );
     }
-    let edited = render_edit(&clip, &decision.plan, options.crossfade);
-    write_wav(outputs.temp_path(out)?, &edited, args.format.into())?;
+    render_edit_file(
+        input,
+        analysis.frames,
+        &decision.plan.keep,
+        options.crossfade,
+        outputs.temp_path(out)?,
+        args.format.into(),
+    )?;
     let list = cut_list_of(
         &decision,
         &input.display().to_string(),
-        clip.sample_rate,
+        analysis.sample_rate,
         model.name(),
     );
     list.write_sidecars([
@@ -281,19 +288,18 @@ fn edit_one(
                 stem(input),
                 100.0 * decision.plan.kept_ratio()
             ),
-            mono: &clip.mono(),
-            sample_rate: clip.sample_rate,
+            waveform: &analysis.waveform,
             segments: &decision.timeline.segments,
             threshold: decision.threshold,
             keep: &decision.plan.keep,
-            duration: clip.duration(),
+            duration: analysis.duration(),
         },
     )?;
     outputs.commit()?;
     Ok(format!(
         "kept {:.1} s of {:.1} s ({:.1} %) in {} pieces, {} cuts, threshold {:.4}, tempo {:.0} BPM",
         decision.plan.kept_seconds(),
-        clip.duration(),
+        analysis.duration(),
         100.0 * decision.plan.kept_ratio(),
         decision.plan.keep.len(),
         decision.plan.cuts().len(),

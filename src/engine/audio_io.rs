@@ -3,12 +3,17 @@
 //! Every error names the file and the problem, because users point the tool at whole folders of
 //! recordings and need to know which one is broken.
 
-use std::path::Path;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context, Result};
 use serde::{Deserialize, Serialize};
 
+mod float_wav;
 mod reader;
+
+use float_wav::FloatWavWriter;
 
 pub use reader::AudioReader;
 
@@ -87,6 +92,14 @@ pub fn read_audio(path: &Path) -> Result<AudioClip> {
     })
 }
 
+/// The sample rate and length in frames of an audio file, found by decoding it (container
+/// headers do not always state the length, or state it wrongly).
+pub fn audio_length(path: &Path) -> Result<(u32, usize)> {
+    let mut reader = AudioReader::open(path)?;
+    while reader.next_block()?.is_some() {}
+    Ok((reader.sample_rate(), reader.frames_read() as usize))
+}
+
 /// Sample encodings for WAV output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum WavFormat {
@@ -102,38 +115,86 @@ pub enum WavFormat {
 ///
 /// Integer formats clip to full scale rather than wrap, since wrap-around is a loud click.
 pub fn write_wav(path: &Path, clip: &AudioClip, format: WavFormat) -> Result<()> {
-    write_wav_inner(path, clip, format)
-        .with_context(|| format!("cannot write WAV file {}", path.display()))
+    let mut sink = WavSink::create(path, clip.sample_rate, clip.channels.len(), format)?;
+    sink.write(&clip.channels)?;
+    sink.finish()
 }
 
-fn write_wav_inner(path: &Path, clip: &AudioClip, format: WavFormat) -> Result<()> {
-    let channel_count = u16::try_from(clip.channels.len().max(1))
-        .map_err(|_| anyhow!("too many channels ({})", clip.channels.len()))?;
-    let (bits_per_sample, sample_format) = match format {
-        WavFormat::Int16 => (16, hound::SampleFormat::Int),
-        WavFormat::Int24 => (24, hound::SampleFormat::Int),
-        WavFormat::Float32 => (32, hound::SampleFormat::Float),
-    };
-    let spec = hound::WavSpec {
-        channels: channel_count,
-        sample_rate: clip.sample_rate,
-        bits_per_sample,
-        sample_format,
-    };
-    let mut writer = hound::WavWriter::create(path, spec)?;
-    let frames = clip.frames();
-    for i in 0..frames {
-        for ch in &clip.channels {
-            let s = ch[i];
-            match format {
-                WavFormat::Float32 => writer.write_sample(s)?,
-                WavFormat::Int16 => writer.write_sample(quantise(s, 16) as i16)?,
-                WavFormat::Int24 => writer.write_sample(quantise(s, 24))?,
-            }
-        }
+/// A WAV file written a block at a time, so an edit of any length is written in constant memory.
+///
+/// Integer formats clip to full scale rather than wrap, since wrap-around is a loud click.
+pub struct WavSink {
+    path: PathBuf,
+    writer: WavWriter,
+}
+
+enum WavWriter {
+    Int(hound::WavWriter<BufWriter<File>>, u32),
+    Float(FloatWavWriter),
+}
+
+impl WavSink {
+    /// Creates `path` for `channels` channels at `sample_rate` Hz in `format`.
+    pub fn create(
+        path: &Path,
+        sample_rate: u32,
+        channels: usize,
+        format: WavFormat,
+    ) -> Result<Self> {
+        let open = || -> Result<WavWriter> {
+            let channels = u16::try_from(channels.max(1))
+                .map_err(|_| anyhow!("too many channels ({channels})"))?;
+            let bits = match format {
+                WavFormat::Int16 => 16,
+                WavFormat::Int24 => 24,
+                WavFormat::Float32 => {
+                    return Ok(WavWriter::Float(FloatWavWriter::create(
+                        path,
+                        sample_rate,
+                        channels,
+                    )?))
+                }
+            };
+            let spec = hound::WavSpec {
+                channels,
+                sample_rate,
+                bits_per_sample: bits as u16,
+                sample_format: hound::SampleFormat::Int,
+            };
+            Ok(WavWriter::Int(hound::WavWriter::create(path, spec)?, bits))
+        };
+        let writer = open().with_context(|| format!("cannot write WAV file {}", path.display()))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            writer,
+        })
     }
-    writer.finalize()?;
-    Ok(())
+
+    /// Appends planar samples (every channel the same length).
+    pub fn write(&mut self, block: &[Vec<f32>]) -> Result<()> {
+        let written = match &mut self.writer {
+            WavWriter::Float(writer) => writer.write(block),
+            WavWriter::Int(writer, bits) => (|| {
+                let frames = block.first().map_or(0, Vec::len);
+                for i in 0..frames {
+                    for ch in block {
+                        writer.write_sample(quantise(ch[i], *bits))?;
+                    }
+                }
+                Ok(())
+            })(),
+        };
+        written.with_context(|| format!("cannot write WAV file {}", self.path.display()))
+    }
+
+    /// Completes the file's header.
+    pub fn finish(self) -> Result<()> {
+        let finished = match self.writer {
+            WavWriter::Float(writer) => writer.finish(),
+            WavWriter::Int(writer, _) => writer.finalize().map_err(Into::into),
+        };
+        finished.with_context(|| format!("cannot write WAV file {}", self.path.display()))
+    }
 }
 
 fn quantise(sample: f32, bits: u32) -> i32 {
@@ -152,6 +213,31 @@ mod tests {
         assert_eq!(quantise(-2.0, 16), -32768);
         assert_eq!(quantise(0.5, 16), 16384);
         assert_eq!(quantise(-1.0, 24), -8_388_608);
+    }
+
+    #[test]
+    fn float_wav_has_the_plain_float_header_and_round_trips_exactly() {
+        let path =
+            std::env::temp_dir().join(format!("audio_slicer_f32_{}.wav", std::process::id()));
+        let channels: Vec<Vec<f32>> = (0..8)
+            .map(|c| {
+                (0..1001)
+                    .map(|i| (i * (c + 1)) as f32 / 9000.0 - 0.3)
+                    .collect()
+            })
+            .collect();
+        let clip = AudioClip::new(48_000, channels);
+        write_wav(&path, &clip, WavFormat::Float32).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let u16_at = |i: usize| u16::from_le_bytes([bytes[i], bytes[i + 1]]);
+        let u32_at = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().unwrap());
+        assert_eq!(&bytes[12..16], b"fmt ");
+        assert_eq!((u32_at(16), u16_at(20), u16_at(22)), (18, 3, 8));
+        assert_eq!((&bytes[38..42], u32_at(46)), (&b"fact"[..], 1001));
+        assert_eq!((&bytes[50..54], u32_at(54)), (&b"data"[..], 1001 * 8 * 4));
+        assert_eq!(u32_at(4) as usize, bytes.len() - 8);
+        assert_eq!(read_audio(&path).unwrap(), clip);
+        let _ = std::fs::remove_file(&path);
     }
 
     #[test]

@@ -12,6 +12,10 @@ use plotters::style::{FontFamily, FontStyle};
 use super::cut_list::complement_within;
 use super::timeline::{Segment, TimeRange};
 
+mod outline;
+
+pub use outline::{OutlineBuilder, WaveformOutline};
+
 /// Width of the written image, in pixels.
 pub const PLOT_WIDTH: u32 = 1600;
 /// Height of the written image, in pixels (two stacked panels).
@@ -50,10 +54,8 @@ const SCORE_LEGEND: [(Swatch, &str); 3] = [
 pub struct PlotInput<'a> {
     /// Title drawn above the panels (usually the source file name).
     pub title: &'a str,
-    /// The source audio, mixed to mono.
-    pub mono: &'a [f32],
-    /// Sample rate of `mono`, in Hz.
-    pub sample_rate: u32,
+    /// The outline of the source audio, mixed to mono.
+    pub waveform: &'a WaveformOutline,
     /// Scored segments (higher = worse).
     pub segments: &'a [Segment],
     /// Score above which segments were judged bad.
@@ -91,14 +93,11 @@ fn render_with_rows(input: &PlotInput) -> anyhow::Result<(Vec<u8>, u32)> {
     for &(start, end) in &rows {
         let segments = window_segments(input.segments, start, end);
         let keep = window_ranges(input.keep, start, end);
-        let rate = f64::from(input.sample_rate);
-        let first = ((start * rate) as usize).min(input.mono.len());
-        let last = ((end * rate) as usize).clamp(first, input.mono.len());
+        let waveform = input.waveform.window(start, end);
         let title = format!("{} - {}", clock(start), clock(end));
         let row = PlotInput {
             title: &title,
-            mono: &input.mono[first..last],
-            sample_rate: input.sample_rate,
+            waveform: &waveform,
             segments: &segments,
             threshold: input.threshold,
             keep: &keep,
@@ -222,8 +221,7 @@ fn render(input: &PlotInput, size: (u32, u32), text: bool) -> anyhow::Result<Vec
 
 /// The input, sanitised for drawing: a positive time span, cut regions, plottable scores.
 struct View<'a> {
-    mono: &'a [f32],
-    sample_rate: u32,
+    waveform: &'a WaveformOutline,
     x_max: f64,
     cuts: Vec<TimeRange>,
     /// (segment centre, score), finite scores only, in time order.
@@ -242,8 +240,7 @@ impl<'a> View<'a> {
             .collect();
         scores.sort_by(|a, b| a.0.total_cmp(&b.0));
         Self {
-            mono: input.mono,
-            sample_rate: input.sample_rate,
+            waveform: input.waveform,
             x_max,
             cuts: complement_within(input.keep, x_max),
             scores,
@@ -265,11 +262,7 @@ fn time_span(input: &PlotInput) -> f64 {
     if input.duration.is_finite() && input.duration > 0.0 {
         return input.duration;
     }
-    let audio = if input.sample_rate > 0 {
-        input.mono.len() as f64 / f64::from(input.sample_rate)
-    } else {
-        0.0
-    };
+    let audio = input.waveform.duration();
     let ends = input
         .segments
         .iter()
@@ -283,39 +276,13 @@ fn time_span(input: &PlotInput) -> f64 {
     }
 }
 
-/// One (time, min, max) per pixel column: a single pass over the samples whatever their number.
-fn envelope(mono: &[f32], sample_rate: u32, x_max: f64, columns: u32) -> Vec<(f64, f32, f32)> {
-    if mono.is_empty() || sample_rate == 0 || columns == 0 {
-        return Vec::new();
-    }
-    let rate = f64::from(sample_rate);
-    let column_s = x_max / f64::from(columns);
-    (0..columns)
-        .filter_map(|c| {
-            let t0 = f64::from(c) * column_s;
-            let first = ((t0 * rate) as usize).min(mono.len());
-            // At least one sample per column, so short clips are not drawn as dots.
-            let last = (((t0 + column_s) * rate) as usize)
-                .max(first + 1)
-                .min(mono.len());
-            let (lo, hi) = mono[first..last]
-                .iter()
-                .filter(|x| x.is_finite())
-                .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &x| {
-                    (lo.min(x), hi.max(x))
-                });
-            (lo <= hi).then_some((t0 + column_s / 2.0, lo, hi))
-        })
-        .collect()
-}
-
 type Area<'b> = DrawingArea<BitMapBackend<'b>, Shift>;
 
 fn draw_waveform(area: &Area, view: &View, text: bool) -> anyhow::Result<()> {
     let probe = chart_builder(area, text).build_cartesian_2d(0.0..view.x_max, -1.0..1.0)?;
     let columns = probe.plotting_area().dim_in_pixel().0;
     drop(probe);
-    let columns_env = envelope(view.mono, view.sample_rate, view.x_max, columns);
+    let columns_env = view.waveform.envelope(view.x_max, columns);
     let peak = columns_env
         .iter()
         .map(|&(_, lo, hi)| lo.abs().max(hi.abs()))

@@ -8,6 +8,10 @@
 use super::fades::{fade_in, fade_out};
 use super::timeline::TimeRange;
 
+mod streaming;
+
+pub use streaming::StreamingSplice;
+
 /// A range of sample indices, `start..end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Span {

@@ -4,8 +4,7 @@
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use super::audio_io::AudioClip;
-use super::features::{log_mel_of, LogMel, LogMelExtractor};
+use super::features::LogMel;
 use super::model::{segment_batch, Autoencoder, SegmentMeasure};
 use super::timeline::Segment;
 
@@ -123,17 +122,6 @@ pub fn measure_spectrogram(
         out.extend(chunk.iter().copied().zip(values));
     }
     Ok(out)
-}
-
-/// Scores a clip: features, normalisation with the model's statistics, segment errors.
-pub fn score_clip(
-    model: &Autoencoder,
-    clip: &AudioClip,
-    hop_frames: usize,
-) -> Result<ScoreTimeline> {
-    let mut extractor = LogMelExtractor::new(&model.config().features)?;
-    let spec = log_mel_of(&mut extractor, &clip.channels, clip.sample_rate)?;
-    score_log_mel(model, &spec, clip.duration(), hop_frames)
 }
 
 /// Scores an unnormalised log-mel spectrogram of a recording lasting `duration` seconds.

@@ -7,8 +7,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use super::audio_io::AudioClip;
-use super::features::{log_mel_of, FeatureConfig, LogMel, LogMelExtractor};
+use super::features::{FeatureConfig, LogMel};
 use super::model::{Autoencoder, ModelConfig};
 use super::novelty::{NoveltyScorer, NOVELTY_FILE};
 use super::pairs::descriptors::local_dim;
@@ -285,13 +284,6 @@ impl Slicer {
             spec.frame_rate,
             duration,
         ))
-    }
-
-    /// Scores a clip.
-    pub fn score_clip(&self, clip: &AudioClip, hop_frames: usize) -> Result<ScoreTimeline> {
-        let mut extractor = LogMelExtractor::new(self.features())?;
-        let spec = log_mel_of(&mut extractor, &clip.channels, clip.sample_rate)?;
-        self.score_log_mel(&spec, clip.duration(), hop_frames)
     }
 }
 

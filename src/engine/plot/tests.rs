@@ -7,8 +7,8 @@ use std::path::PathBuf;
 const RATE: u32 = 8_000;
 
 /// 10 s: a loud tone for 5 s (kept, low scores), then near-silence (cut, high scores).
-fn synthetic() -> (Vec<f32>, Vec<Segment>, Vec<TimeRange>) {
-    let mono = (0..RATE * 10)
+fn synthetic() -> (WaveformOutline, Vec<Segment>, Vec<TimeRange>) {
+    let mono: Vec<f32> = (0..RATE * 10)
         .map(|i| {
             let t = i as f32 / RATE as f32;
             let level = if t < 5.0 { 0.8 } else { 0.002 };
@@ -30,14 +30,18 @@ fn synthetic() -> (Vec<f32>, Vec<Segment>, Vec<TimeRange>) {
             }
         })
         .collect();
-    (mono, segments, vec![TimeRange::new(0.0, 5.0)])
+    let waveform = WaveformOutline::of_mono(&mono, RATE);
+    (waveform, segments, vec![TimeRange::new(0.0, 5.0)])
 }
 
-fn input<'a>(mono: &'a [f32], segments: &'a [Segment], keep: &'a [TimeRange]) -> PlotInput<'a> {
+fn input<'a>(
+    waveform: &'a WaveformOutline,
+    segments: &'a [Segment],
+    keep: &'a [TimeRange],
+) -> PlotInput<'a> {
     PlotInput {
         title: "synthetic.wav",
-        mono,
-        sample_rate: RATE,
+        waveform,
         segments,
         threshold: 0.5,
         keep,
@@ -87,17 +91,17 @@ fn is_cut_shade(p: &[u8]) -> bool {
 
 #[test]
 fn writes_a_png_of_the_right_size() {
-    let (mono, segments, keep) = synthetic();
+    let (waveform, segments, keep) = synthetic();
     let path = temp_png("size");
-    plot_scores(&path, &input(&mono, &segments, &keep)).unwrap();
+    plot_scores(&path, &input(&waveform, &segments, &keep)).unwrap();
     assert_png(&path, PLOT_WIDTH, PLOT_HEIGHT);
     let _ = fs::remove_file(&path);
 }
 
 #[test]
 fn panels_show_waveform_cut_shading_and_scores() {
-    let (mono, segments, keep) = synthetic();
-    let px = render_rgb(&input(&mono, &segments, &keep), PLOT_WIDTH, PLOT_HEIGHT).unwrap();
+    let (waveform, segments, keep) = synthetic();
+    let px = render_rgb(&input(&waveform, &segments, &keep), PLOT_WIDTH, PLOT_HEIGHT).unwrap();
     // Kept audio (0-5 s) maps left of x = 600 and cut audio right of x = 900, with or
     // without the axis and legend margins that text adds.
     let (left, right) = (0..600, 900..1400);
@@ -127,8 +131,8 @@ fn title_is_drawn_when_fonts_exist() {
     if !text_available() {
         return; // covered by plot_without_fonts_still_writes_png
     }
-    let (mono, segments, keep) = synthetic();
-    let px = render_rgb(&input(&mono, &segments, &keep), PLOT_WIDTH, PLOT_HEIGHT).unwrap();
+    let (waveform, segments, keep) = synthetic();
+    let px = render_rgb(&input(&waveform, &segments, &keep), PLOT_WIDTH, PLOT_HEIGHT).unwrap();
     let dark = |p: &[u8]| p.iter().all(|&c| c < 100);
     assert!(count(&px, 0..28, 0..PLOT_WIDTH, dark) > 50);
 }
@@ -156,8 +160,7 @@ fn degenerate_inputs_render_without_panicking() {
     let cases = [
         PlotInput {
             title: "",
-            mono: &[],
-            sample_rate: 0,
+            waveform: &WaveformOutline::of_mono(&[], 0),
             segments: &[],
             threshold: f64::NAN,
             keep: &[],
@@ -165,8 +168,7 @@ fn degenerate_inputs_render_without_panicking() {
         },
         PlotInput {
             title: "x",
-            mono: &odd_audio,
-            sample_rate: 44_100,
+            waveform: &WaveformOutline::of_mono(&odd_audio, 44_100),
             segments: &nan_segments,
             threshold: 1e300,
             keep: &odd_keep,
@@ -174,8 +176,7 @@ fn degenerate_inputs_render_without_panicking() {
         },
         PlotInput {
             title: "\u{1F3B8} tiny",
-            mono: &[0.0; 10],
-            sample_rate: 1,
+            waveform: &WaveformOutline::of_mono(&[0.0; 10], 1),
             segments: &[],
             threshold: 0.0,
             keep: &[],
@@ -190,8 +191,8 @@ fn degenerate_inputs_render_without_panicking() {
 
 #[test]
 fn bad_paths_give_clear_errors() {
-    let (mono, segments, keep) = synthetic();
-    let plot = input(&mono, &segments, &keep);
+    let (waveform, segments, keep) = synthetic();
+    let plot = input(&waveform, &segments, &keep);
     let err = plot_scores(Path::new("/tmp/plot.jpg"), &plot).unwrap_err();
     assert!(format!("{err:#}").contains("must end in .png"));
     let missing = Path::new("/nonexistent-dir/plot.png");
@@ -200,19 +201,6 @@ fn bad_paths_give_clear_errors() {
         format!("{err:#}").contains("/nonexistent-dir/plot.png"),
         "{err:#}"
     );
-}
-
-#[test]
-fn envelope_has_one_min_max_per_column() {
-    let mono: Vec<f32> = (0..1000)
-        .map(|i| if i % 2 == 0 { 0.5 } else { -0.25 })
-        .collect();
-    let env = envelope(&mono, 100, 10.0, 10);
-    assert_eq!(env.len(), 10);
-    assert!(env.iter().all(|&(_, lo, hi)| lo == -0.25 && hi == 0.5));
-    assert!((env[0].0 - 0.5).abs() < 1e-12);
-    // Past the end of the audio there is nothing to draw.
-    assert_eq!(envelope(&mono, 100, 20.0, 10).len(), 5);
 }
 
 #[test]
@@ -228,10 +216,10 @@ fn tick_labels_adapt_to_the_axis_span() {
 #[test]
 fn plot_without_fonts_still_writes_png() {
     const CHILD: &str = "AUDIO_SLICER_PLOT_NO_FONTS_CHILD";
-    let (mono, segments, keep) = synthetic();
+    let (waveform, segments, keep) = synthetic();
     if let Some(out) = std::env::var_os(CHILD) {
         assert!(!text_available(), "fontconfig still found a font");
-        plot_scores(Path::new(&out), &input(&mono, &segments, &keep)).unwrap();
+        plot_scores(Path::new(&out), &input(&waveform, &segments, &keep)).unwrap();
         return;
     }
     let conf =
@@ -273,8 +261,7 @@ fn a_long_recording_gets_readable_rows_beneath_the_overview() {
     let keep = [TimeRange::new(0.0, 1200.0), TimeRange::new(1230.0, 1800.0)];
     let plot = PlotInput {
         title: "long",
-        mono: &mono,
-        sample_rate: rate,
+        waveform: &WaveformOutline::of_mono(&mono, rate),
         segments: &segments,
         threshold: 1.0,
         keep: &keep,
