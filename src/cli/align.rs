@@ -7,6 +7,7 @@ use audio_slicer::engine::align::{align, Alignment};
 use audio_slicer::engine::audio_io::read_audio;
 use audio_slicer::engine::cut_list::CutList;
 use audio_slicer::engine::outputs::{require_extension, OutputSet};
+use audio_slicer::engine::timeline::total_duration;
 use clap::Args;
 
 /// Arguments of `align`.
@@ -46,7 +47,7 @@ pub fn run(args: AlignArgs) -> Result<()> {
     print_spans(&alignment);
 
     let keep = alignment.kept_ranges(raw.duration());
-    let kept: f64 = keep.iter().map(|r| r.duration()).sum();
+    let kept = total_duration(&keep);
     let list = CutList::new(
         args.raw.display().to_string(),
         raw.sample_rate,

@@ -8,6 +8,7 @@ use audio_slicer::engine::audio_io::audio_length;
 use audio_slicer::engine::cut_list::CutList;
 use audio_slicer::engine::edit::render_edit_file;
 use audio_slicer::engine::outputs::OutputSet;
+use audio_slicer::engine::timeline::total_duration;
 use clap::Args;
 
 use crate::batch::{batch_outputs, expand_inputs, run_batch};
@@ -85,11 +86,7 @@ fn apply_one(list: &CutList, args: &ApplyArgs, input: &Path, out: &Path) -> Resu
         args.format.into(),
     )?;
     outputs.commit()?;
-    let kept: f64 = keep
-        .iter()
-        .map(|r| r.end.min(duration) - r.start.max(0.0))
-        .filter(|s| *s > 0.0)
-        .sum();
+    let kept = total_duration(&keep);
     Ok(format!(
         "kept {:.1} s of {:.1} s in {} pieces; wrote {}",
         kept,

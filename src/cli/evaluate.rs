@@ -13,6 +13,7 @@ use audio_slicer::engine::metrics::{load_truths, score_dir, BenchReport};
 use audio_slicer::engine::model::Autoencoder;
 use audio_slicer::engine::pairs::ClassifierTraining;
 use audio_slicer::engine::slicer::Slicer;
+use audio_slicer::engine::timeline::total_duration;
 use audio_slicer::engine::training::{
     audio_files_in, file_with_stem, load_features, save_model_atomically, train_on_spectrograms,
     TrainOptions,
@@ -97,7 +98,7 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
             None => level_gate_cut_list(&clip, &source),
         };
         write_cut_list(&pred_dir, &truth.name, &list)?;
-        let kept: f64 = list.keep.iter().map(|k| k[1] - k[0]).sum();
+        let kept = total_duration(&list.keep_ranges());
         eprintln!(
             "{}: kept {:.1} % (human {:.1} %)",
             truth.name,

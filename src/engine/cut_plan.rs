@@ -13,7 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::beats::BeatGrid;
-use super::timeline::TimeRange;
+use super::timeline::{total_duration, TimeRange};
 
 /// Gaps and overlaps smaller than this (seconds) are floating-point noise, not edits.
 const EPSILON: f64 = 1e-9;
@@ -154,7 +154,7 @@ impl CutPlan {
 
     /// Total kept time, in seconds.
     pub fn kept_seconds(&self) -> f64 {
-        self.keep.iter().map(TimeRange::duration).sum()
+        total_duration(&self.keep)
     }
 
     /// Fraction of the recording kept, in `[0, 1]`; 1 for an empty recording, since nothing of

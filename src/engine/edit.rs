@@ -266,7 +266,12 @@ mod tests {
                     .collect()
             })
             .collect();
-        write_wav(&source, &AudioClip::new(44_100, channels), WavFormat::Float32).unwrap();
+        write_wav(
+            &source,
+            &AudioClip::new(44_100, channels),
+            WavFormat::Float32,
+        )
+        .unwrap();
         let clip = read_audio(&source).unwrap();
 
         let features = FeatureConfig::default();
@@ -283,8 +288,15 @@ mod tests {
             TimeRange::new(2.0, 9.0),
         ];
         let out = dir.join("edited.wav");
-        render_edit_file(&source, analysis.frames, &keep, 0.02, &out, WavFormat::Float32)
-            .unwrap();
+        render_edit_file(
+            &source,
+            analysis.frames,
+            &keep,
+            0.02,
+            &out,
+            WavFormat::Float32,
+        )
+        .unwrap();
         let expected = render_keep(&clip.channels, clip.sample_rate, &keep, 0.02);
         assert!(read_audio(&out).unwrap().channels == expected);
         let _ = std::fs::remove_dir_all(&dir);

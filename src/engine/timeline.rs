@@ -28,6 +28,12 @@ impl TimeRange {
     }
 }
 
+/// The summed length of `ranges` in seconds: 0.0 (not Rust's empty-sum -0.0, which prints as
+/// "-0.0 s") when there are none.
+pub fn total_duration(ranges: &[TimeRange]) -> f64 {
+    ranges.iter().fold(0.0, |sum, r| sum + r.duration())
+}
+
 /// One analysed segment of source audio and how bad it sounds (higher = worse).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Segment {
@@ -37,4 +43,18 @@ pub struct Segment {
     pub end: f64,
     /// Badness score; its scale depends on the model (reconstruction error for the autoencoder).
     pub score: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_kept_totals_positive_zero() {
+        let total = total_duration(&[]);
+        assert!(total == 0.0 && total.is_sign_positive());
+        assert_eq!(format!("{:.1}", 100.0 * total / 5.0), "0.0");
+        let ranges = [TimeRange::new(1.0, 2.5), TimeRange::new(3.0, 2.0)];
+        assert_eq!(total_duration(&ranges), 1.5);
+    }
 }

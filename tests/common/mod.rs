@@ -138,9 +138,31 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// A per-test scratch folder under the target directory.
+/// This test process's own folder under cargo's test scratch space, so that test binaries run at
+/// once (a fuzz loop beside the suite, say) never write over each other's fixtures. Folders of
+/// processes that have ended are removed.
+pub fn process_root() -> &'static Path {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let ended =
+            |pid: u32| cfg!(target_os = "linux") && !Path::new(&format!("/proc/{pid}")).exists();
+        for entry in std::fs::read_dir(base).into_iter().flatten().flatten() {
+            let name = entry.file_name();
+            let pid = name.to_str().and_then(|n| n.strip_prefix("process-"));
+            if pid.and_then(|p| p.parse().ok()).is_some_and(ended) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        let root = base.join(format!("process-{}", std::process::id()));
+        std::fs::create_dir_all(&root).unwrap();
+        root
+    })
+}
+
+/// A fresh, empty folder `name` in this process's scratch space.
 pub fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let dir = process_root().join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -150,7 +172,7 @@ pub fn scratch(name: &str) -> PathBuf {
 pub fn training_folder() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fixture-training-data");
+        let dir = process_root().join("fixture-training-data");
         let _ = std::fs::remove_dir_all(&dir);
         for sub in ["input", "desired_output"] {
             std::fs::create_dir_all(dir.join(sub)).unwrap();
@@ -238,9 +260,7 @@ pub fn bench_with_test_take(name: &str, seed: u64) -> PathBuf {
 pub fn tiny_model() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fixture-tiny-model");
-        // Another test binary may have trained it already: train refuses to replace a model.
-        let _ = std::fs::remove_dir_all(&out);
+        let out = process_root().join("fixture-tiny-model");
         let run = train_tiny(&out, "autoencoder");
         assert!(run.status.success(), "training failed: {}", stderr(&run));
         out
