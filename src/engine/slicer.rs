@@ -12,10 +12,13 @@ use super::model::{Autoencoder, ModelConfig};
 use super::novelty::{NoveltyScorer, NOVELTY_FILE};
 use super::pairs::descriptors::local_dim;
 use super::pairs::{
-    contextual_descriptors_reporting, ClassifierConfig, LabelSource, MedianPrior, PairClassifier,
-    SegmentDescriptors, CLASSIFIER_WEIGHTS_FILE, PRIOR_SECONDS,
+    local_descriptors_reporting, ClassifierConfig, ContextRows, LabelSource, MedianPrior,
+    PairClassifier, SegmentDescriptors, CLASSIFIER_WEIGHTS_FILE, PRIOR_SECONDS,
 };
 use super::scoring::{score_log_mel, ScoreTimeline};
+
+/// Contextual rows scored at once: about 3 MB of the default model's rows.
+const CONTEXT_CHUNK: usize = 1024;
 
 /// Name of the classifier's config file in a model directory.
 pub const CLASSIFIER_CONFIG_FILE: &str = "classifier.json";
@@ -262,15 +265,13 @@ impl Slicer {
         let (hop, short, long) = scorer.geometry();
         let prior =
             scorer.median_prior(local_dim(&self.autoencoder), spec.frame_rate, PRIOR_SECONDS);
-        let desc = contextual_descriptors_reporting(
-            &self.autoencoder,
-            spec,
-            hop,
-            (short, long),
-            prior.as_ref(),
-            report,
-        )?;
-        let p = scorer.score(&desc)?;
+        let local = local_descriptors_reporting(&self.autoencoder, spec, hop, report)?;
+        // Contextual rows are four times the local ones: score them a chunk at a time.
+        let mut rows = ContextRows::new(&local, short, long, prior.as_ref());
+        let mut p = Vec::with_capacity(local.len());
+        while let Some(chunk) = rows.next_chunk(CONTEXT_CHUNK) {
+            p.extend(scorer.score(&chunk)?);
+        }
         if let Some(bad) = p.iter().find(|s| !s.is_finite()) {
             bail!(
                 "model {} gave a score of {bad}: its weights or statistics are damaged",
@@ -278,7 +279,7 @@ impl Slicer {
             );
         }
         Ok(ScoreTimeline::from_frames(
-            desc.starts.iter().copied().zip(p),
+            local.starts.iter().copied().zip(p),
             self.segment_frames(),
             hop,
             spec.frame_rate,

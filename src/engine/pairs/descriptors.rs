@@ -10,9 +10,11 @@
 use anyhow::Result;
 use candle_core::{DType, Tensor};
 
+use super::median::middle_with_copies;
+#[cfg(any(doc, test))]
 use super::median::RunningMedian;
 use crate::engine::features::LogMel;
-use crate::engine::model::{segment_batch, Autoencoder};
+use crate::engine::model::{normalised_segment_batch, Autoencoder};
 
 const BATCH: usize = 64;
 
@@ -61,17 +63,10 @@ pub fn local_dim(model: &Autoencoder) -> usize {
     1 + model.config().latent_dim + 2 * model.config().features.n_mels
 }
 
-/// Local descriptors of every segment of a normalised spectrogram.
-pub fn local_descriptors(
-    model: &Autoencoder,
-    spec: &LogMel,
-    hop: usize,
-) -> Result<SegmentDescriptors> {
-    local_descriptors_reporting(model, spec, hop, &mut |_, _| {})
-}
-
-/// [`local_descriptors`], calling `report(done, total)` with the segments described so far
-/// after each batch (the autoencoder's work, nearly all of scoring's).
+/// Local descriptors of every segment of an unnormalised spectrogram, calling
+/// `report(done, total)` with the segments described so far after each batch (the
+/// autoencoder's work, nearly all of scoring's). Each batch is normalised with the autoencoder's
+/// feature statistics as it is gathered, so no normalised copy of a long recording is made.
 pub fn local_descriptors_reporting(
     model: &Autoencoder,
     spec: &LogMel,
@@ -79,12 +74,13 @@ pub fn local_descriptors_reporting(
     report: &mut dyn FnMut(usize, usize),
 ) -> Result<SegmentDescriptors> {
     let seg = model.config().segment_frames;
+    let stats = &model.config().stats;
     let starts = segment_starts(spec.frames(), seg, hop);
     let dim = local_dim(model);
     let mut values = Vec::with_capacity(starts.len() * dim);
     let mut done = 0;
     for chunk in starts.chunks(BATCH) {
-        let x = segment_batch(spec, chunk, seg, DType::F32, model.device())?;
+        let x = normalised_segment_batch(spec, stats, chunk, seg, DType::F32, model.device())?;
         local_rows(model, &x, &mut values)?;
         done += chunk.len();
         report(done, starts.len());
@@ -157,32 +153,71 @@ pub fn with_context(
     long: usize,
     prior: Option<&MedianPrior>,
 ) -> SegmentDescriptors {
-    let (n, d) = (local.len(), local.dim);
-    let median = match prior {
-        None => column_medians(local),
-        Some(prior) => {
-            let mut running = RunningMedian::new(d, n.max(2)).with_prior(prior.clone());
-            (0..n).for_each(|i| running.push(local.row(i)));
-            running.median().to_vec()
+    let mut rows = ContextRows::new(local, short, long, prior);
+    rows.next_chunk(local.len())
+        .unwrap_or_else(|| SegmentDescriptors {
+            starts: Vec::new(),
+            values: Vec::new(),
+            dim: 4 * local.dim,
+        })
+}
+
+/// The rows of [`with_context`] a chunk at a time, so that scoring a long recording holds its
+/// local descriptors and one chunk of contextual rows (four times as wide), not all of them.
+pub struct ContextRows<'a> {
+    local: &'a SegmentDescriptors,
+    median: Vec<f32>,
+    short: WindowMeans,
+    long: WindowMeans,
+    next: usize,
+    short_mean: Vec<f32>,
+    long_mean: Vec<f32>,
+}
+
+impl<'a> ContextRows<'a> {
+    /// Contextual rows of `local` with means over ±`short` and ±`long` rows.
+    pub fn new(
+        local: &'a SegmentDescriptors,
+        short: usize,
+        long: usize,
+        prior: Option<&MedianPrior>,
+    ) -> Self {
+        Self {
+            median: recording_median(local, prior),
+            short: WindowMeans::new(short, local.dim),
+            long: WindowMeans::new(long, local.dim),
+            next: 0,
+            short_mean: Vec::with_capacity(local.dim),
+            long_mean: Vec::with_capacity(local.dim),
+            local,
         }
-    };
-    let short_mean = windowed_means(local, short);
-    let long_mean = windowed_means(local, long);
-    let mut values = Vec::with_capacity(n * d * 4);
-    for i in 0..n {
-        let window = i * d..(i + 1) * d;
-        push_contextual_row(
-            &mut values,
-            local.row(i),
-            &median,
-            &short_mean[window.clone()],
-            &long_mean[window],
-        );
     }
-    SegmentDescriptors {
-        starts: local.starts.clone(),
-        values,
-        dim: d * 4,
+
+    /// The next (at most) `rows` contextual rows, or `None` when all have been given.
+    pub fn next_chunk(&mut self, rows: usize) -> Option<SegmentDescriptors> {
+        let (n, d) = (self.local.len(), self.local.dim);
+        if self.next >= n {
+            return None;
+        }
+        let range = self.next..(self.next + rows.max(1)).min(n);
+        let mut values = Vec::with_capacity(range.len() * d * 4);
+        for i in range.clone() {
+            self.short.mean_at(self.local, i, &mut self.short_mean);
+            self.long.mean_at(self.local, i, &mut self.long_mean);
+            push_contextual_row(
+                &mut values,
+                self.local.row(i),
+                &self.median,
+                &self.short_mean,
+                &self.long_mean,
+            );
+        }
+        self.next = range.end;
+        Some(SegmentDescriptors {
+            starts: self.local.starts[range].to_vec(),
+            values,
+            dim: d * 4,
+        })
     }
 }
 
@@ -203,35 +238,91 @@ pub fn push_contextual_row(
 
 /// Per-column median of a recording's rows (the middle element of each sorted column).
 pub fn column_medians(local: &SegmentDescriptors) -> Vec<f32> {
-    (0..local.dim)
+    recording_median(local, None)
+}
+
+/// The recording median of [`with_context`]: per column, the middle of the recording's rows
+/// joined with `prior`'s copies (what a [`RunningMedian`] holding every row gives), one column
+/// at a time so the rows are never copied whole.
+fn recording_median(local: &SegmentDescriptors, prior: Option<&MedianPrior>) -> Vec<f32> {
+    let (n, d) = (local.len(), local.dim);
+    let prior = prior.filter(|p| p.values.len() == d && p.rows > 0);
+    if n == 0 {
+        return prior.map_or_else(|| vec![0.0; d], |p| p.values.clone());
+    }
+    let copies = prior.map_or(0, |p| p.rows);
+    let mid = (n + copies) / 2;
+    let mut column = Vec::with_capacity(n);
+    (0..d)
         .map(|c| {
-            let mut col: Vec<f32> = (0..local.len()).map(|i| local.row(i)[c]).collect();
-            col.sort_by(f32::total_cmp);
-            col.get(col.len() / 2).copied().unwrap_or(0.0)
+            column.clear();
+            column.extend(local.values.iter().skip(c).step_by(d).copied());
+            match prior {
+                None => *column.select_nth_unstable_by(mid, f32::total_cmp).1,
+                Some(p) => middle_with_copies(&mut column, p.values[c], copies, mid),
+            }
         })
         .collect()
 }
 
-/// Mean of rows `i - radius ..= i + radius` (clipped to the recording) for every row, via
-/// prefix sums so long windows cost the same as short ones.
-fn windowed_means(local: &SegmentDescriptors, radius: usize) -> Vec<f32> {
-    let (n, d) = (local.len(), local.dim);
-    let mut prefix = vec![0.0f64; (n + 1) * d];
-    for i in 0..n {
-        for c in 0..d {
-            prefix[(i + 1) * d + c] = prefix[i * d + c] + f64::from(local.row(i)[c]);
+/// Means of rows `i - radius ..= i + radius` (clipped to the recording) for ascending `i`, from
+/// two running prefix sums: the sums a whole prefix table would hold, added in the same order,
+/// in memory of two rows whatever the recording's length.
+struct WindowMeans {
+    radius: usize,
+    low: RunningPrefix,
+    high: RunningPrefix,
+}
+
+impl WindowMeans {
+    fn new(radius: usize, dim: usize) -> Self {
+        Self {
+            radius,
+            low: RunningPrefix::new(dim),
+            high: RunningPrefix::new(dim),
         }
     }
-    let mut out = Vec::with_capacity(n * d);
-    for i in 0..n {
-        let lo = i.saturating_sub(radius);
-        let hi = (i + radius + 1).min(n);
+
+    /// Writes the mean around row `i` (called with `i` ascending) into `out`.
+    fn mean_at(&mut self, local: &SegmentDescriptors, i: usize, out: &mut Vec<f32>) {
+        let lo = i.saturating_sub(self.radius);
+        let hi = (i + self.radius + 1).min(local.len());
+        self.low.advance_to(local, lo);
+        self.high.advance_to(local, hi);
         let count = (hi - lo) as f64;
-        for c in 0..d {
-            out.push(((prefix[hi * d + c] - prefix[lo * d + c]) / count) as f32);
+        out.clear();
+        out.extend(
+            self.high
+                .sum
+                .iter()
+                .zip(&self.low.sum)
+                .map(|(h, l)| ((h - l) / count) as f32),
+        );
+    }
+}
+
+/// The sum of rows `0..at`, per column, in f64.
+struct RunningPrefix {
+    at: usize,
+    sum: Vec<f64>,
+}
+
+impl RunningPrefix {
+    fn new(dim: usize) -> Self {
+        Self {
+            at: 0,
+            sum: vec![0.0; dim],
         }
     }
-    out
+
+    fn advance_to(&mut self, local: &SegmentDescriptors, row: usize) {
+        while self.at < row {
+            for (s, v) in self.sum.iter_mut().zip(local.row(self.at)) {
+                *s += f64::from(*v);
+            }
+            self.at += 1;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -264,5 +355,64 @@ mod tests {
         assert_eq!(row[2], 2.0); // mean of rows 0..=2
         assert_eq!(row[4], 4.0); // mean of all rows
         assert_eq!(row[6], 3.0);
+    }
+
+    #[test]
+    fn chunked_context_rows_equal_a_whole_prefix_table_and_running_median() {
+        let (n, d) = (301, 3);
+        let values: Vec<f32> = (0..n * d)
+            .map(|i| ((i * 7919) % 1009) as f32 / 97.0 - 4.0)
+            .collect();
+        let local = SegmentDescriptors {
+            starts: (0..n).map(|i| 8 * i).collect(),
+            values,
+            dim: d,
+        };
+        let prior = MedianPrior {
+            values: vec![0.5, -1.0, 2.0],
+            rows: 40,
+        };
+        // The reference: a whole prefix table and a running median holding every row.
+        let mut prefix = vec![0.0f64; (n + 1) * d];
+        for i in 0..n {
+            for c in 0..d {
+                prefix[(i + 1) * d + c] = prefix[i * d + c] + f64::from(local.row(i)[c]);
+            }
+        }
+        let means = |i: usize, r: usize| -> Vec<f32> {
+            let (lo, hi) = (i.saturating_sub(r), (i + r + 1).min(n));
+            (0..d)
+                .map(|c| ((prefix[hi * d + c] - prefix[lo * d + c]) / (hi - lo) as f64) as f32)
+                .collect()
+        };
+        let mut running = RunningMedian::new(d, n).with_prior(prior.clone());
+        (0..n).for_each(|i| running.push(local.row(i)));
+        let median = running.median().to_vec();
+        let mut expected = Vec::new();
+        for i in 0..n {
+            push_contextual_row(
+                &mut expected,
+                local.row(i),
+                &median,
+                &means(i, 5),
+                &means(i, 60),
+            );
+        }
+        let whole = with_context(&local, 5, 60, Some(&prior));
+        assert!(whole.values == expected);
+        let mut rows = ContextRows::new(&local, 5, 60, Some(&prior));
+        let mut chunked = Vec::new();
+        let mut starts = Vec::new();
+        while let Some(chunk) = rows.next_chunk(17) {
+            chunked.extend(chunk.values);
+            starts.extend(chunk.starts);
+        }
+        assert!(chunked == expected);
+        assert_eq!(starts, local.starts);
+        assert_eq!(column_medians(&local), {
+            let mut plain = RunningMedian::new(d, n);
+            (0..n).for_each(|i| plain.push(local.row(i)));
+            plain.median().to_vec()
+        });
     }
 }

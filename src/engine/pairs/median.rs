@@ -121,7 +121,12 @@ impl RunningMedian {
 }
 
 /// The element of rank `rank` of `values` joined with `copies` copies of `value`.
-fn middle_with_copies(values: &mut [f32], value: f32, copies: usize, rank: usize) -> f32 {
+pub(super) fn middle_with_copies(
+    values: &mut [f32],
+    value: f32,
+    copies: usize,
+    rank: usize,
+) -> f32 {
     let below = values
         .iter()
         .filter(|v| v.total_cmp(&value).is_lt())

@@ -23,7 +23,7 @@ pub use classifier::{
 };
 pub use dataset::{label_pair, session_pairs, unmatched_files, SessionPair, UnmatchedFiles};
 pub use descriptors::{
-    column_medians, local_descriptors, local_descriptors_reporting, segment_starts, with_context,
+    column_medians, local_descriptors_reporting, segment_starts, with_context, ContextRows,
     MedianPrior, SegmentDescriptors,
 };
 pub use median::RunningMedian;
@@ -93,21 +93,14 @@ pub fn cut_shares(
         .collect()
 }
 
-/// Local descriptors of every segment of an unnormalised spectrogram (normalised here with the
+/// Local descriptors of every segment of an unnormalised spectrogram (normalised with the
 /// autoencoder's feature statistics).
 pub fn local_descriptors_of(
     model: &Autoencoder,
     spec: &LogMel,
     hop: usize,
 ) -> Result<SegmentDescriptors> {
-    local_descriptors(model, &normalised(model, spec), hop)
-}
-
-/// `spec` normalised with the autoencoder's feature statistics.
-fn normalised(model: &Autoencoder, spec: &LogMel) -> LogMel {
-    let mut normalised = spec.clone();
-    model.config().stats.apply(&mut normalised);
-    normalised
+    local_descriptors_reporting(model, spec, hop, &mut |_, _| {})
 }
 
 /// Descriptors (with context) of every segment of an unnormalised spectrogram.
@@ -118,19 +111,7 @@ pub fn contextual_descriptors(
     context: (usize, usize),
     prior: Option<&MedianPrior>,
 ) -> Result<SegmentDescriptors> {
-    contextual_descriptors_reporting(model, spec, hop, context, prior, &mut |_, _| {})
-}
-
-/// [`contextual_descriptors`], reporting `(segments done, total)` as it goes.
-pub fn contextual_descriptors_reporting(
-    model: &Autoencoder,
-    spec: &LogMel,
-    hop: usize,
-    context: (usize, usize),
-    prior: Option<&MedianPrior>,
-    report: &mut dyn FnMut(usize, usize),
-) -> Result<SegmentDescriptors> {
-    let local = local_descriptors_reporting(model, &normalised(model, spec), hop, report)?;
+    let local = local_descriptors_of(model, spec, hop)?;
     Ok(with_context(&local, context.0, context.1, prior))
 }
 
