@@ -316,4 +316,38 @@ mod tests {
         assert_eq!(parsed, LabelSource::WholeFiles);
         assert!(serde_json::from_str::<LabelSource>("\"by-guess\"").is_err());
     }
+
+    #[test]
+    fn the_shipped_classifier_scores_chunks_of_context_rows_as_it_scores_them_all() {
+        use crate::engine::pairs::with_context;
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default");
+        let model = Slicer::from_checkpoint(&dir).unwrap();
+        let scorer = model.row_scorer().unwrap();
+        let (_, short, long) = scorer.geometry();
+        let dim = local_dim(&model.autoencoder);
+        let n = 2 * CONTEXT_CHUNK + 77;
+        let local = SegmentDescriptors {
+            starts: (0..n).collect(),
+            values: (0..n * dim)
+                .map(|i| ((i * 7919) % 2003) as f32 / 1000.0 - 1.0)
+                .collect(),
+            dim,
+        };
+        let prior = scorer.median_prior(dim, model.features().frame_rate(), PRIOR_SECONDS);
+        let whole = scorer
+            .score(&with_context(&local, short, long, prior.as_ref()))
+            .unwrap();
+        let mut rows = ContextRows::new(&local, short, long, prior.as_ref());
+        let mut chunked = Vec::new();
+        while let Some(chunk) = rows.next_chunk(CONTEXT_CHUNK) {
+            chunked.extend(scorer.score(&chunk).unwrap());
+        }
+        assert_eq!(chunked.len(), whole.len());
+        let worst = chunked
+            .iter()
+            .zip(&whole)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        assert!(worst < 1e-6, "chunked scores differ by {worst}");
+    }
 }
