@@ -16,6 +16,8 @@ use candle_nn::{
     Linear, VarBuilder, VarMap,
 };
 
+mod overlapping;
+
 use super::config::ModelConfig;
 use super::pool::max_pool_2x2;
 use super::weights::{he_uniform_init, load_weights};

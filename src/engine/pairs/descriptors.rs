@@ -79,9 +79,28 @@ pub fn local_descriptors_reporting(
     let dim = local_dim(model);
     let mut values = Vec::with_capacity(starts.len() * dim);
     let mut done = 0;
+    let shared = model.shares_overlapping(hop);
     for chunk in starts.chunks(BATCH) {
-        let x = normalised_segment_batch(spec, stats, chunk, seg, DType::F32, model.device())?;
-        local_rows(model, &x, &mut values)?;
+        for run in evenly_spaced_runs(chunk, hop) {
+            let x = normalised_segment_batch(spec, stats, run, seg, DType::F32, model.device())?;
+            let fits = run[run.len() - 1] + seg <= spec.frames();
+            let z = if shared && fits {
+                // One wide stretch through the encoder instead of each segment on its own.
+                let width = run[run.len() - 1] - run[0] + seg;
+                let wide = normalised_segment_batch(
+                    spec,
+                    stats,
+                    &run[..1],
+                    width,
+                    DType::F32,
+                    model.device(),
+                )?;
+                model.encode_overlapping(&wide, hop, run.len())?
+            } else {
+                model.encode(&x)?
+            };
+            local_rows_of_latents(model, &x, &z, &mut values)?;
+        }
         done += chunk.len();
         report(done, starts.len());
     }
@@ -95,10 +114,19 @@ pub fn local_descriptors_reporting(
 /// Appends the local descriptor of every segment of a normalised batch `[b, 1, n_mels, frames]`
 /// to `out`: the one definition the offline and the streaming paths share.
 pub fn local_rows(model: &Autoencoder, x: &Tensor, out: &mut Vec<f32>) -> Result<()> {
+    local_rows_of_latents(model, x, &model.encode(x)?, out)
+}
+
+/// [`local_rows`] of a batch whose latents `z` are already known.
+fn local_rows_of_latents(
+    model: &Autoencoder,
+    x: &Tensor,
+    z: &Tensor,
+    out: &mut Vec<f32>,
+) -> Result<()> {
     let seg = model.config().segment_frames;
     let n_mels = model.config().features.n_mels;
-    let z = model.encode(x)?;
-    let err = (model.decode(&z)? - x)?
+    let err = (model.decode(z)? - x)?
         .sqr()?
         .flatten_from(1)?
         .mean(1)?
@@ -112,6 +140,11 @@ pub fn local_rows(model: &Autoencoder, x: &Tensor, out: &mut Vec<f32>) -> Result
         out.extend_from_slice(spreads);
     }
     Ok(())
+}
+
+/// `starts` split into runs in which each start is `hop` after the previous one.
+fn evenly_spaced_runs(starts: &[usize], hop: usize) -> impl Iterator<Item = &[usize]> {
+    starts.chunk_by(move |a, b| b.checked_sub(*a) == Some(hop))
 }
 
 /// Per-band mean and standard deviation over time of each segment in a batch.
