@@ -11,7 +11,7 @@ use audio_slicer::engine::cut_list::sidecar_paths;
 use audio_slicer::engine::edit::{
     cut_list_of, plan_edit_of_log_mel, render_edit_file, EditOptions, RecordingAnalysis,
 };
-use audio_slicer::engine::features::{log_mel_of, FeatureConfig, LogMelExtractor};
+use audio_slicer::engine::features::{log_mel_of, FeatureConfig, LogMel, LogMelExtractor};
 use audio_slicer::engine::model::{segment_batch, Autoencoder};
 use audio_slicer::engine::plot::{plot_scores, PlotInput};
 use audio_slicer::engine::slicer::Slicer;
@@ -81,6 +81,8 @@ fn main() {
         seconds / plain_s
     );
 
+    encoder_forward(&plain.autoencoder, &spec, hop, seconds);
+
     let dir = std::env::temp_dir().join(format!("audio-slicer-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let input = dir.join("session.wav");
@@ -144,5 +146,36 @@ fn main() {
         "training steps, default architecture ({n_mels} mels x {seg} frames), batch {}: {:>8.0} segments/s",
         options.batch_size,
         (steps * options.batch_size) as f64 / train_s
+    );
+}
+
+/// The encoder's forward pass over every segment at `hop`, through candle's stock path (each
+/// segment on its own, 64 at a time) and through the shared path (one wide stretch per 64
+/// segments), in the same run.
+fn encoder_forward(model: &Autoencoder, spec: &LogMel, hop: usize, seconds: f64) {
+    let seg = model.config().segment_frames;
+    let mut normalised = spec.clone();
+    model.config().stats.apply(&mut normalised);
+    let starts: Vec<usize> = (0..=normalised.frames() - seg).step_by(hop).collect();
+    let dev = model.device();
+    let t = Instant::now();
+    for run in starts.chunks(64) {
+        let x = segment_batch(&normalised, run, seg, DType::F32, dev).unwrap();
+        model.encode(&x).unwrap();
+    }
+    let stock_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    for run in starts.chunks(64) {
+        let width = run[run.len() - 1] - run[0] + seg;
+        let wide = segment_batch(&normalised, &run[..1], width, DType::F32, dev).unwrap();
+        model.encode_overlapping(&wide, hop, run.len()).unwrap();
+    }
+    let shared_s = t.elapsed().as_secs_f64();
+    println!(
+        "encoder forward, {} segments at hop {hop}: stock {:>6.1}x real time, shared {:>6.1}x real time, ratio {:.2}",
+        starts.len(),
+        seconds / stock_s,
+        seconds / shared_s,
+        stock_s / shared_s
     );
 }
