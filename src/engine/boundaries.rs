@@ -25,23 +25,23 @@ pub fn refine_to_frames(
         bad[lo..hi].iter_mut().for_each(|f| *f = b);
     }
     let boundaries: Vec<usize> = (1..frames).filter(|&t| bad[t] != bad[t - 1]).collect();
-    let prefix = prefix_sums(spec);
+    // Never cross the neighbouring boundaries: refinement moves edges, it does not merge.
+    let searched: Vec<(usize, usize)> = boundaries
+        .iter()
+        .enumerate()
+        .map(|(k, &b)| {
+            let lo = b
+                .saturating_sub(radius)
+                .max(k.checked_sub(1).map_or(1, |p| boundaries[p] + 1));
+            let hi = (b + radius).min(boundaries.get(k + 1).map_or(frames - 1, |&n| n - 1));
+            (lo, hi)
+        })
+        .collect();
+    let prefix = PrefixRows::new(spec, &searched);
     let mut refined = bad.clone();
-    for (k, &b) in boundaries.iter().enumerate() {
-        // Never cross the neighbouring boundaries: refinement moves edges, it does not merge.
-        let lo = b
-            .saturating_sub(radius)
-            .max(k.checked_sub(1).map_or(1, |p| boundaries[p] + 1));
-        let hi = (b + radius).min(boundaries.get(k + 1).map_or(frames - 1, |&n| n - 1));
+    for (&b, &(lo, hi)) in boundaries.iter().zip(&searched) {
         let best = (lo..=hi)
-            .max_by(|&x, &y| {
-                change(&prefix, spec.n_mels, x, frames).total_cmp(&change(
-                    &prefix,
-                    spec.n_mels,
-                    y,
-                    frames,
-                ))
-            })
+            .max_by(|&x, &y| change(&prefix, x, frames).total_cmp(&change(&prefix, y, frames)))
             .unwrap_or(b);
         let value = bad[b];
         // Frames between the old and new boundary take the side they now belong to.
@@ -54,29 +54,78 @@ pub fn refine_to_frames(
     refined
 }
 
-/// Per-band running sums: `prefix[t * n_mels + m]` is the sum of band `m` over frames `0..t`.
-fn prefix_sums(spec: &LogMel) -> Vec<f64> {
-    let n = spec.n_mels;
-    let mut prefix = vec![0.0; (spec.frames() + 1) * n];
-    for t in 0..spec.frames() {
-        for m in 0..n {
-            prefix[(t + 1) * n + m] = prefix[t * n + m] + f64::from(spec.data[t * n + m]);
+/// Per-band running sums of the spectrogram (row `t`: the sum of each band over frames
+/// `0..t`) at the frames the refinement reads only: around each searched range, `COMPARE_FRAMES`
+/// either side. They are summed in one pass in the order a whole table would be, so they are
+/// its values, without a table twice the spectrogram's size (476 MB for a 3-hour recording).
+struct PrefixRows {
+    n_mels: usize,
+    /// `(first row, rows)` of each stored stretch, ascending and disjoint.
+    stretches: Vec<(usize, Vec<f64>)>,
+}
+
+impl PrefixRows {
+    /// Rows around `searched` (inclusive frame ranges, ascending).
+    fn new(spec: &LogMel, searched: &[(usize, usize)]) -> Self {
+        let (n, frames) = (spec.n_mels, spec.frames());
+        let mut wanted: Vec<(usize, usize)> = Vec::new();
+        for &(lo, hi) in searched {
+            let (first, last) = (
+                lo.saturating_sub(COMPARE_FRAMES),
+                (hi + COMPARE_FRAMES).min(frames),
+            );
+            match wanted.last_mut() {
+                Some(prev) if first <= prev.1 + 1 => prev.1 = prev.1.max(last),
+                _ => wanted.push((first, last)),
+            }
+        }
+        let mut running = vec![0.0f64; n];
+        let mut summed = 0;
+        let add_through = |running: &mut Vec<f64>, summed: &mut usize, row: usize| {
+            while *summed < row.min(frames) {
+                for (r, v) in running.iter_mut().zip(spec.frame(*summed)) {
+                    *r += f64::from(*v);
+                }
+                *summed += 1;
+            }
+        };
+        let stretches = wanted
+            .into_iter()
+            .map(|(first, last)| {
+                let mut rows = Vec::with_capacity((last - first + 1) * n);
+                for row in first..=last {
+                    add_through(&mut running, &mut summed, row);
+                    rows.extend_from_slice(&running);
+                }
+                (first, rows)
+            })
+            .collect();
+        Self {
+            n_mels: n,
+            stretches,
         }
     }
-    prefix
+
+    /// Row `t` (which must lie in a stored stretch).
+    fn row(&self, t: usize) -> &[f64] {
+        let i = self.stretches.partition_point(|(first, _)| *first <= t) - 1;
+        let (first, rows) = &self.stretches[i];
+        &rows[(t - first) * self.n_mels..(t - first + 1) * self.n_mels]
+    }
 }
 
 /// Squared distance between the mean spectra just before and just after frame `t`.
-fn change(prefix: &[f64], n_mels: usize, t: usize, frames: usize) -> f64 {
+fn change(prefix: &PrefixRows, t: usize, frames: usize) -> f64 {
     let w = COMPARE_FRAMES.min(t).min(frames - t);
     if w == 0 {
         return 0.0;
     }
-    (0..n_mels)
+    let (before, at, after) = (prefix.row(t - w), prefix.row(t), prefix.row(t + w));
+    (0..prefix.n_mels)
         .map(|m| {
-            let before = (prefix[t * n_mels + m] - prefix[(t - w) * n_mels + m]) / w as f64;
-            let after = (prefix[(t + w) * n_mels + m] - prefix[t * n_mels + m]) / w as f64;
-            (after - before).powi(2)
+            let mean_before = (at[m] - before[m]) / w as f64;
+            let mean_after = (after[m] - at[m]) / w as f64;
+            (mean_after - mean_before).powi(2)
         })
         .sum()
 }
@@ -135,5 +184,30 @@ mod tests {
             data: vec![],
         };
         assert!(refine_to_frames(&[], 16, &empty, 8).is_empty());
+    }
+
+    #[test]
+    fn stored_prefix_rows_equal_the_whole_table() {
+        let (n, frames) = (3, 500);
+        let spec = LogMel {
+            n_mels: n,
+            frame_rate: 100.0,
+            data: (0..frames * n)
+                .map(|i| ((i * 37) % 101) as f32 / 7.0)
+                .collect(),
+        };
+        let mut table = vec![0.0f64; (frames + 1) * n];
+        for t in 0..frames {
+            for m in 0..n {
+                table[(t + 1) * n + m] = table[t * n + m] + f64::from(spec.data[t * n + m]);
+            }
+        }
+        let searched = [(1, 20), (30, 40), (200, 260), (480, 499)];
+        let prefix = PrefixRows::new(&spec, &searched);
+        for &(lo, hi) in &searched {
+            for t in lo.saturating_sub(COMPARE_FRAMES)..=(hi + COMPARE_FRAMES).min(frames) {
+                assert!(prefix.row(t) == &table[t * n..(t + 1) * n], "row {t}");
+            }
+        }
     }
 }
