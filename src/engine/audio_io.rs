@@ -56,10 +56,17 @@ impl AudioClip {
 
 /// Averages planar channels into one.
 pub fn downmix(channels: &[Vec<f32>]) -> Vec<f32> {
-    let frames = channels.first().map_or(0, Vec::len);
-    let mut out = vec![0.0f32; frames];
+    let mut out = Vec::new();
+    downmix_into(channels, &mut out);
+    out
+}
+
+/// [`downmix`] into `out` (replacing what it held), so a stream of blocks reuses one buffer.
+pub fn downmix_into(channels: &[Vec<f32>], out: &mut Vec<f32>) {
+    out.clear();
+    out.resize(channels.first().map_or(0, Vec::len), 0.0);
     if channels.is_empty() {
-        return out;
+        return;
     }
     for ch in channels {
         for (o, s) in out.iter_mut().zip(ch) {
@@ -68,7 +75,6 @@ pub fn downmix(channels: &[Vec<f32>]) -> Vec<f32> {
     }
     let scale = 1.0 / channels.len() as f32;
     out.iter_mut().for_each(|o| *o *= scale);
-    out
 }
 
 /// Decodes WAV, FLAC, Ogg Vorbis or MP3 at any rate and channel count, whole.
@@ -174,15 +180,7 @@ impl WavSink {
     pub fn write(&mut self, block: &[Vec<f32>]) -> Result<()> {
         let written = match &mut self.writer {
             WavWriter::Float(writer) => writer.write(block),
-            WavWriter::Int(writer, bits) => (|| {
-                let frames = block.first().map_or(0, Vec::len);
-                for i in 0..frames {
-                    for ch in block {
-                        writer.write_sample(quantise(ch[i], *bits))?;
-                    }
-                }
-                Ok(())
-            })(),
+            WavWriter::Int(writer, bits) => write_int_samples(writer, *bits, block),
         };
         written.with_context(|| format!("cannot write WAV file {}", self.path.display()))
     }
@@ -195,6 +193,20 @@ impl WavSink {
         };
         finished.with_context(|| format!("cannot write WAV file {}", self.path.display()))
     }
+}
+
+/// Appends planar samples to an integer WAV, interleaved and quantised to `bits`.
+fn write_int_samples(
+    writer: &mut hound::WavWriter<BufWriter<File>>,
+    bits: u32,
+    block: &[Vec<f32>],
+) -> Result<()> {
+    for i in 0..block.first().map_or(0, Vec::len) {
+        for ch in block {
+            writer.write_sample(quantise(ch[i], bits))?;
+        }
+    }
+    Ok(())
 }
 
 fn quantise(sample: f32, bits: u32) -> i32 {

@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::{anyhow, Result};
 use serde::{Deserialize, Serialize};
 
-use super::audio_io::{downmix, AudioClip, AudioReader, WavFormat, WavSink};
+use super::audio_io::{downmix_into, AudioClip, AudioReader, WavFormat, WavSink};
 use super::beats::{track_beats, BeatGrid};
 use super::boundaries::refine_to_frames;
 use super::cut_list::CutList;
@@ -85,8 +85,6 @@ pub struct RecordingAnalysis {
     pub waveform: WaveformOutline,
     /// Source sample rate in Hz.
     pub sample_rate: u32,
-    /// Source channel count.
-    pub channels: usize,
     /// Source length in sample frames.
     pub frames: usize,
     /// NaN or infinite samples read as silence.
@@ -101,15 +99,16 @@ impl RecordingAnalysis {
         let sample_rate = reader.sample_rate();
         let mut spec = StreamingLogMel::new(features, sample_rate)?;
         let mut outline = OutlineBuilder::new(sample_rate);
+        let mut mono = Vec::new();
         while let Some(block) = reader.next_block()? {
-            spec.push(block)?;
-            outline.push(&downmix(block));
+            downmix_into(block, &mut mono);
+            spec.push(&mono)?;
+            outline.push(&mono);
         }
         Ok(Self {
             spec: spec.finish()?,
             waveform: outline.finish(),
             sample_rate,
-            channels: reader.channels(),
             frames: reader.frames_read() as usize,
             repaired_samples: reader.repaired_samples(),
         })
@@ -279,7 +278,7 @@ mod tests {
         let mut extractor = LogMelExtractor::new(&features).unwrap();
         let whole = log_mel_of(&mut extractor, &clip.channels, clip.sample_rate).unwrap();
         assert!(analysis.spec == whole);
-        assert_eq!((analysis.frames, analysis.channels), (clip.frames(), 2));
+        assert_eq!(analysis.frames, clip.frames());
         assert!((analysis.waveform.duration() - clip.duration()).abs() < 0.01);
 
         let keep = [

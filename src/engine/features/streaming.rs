@@ -7,13 +7,13 @@ use rubato::audioadapter_buffers::direct::SequentialSliceOfVecs;
 use rubato::{Fft, FixedSync, Indexing, Resampler};
 
 use super::{FeatureConfig, LogMel, LogMelExtractor, RESAMPLER_CHUNK};
+#[cfg(doc)]
+use crate::engine::audio_io::downmix_into;
 
-/// Builds a [`LogMel`] from planar blocks of any size at the source rate.
+/// Builds a [`LogMel`] from blocks of any size of the mono mix at the source rate.
 pub struct StreamingLogMel {
     extractor: LogMelExtractor,
     resampler: Option<ChunkResampler>,
-    /// The mono mix of the block being pushed.
-    mono: Vec<f32>,
     /// Analysis-rate samples from the start of the next frame on (in the zero-padded signal).
     pending: Vec<f32>,
     /// Frames made so far, frame-major.
@@ -34,26 +34,24 @@ impl StreamingLogMel {
             pending: vec![0.0; config.n_fft / 2],
             extractor,
             resampler,
-            mono: Vec::new(),
             data: Vec::new(),
             samples: 0,
         })
     }
 
-    /// Adds one planar block (every channel the same length).
-    pub fn push(&mut self, channels: &[Vec<f32>]) -> Result<()> {
-        downmix_into(channels, &mut self.mono);
+    /// Adds the next block of the mono mix (see [`downmix_into`]).
+    pub fn push(&mut self, mono: &[f32]) -> Result<()> {
         match &mut self.resampler {
             Some(resampler) => {
                 let (pending, samples) = (&mut self.pending, &mut self.samples);
-                resampler.push(&self.mono, &mut |out| {
+                resampler.push(mono, &mut |out| {
                     pending.extend_from_slice(out);
                     *samples += out.len();
                 })?;
             }
             None => {
-                self.pending.extend_from_slice(&self.mono);
-                self.samples += self.mono.len();
+                self.pending.extend_from_slice(mono);
+                self.samples += mono.len();
             }
         }
         self.make_frames();
@@ -99,23 +97,6 @@ impl StreamingLogMel {
         }
         self.pending.drain(..start);
     }
-}
-
-/// Averages planar channels into `out`, in the order [`downmix`](crate::engine::audio_io::downmix)
-/// adds them, so the two give the same bits.
-fn downmix_into(channels: &[Vec<f32>], out: &mut Vec<f32>) {
-    out.clear();
-    let Some(first) = channels.first() else {
-        return;
-    };
-    out.resize(first.len(), 0.0);
-    for ch in channels {
-        for (o, s) in out.iter_mut().zip(ch) {
-            *o += *s;
-        }
-    }
-    let scale = 1.0 / channels.len() as f32;
-    out.iter_mut().for_each(|o| *o *= scale);
 }
 
 /// rubato's FFT resampler driven a block at a time exactly as `process_all` drives it over a
@@ -188,28 +169,22 @@ impl ChunkResampler {
         limit: usize,
         sink: &mut dyn FnMut(&[f32]),
     ) -> Result<usize> {
-        let input = [std::mem::take(&mut self.pending)];
-        let frames = input[0].len();
-        let result = SequentialSliceOfVecs::new(&input[..], 1, frames)
-            .map_err(|e| anyhow!("resampler input: {e}"))
-            .and_then(|adapter_in| {
-                let out_frames = self.output[0].len();
-                let mut adapter_out =
-                    SequentialSliceOfVecs::new_mut(&mut self.output, 1, out_frames)
-                        .map_err(|e| anyhow!("resampler output: {e}"))?;
-                let indexing = Indexing {
-                    input_offset: offset,
-                    output_offset: 0,
-                    active_channels_mask: None,
-                    partial_len,
-                };
-                self.inner
-                    .process_into_buffer(&adapter_in, &mut adapter_out, Some(&indexing))
-                    .map_err(|e| anyhow!("resampling failed: {e}"))
-            });
-        let [pending] = input;
-        self.pending = pending;
-        let (used, made) = result?;
+        let input = std::slice::from_ref(&self.pending);
+        let adapter_in = SequentialSliceOfVecs::new(input, 1, self.pending.len())
+            .map_err(|e| anyhow!("resampler input: {e}"))?;
+        let out_frames = self.output[0].len();
+        let mut adapter_out = SequentialSliceOfVecs::new_mut(&mut self.output, 1, out_frames)
+            .map_err(|e| anyhow!("resampler output: {e}"))?;
+        let indexing = Indexing {
+            input_offset: offset,
+            output_offset: 0,
+            active_channels_mask: None,
+            partial_len,
+        };
+        let (used, made) = self
+            .inner
+            .process_into_buffer(&adapter_in, &mut adapter_out, Some(&indexing))
+            .map_err(|e| anyhow!("resampling failed: {e}"))?;
         let skipped = made.min(self.to_skip);
         self.to_skip -= skipped;
         let wanted = (made - skipped).min(limit - self.output_frames);
@@ -223,6 +198,7 @@ impl ChunkResampler {
 mod tests {
     use super::super::log_mel_of;
     use super::*;
+    use crate::engine::audio_io::downmix;
 
     fn noise(len: usize, seed: u64) -> Vec<f32> {
         let mut state = seed;
@@ -243,7 +219,7 @@ mod tests {
         while at < channels[0].len() {
             let end = (at + sizes.next().unwrap()).min(channels[0].len());
             let block: Vec<Vec<f32>> = channels.iter().map(|c| c[at..end].to_vec()).collect();
-            analysis.push(&block).unwrap();
+            analysis.push(&downmix(&block)).unwrap();
             at = end;
         }
         analysis.finish().unwrap()

@@ -11,8 +11,6 @@ use anyhow::Result;
 use candle_core::{DType, Tensor};
 
 use super::median::middle_with_copies;
-#[cfg(any(doc, test))]
-use super::median::RunningMedian;
 use crate::engine::features::LogMel;
 use crate::engine::model::{normalised_segment_batch, Autoencoder};
 
@@ -275,8 +273,8 @@ pub fn column_medians(local: &SegmentDescriptors) -> Vec<f32> {
 }
 
 /// The recording median of [`with_context`]: per column, the middle of the recording's rows
-/// joined with `prior`'s copies (what a [`RunningMedian`] holding every row gives), one column
-/// at a time so the rows are never copied whole.
+/// joined with `prior`'s copies (what a [`RunningMedian`](super::median::RunningMedian) holding
+/// every row gives), one column at a time so the rows are never copied whole.
 fn recording_median(local: &SegmentDescriptors, prior: Option<&MedianPrior>) -> Vec<f32> {
     let (n, d) = (local.len(), local.dim);
     let prior = prior.filter(|p| p.values.len() == d && p.rows > 0);
@@ -360,6 +358,7 @@ impl RunningPrefix {
 
 #[cfg(test)]
 mod tests {
+    use super::super::median::RunningMedian;
     use super::*;
 
     fn descriptors(rows: &[[f32; 2]]) -> SegmentDescriptors {
