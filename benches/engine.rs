@@ -81,7 +81,7 @@ fn main() {
         seconds / plain_s
     );
 
-    encoder_forward(&plain.autoencoder, &spec, hop, seconds);
+    encoder_forward(plain.autoencoder(), &spec, hop, seconds);
 
     let dir = std::env::temp_dir().join(format!("audio-slicer-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -124,14 +124,14 @@ fn main() {
 
     // Training throughput: optimiser steps on batches of the default size, nothing else.
     let options = TrainOptions::default();
-    let config = model.autoencoder.config().clone();
+    let config = model.autoencoder().config().clone();
     let fresh = Autoencoder::new(config, DType::F32, 1).unwrap();
     let mut optimiser = AdamW::new(fresh.varmap().all_vars(), ParamsAdamW::default()).unwrap();
     let seg = fresh.config().segment_frames;
     let n_mels = fresh.config().features.n_mels;
     let steps = 20;
     let mut normalised = spec.clone();
-    model.autoencoder.config().stats.apply(&mut normalised);
+    model.autoencoder().config().stats.apply(&mut normalised);
     let t = Instant::now();
     for step in 0..steps {
         let starts: Vec<usize> = (0..options.batch_size)

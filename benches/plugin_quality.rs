@@ -18,10 +18,10 @@ use std::time::Instant;
 
 use audio_slicer::engine::audio_io::read_audio;
 use audio_slicer::engine::cut_list::{complement_within, CutList};
-use audio_slicer::engine::metrics::{load_truths, score_dir};
 use audio_slicer::engine::timeline::{Segment, TimeRange};
 use audio_slicer::engine::training::{audio_files_in, file_with_stem};
 use audio_slicer::plugin::AudioSlicer;
+use audio_slicer::research::metrics::{load_truths, score_dir};
 use nice_plug::prelude::*;
 use plugin_support::{render, Setup};
 

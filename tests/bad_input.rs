@@ -109,7 +109,7 @@ fn odd_lengths_rates_and_channel_counts_are_handled() {
     ];
     for (name, sr, channels, frames) in cases {
         let input = dir.join(format!("{name}.wav"));
-        let m = music(frames as f32 / sr as f32 + 0.01, sr, 4);
+        let m = music(frames as f64 / f64::from(sr) + 0.01, sr, 4);
         let chans: Vec<Vec<f32>> = (0..channels).map(|_| m[..frames].to_vec()).collect();
         write_wav(&input, sr, &chans, false);
         let out_path = dir.join(format!("{name}.out.wav"));

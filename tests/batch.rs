@@ -91,7 +91,7 @@ fn a_cut_list_applies_sample_exactly_to_the_other_recordings_of_the_session() {
     // A second "stem" of the same session: other audio, the same length.
     let stems = dir.join("stems");
     std::fs::create_dir_all(&stems).unwrap();
-    let seconds = hound::WavReader::open(&raw).unwrap().duration() as f32 / 22050.0;
+    let seconds = f64::from(hound::WavReader::open(&raw).unwrap().duration()) / 22050.0;
     write_wav(
         &stems.join("bass.wav"),
         22050,

@@ -8,6 +8,7 @@ use audio_slicer::engine::audio_io::audio_length;
 use audio_slicer::engine::cut_list::CutList;
 use audio_slicer::engine::edit::render_edit_file;
 use audio_slicer::engine::outputs::OutputSet;
+use audio_slicer::engine::render::DEFAULT_CROSSFADE_SECONDS;
 use audio_slicer::engine::timeline::total_duration;
 use clap::Args;
 
@@ -31,7 +32,7 @@ pub struct ApplyArgs {
     #[arg(short = 'o', long = "out")]
     pub out: PathBuf,
     /// Crossfade at each join in seconds (equal power), as `edit` renders it.
-    #[arg(long, default_value_t = 0.02, value_parser = seconds, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = DEFAULT_CROSSFADE_SECONDS, value_parser = seconds, allow_negative_numbers = true)]
     pub crossfade: f64,
     /// Sample encoding of the output WAVs (rate and channels follow each source).
     #[arg(long, value_enum, default_value = "24")]

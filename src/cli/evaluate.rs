@@ -5,11 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context, Result};
 use audio_slicer::engine::audio_io::{read_audio, AudioClip};
-use audio_slicer::engine::crossval::{cross_validate, CrossValStep};
 use audio_slicer::engine::cut_list::CutList;
 use audio_slicer::engine::edit::{cut_list_of, plan_edit};
-use audio_slicer::engine::level_gate::LevelGate;
-use audio_slicer::engine::metrics::{load_truths, score_dir, BenchReport};
 use audio_slicer::engine::model::Autoencoder;
 use audio_slicer::engine::pairs::ClassifierTraining;
 use audio_slicer::engine::slicer::Slicer;
@@ -18,6 +15,9 @@ use audio_slicer::engine::training::{
     audio_files_in, file_with_stem, load_features, save_model_atomically, train_on_spectrograms,
     TrainOptions,
 };
+use audio_slicer::research::crossval::{cross_validate, CrossValStep};
+use audio_slicer::research::level_gate::LevelGate;
+use audio_slicer::research::metrics::{load_truths, score_dir, BenchReport};
 use clap::Args;
 
 use crate::options::{positive_count, EditTuning, MethodArg};

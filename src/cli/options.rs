@@ -6,6 +6,7 @@ use anyhow::Result;
 use audio_slicer::engine::audio_io::WavFormat;
 use audio_slicer::engine::cut_plan::{CutOptions, SnapMode};
 use audio_slicer::engine::edit::{EditOptions, ThresholdMode};
+use audio_slicer::engine::render::DEFAULT_CROSSFADE_SECONDS;
 use audio_slicer::engine::slicer::Slicer;
 use clap::{Args, ValueEnum};
 
@@ -139,7 +140,7 @@ pub struct EditTuning {
     #[arg(long, default_value_t = CutOptions::default().snap_tolerance, value_parser = seconds, allow_negative_numbers = true)]
     pub snap_tolerance: f64,
     /// Crossfade at each join in seconds (equal power).
-    #[arg(long, default_value_t = 0.02, value_parser = seconds, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = DEFAULT_CROSSFADE_SECONDS, value_parser = seconds, allow_negative_numbers = true)]
     pub crossfade: f64,
     /// Step between scored segments in analysis frames (default: the model's).
     #[arg(long, value_parser = positive_count)]

@@ -8,7 +8,7 @@ use audio_slicer::engine::novelty::{NoveltyScorer, DEFAULT_PERCENTILE};
 use audio_slicer::engine::pairs::{
     learn_from_files, learn_from_pairs, unmatched_files, ClassifierTraining, LabelSource,
 };
-use audio_slicer::engine::slicer::Slicer;
+use audio_slicer::engine::slicer::{ContextScorer, Scorer, Slicer};
 use audio_slicer::engine::training::{
     check_model_destination, edited_files, load_features, save_model_atomically, train,
     TrainOptions,
@@ -149,22 +149,18 @@ pub fn build_model(
     // by distance from the edited audio rather than by reconstruction error.
     let edited_only = method == MethodArg::EditedNovelty
         || (method == MethodArg::PairClassifier && classifier.is_none());
-    let novelty = if edited_only {
+    let scorer = if edited_only {
         let files = edited_files(data_dir)?;
         let specs = load_features(&files, &autoencoder.config().features)?;
-        Some(NoveltyScorer::fit(
-            &autoencoder,
-            &specs,
-            DEFAULT_PERCENTILE,
-        )?)
+        let novelty = NoveltyScorer::fit(&autoencoder, &specs, DEFAULT_PERCENTILE)?;
+        Scorer::Contextual(ContextScorer::Novelty(novelty))
     } else {
-        None
+        match classifier {
+            Some(c) => Scorer::Contextual(ContextScorer::Classifier(c)),
+            None => Scorer::Reconstruction,
+        }
     };
-    Ok(Slicer {
-        autoencoder,
-        classifier,
-        novelty,
-    })
+    Ok(Slicer::new(autoencoder, scorer))
 }
 
 /// Runs `train`.
@@ -209,14 +205,14 @@ pub fn run(args: TrainArgs) -> Result<()> {
     if !args.progress.quiet {
         print_summary(&model, &args.out);
     }
-    warn_if_poorly_calibrated(model.autoencoder.config());
+    warn_if_poorly_calibrated(model.autoencoder().config());
     Ok(())
 }
 
 /// What was trained and saved, for the end of `train`.
 fn print_summary(model: &Slicer, out: &Path) {
     println!("method: {}", model.method());
-    if let Some(c) = model.classifier.as_ref().map(|c| c.config()) {
+    if let Some(c) = model.classifier().map(|c| c.config()) {
         match c.labels {
             LabelSource::AlignedSpans => println!(
                 "keep/cut classifier learned from the raw/edited pairs, cross-validated threshold {:.2}",
@@ -228,7 +224,7 @@ fn print_summary(model: &Slicer, out: &Path) {
             ),
         }
     }
-    let config = model.autoencoder.config();
+    let config = model.autoencoder().config();
     if let Some(info) = &config.training {
         println!(
             "saved {} (best epoch {} of {}, validation loss {:.4}, {:.0} s)",

@@ -13,7 +13,7 @@ use super::cut_plan::{CutOptions, CutPlan};
 use super::features::{log_mel_of, FeatureConfig, LogMel, LogMelExtractor, StreamingLogMel};
 use super::model::percentile_of_sorted;
 use super::plot::{OutlineBuilder, WaveformOutline};
-use super::render::StreamingSplice;
+use super::render::{StreamingSplice, DEFAULT_CROSSFADE_SECONDS};
 use super::scoring::ScoreTimeline;
 use super::slicer::Slicer;
 use super::timeline::TimeRange;
@@ -54,7 +54,7 @@ impl EditOptions {
         Self {
             threshold: ThresholdMode::Calibrated,
             cut: CutOptions::default(),
-            crossfade: 0.02,
+            crossfade: DEFAULT_CROSSFADE_SECONDS,
             hop_frames: model.default_hop_frames(),
             refine_boundaries: true,
         }

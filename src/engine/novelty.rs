@@ -17,8 +17,7 @@ use crate::engine::model::{percentile_of_sorted, Autoencoder};
 use crate::engine::pairs::classifier::column_stats;
 use crate::engine::pairs::descriptors::local_dim;
 use crate::engine::pairs::{
-    classifier_geometry, local_descriptors_of, prior_rows, with_typical_prior, MedianPrior,
-    SegmentDescriptors,
+    classifier_geometry, local_descriptors_of, with_typical_prior, SegmentDescriptors,
 };
 
 /// Name of the novelty scorer's file in a model directory.
@@ -93,19 +92,10 @@ impl NoveltyScorer {
         Ok(scorer)
     }
 
-    /// The typical median of the edited recordings, counting for `seconds` of audio at
-    /// `frame_rate` frames per second; `None` if it is not `local_dim` wide.
-    pub fn median_prior(
-        &self,
-        local_dim: usize,
-        frame_rate: f64,
-        seconds: f64,
-    ) -> Option<MedianPrior> {
-        let rows = prior_rows(self.hop_frames, frame_rate, seconds);
-        (rows > 0 && self.median_prior.len() == local_dim).then(|| MedianPrior {
-            values: self.median_prior.clone(),
-            rows,
-        })
+    /// The typical median of the edited recordings' local descriptors; `None` if it is not
+    /// `local_dim` wide.
+    pub fn median_prior_values(&self, local_dim: usize) -> Option<&[f32]> {
+        (self.median_prior.len() == local_dim).then_some(self.median_prior.as_slice())
     }
 
     /// Score of each contextual row (row-major, the scorer's width).

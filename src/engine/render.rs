@@ -12,6 +12,10 @@ mod streaming;
 
 pub use streaming::StreamingSplice;
 
+/// The crossfade at each join unless the user sets one, in seconds: long enough that a join
+/// never clicks, short enough that no transient is smeared. The CLI and the plugin share it.
+pub const DEFAULT_CROSSFADE_SECONDS: f64 = 0.02;
+
 /// A range of sample indices, `start..end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Span {
@@ -222,23 +226,11 @@ mod tests {
 
     const RATE: u32 = 48_000;
 
-    /// Tiny deterministic generator, so tests need no rand crate and never flake.
-    struct Lcg(u64);
-
-    impl Lcg {
-        /// Uniform in [-1, 1).
-        fn next_sample(&mut self) -> f32 {
-            self.0 = self
-                .0
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((self.0 >> 40) as f32) / (1u64 << 23) as f32 - 1.0
-        }
-    }
+    use crate::synth::Lcg;
 
     fn noise(len: usize, seed: u64) -> Vec<f32> {
-        let mut rng = Lcg(seed);
-        (0..len).map(|_| rng.next_sample()).collect()
+        let mut rng = Lcg::new(seed);
+        (0..len).map(|_| rng.sample()).collect()
     }
 
     /// A ramp signal whose every sample is distinct, so any misplaced read shows.

@@ -12,8 +12,8 @@ use super::model::{Autoencoder, ModelConfig};
 use super::novelty::{NoveltyScorer, NOVELTY_FILE};
 use super::pairs::descriptors::local_dim;
 use super::pairs::{
-    local_descriptors_reporting, ClassifierConfig, ContextRows, LabelSource, MedianPrior,
-    PairClassifier, SegmentDescriptors, CLASSIFIER_WEIGHTS_FILE, PRIOR_SECONDS,
+    local_descriptors_reporting, prior_rows, ClassifierConfig, ContextRows, LabelSource,
+    MedianPrior, PairClassifier, SegmentDescriptors, CLASSIFIER_WEIGHTS_FILE, PRIOR_SECONDS,
 };
 use super::scoring::{score_log_mel, ScoreTimeline};
 
@@ -34,25 +34,31 @@ pub const METHOD_FILE_CLASSIFIER: &str = "file-classifier";
 /// Scoring method of the seed's dual autoencoder: edited decoder's error minus raw decoder's.
 pub const METHOD_DUAL_AUTOENCODER: &str = "dual-autoencoder";
 
-/// The autoencoder and, optionally, the pair classifier on top of it.
+/// The autoencoder and the scorer on top of it.
 pub struct Slicer {
-    /// The autoencoder trained on edited audio.
-    pub autoencoder: Autoencoder,
-    /// The keep/cut classifier learned from aligned pairs, if any.
-    pub classifier: Option<PairClassifier>,
-    /// Without a classifier: the distance from the edited audio's descriptors, if fitted.
-    pub novelty: Option<NoveltyScorer>,
+    autoencoder: Autoencoder,
+    scorer: Scorer,
 }
 
-/// What turns a segment's contextual descriptor into its score.
-pub enum RowScorer<'a> {
-    /// Cut probability from the pair classifier.
-    Classifier(&'a PairClassifier),
+/// What turns the autoencoder's view of a segment into its score.
+pub enum Scorer {
+    /// The autoencoder's reconstruction error (with a raw decoder, the edited decoder's error
+    /// minus the raw one's).
+    Reconstruction,
+    /// A scorer of each segment's descriptors in their context.
+    Contextual(ContextScorer),
+}
+
+/// A scorer of contextual descriptors: the autoencoder's error and latent code of a segment,
+/// its neighbourhood and the recording's median.
+pub enum ContextScorer {
+    /// Cut probability from the classifier learned from pairs (or from whole files).
+    Classifier(PairClassifier),
     /// Distance from the edited audio.
-    Novelty(&'a NoveltyScorer),
+    Novelty(NoveltyScorer),
 }
 
-impl RowScorer<'_> {
+impl ContextScorer {
     /// Step between scored segments, in frames, and the short and long context radii.
     pub fn geometry(&self) -> (usize, usize, usize) {
         match self {
@@ -64,18 +70,23 @@ impl RowScorer<'_> {
         }
     }
 
-    /// The recording-median prior for `local_dim` wide descriptors at `frame_rate`, counting
-    /// for `seconds` of audio.
+    /// The typical recording median of `local_dim` wide descriptors at `frame_rate`, counting
+    /// for `seconds` of audio; `None` if the scorer holds none of that width.
     pub fn median_prior(
         &self,
         local_dim: usize,
         frame_rate: f64,
         seconds: f64,
     ) -> Option<MedianPrior> {
-        match self {
-            Self::Classifier(c) => c.median_prior(local_dim, frame_rate, seconds),
-            Self::Novelty(n) => n.median_prior(local_dim, frame_rate, seconds),
-        }
+        let values = match self {
+            Self::Classifier(c) => c.median_prior_values(local_dim),
+            Self::Novelty(n) => n.median_prior_values(local_dim),
+        }?;
+        let rows = prior_rows(self.geometry().0, frame_rate, seconds);
+        (rows > 0).then(|| MedianPrior {
+            values: values.to_vec(),
+            rows,
+        })
     }
 
     /// Scores of contextual descriptors.
@@ -88,21 +99,50 @@ impl RowScorer<'_> {
 }
 
 impl Slicer {
-    /// A model scoring by reconstruction error only.
-    pub fn reconstruction_only(autoencoder: Autoencoder) -> Self {
+    /// A model of `autoencoder` and `scorer`.
+    pub fn new(autoencoder: Autoencoder, scorer: Scorer) -> Self {
         Self {
             autoencoder,
-            classifier: None,
-            novelty: None,
+            scorer,
         }
     }
 
+    /// A model scoring by reconstruction error only.
+    pub fn reconstruction_only(autoencoder: Autoencoder) -> Self {
+        Self::new(autoencoder, Scorer::Reconstruction)
+    }
+
+    /// A model scoring by `classifier` over `autoencoder`.
+    pub fn with_classifier(autoencoder: Autoencoder, classifier: PairClassifier) -> Self {
+        Self::new(
+            autoencoder,
+            Scorer::Contextual(ContextScorer::Classifier(classifier)),
+        )
+    }
+
+    /// The autoencoder trained on edited audio.
+    pub fn autoencoder(&self) -> &Autoencoder {
+        &self.autoencoder
+    }
+
+    /// The scorer on top of the autoencoder.
+    pub fn scorer(&self) -> &Scorer {
+        &self.scorer
+    }
+
     /// The scorer of contextual descriptors, unless the model scores by reconstruction error.
-    pub fn row_scorer(&self) -> Option<RowScorer<'_>> {
-        match (&self.classifier, &self.novelty) {
-            (Some(c), _) => Some(RowScorer::Classifier(c)),
-            (None, Some(n)) => Some(RowScorer::Novelty(n)),
-            (None, None) => None,
+    pub fn context_scorer(&self) -> Option<&ContextScorer> {
+        match &self.scorer {
+            Scorer::Reconstruction => None,
+            Scorer::Contextual(s) => Some(s),
+        }
+    }
+
+    /// The keep/cut classifier, if the model scores with one.
+    pub fn classifier(&self) -> Option<&PairClassifier> {
+        match self.context_scorer() {
+            Some(ContextScorer::Classifier(c)) => Some(c),
+            _ => None,
         }
     }
 
@@ -137,11 +177,10 @@ impl Slicer {
                 .map_err(anyhow::Error::from)
                 .and_then(|text| Ok(serde_json::from_str::<NoveltyScorer>(&text)?))
                 .with_context(|| format!("cannot load {}", novelty_path.display()))?;
-            return Ok(Self {
+            return Ok(Self::new(
                 autoencoder,
-                classifier: None,
-                novelty: Some(novelty),
-            });
+                Scorer::Contextual(ContextScorer::Novelty(novelty)),
+            ));
         }
         let load = || -> Result<PairClassifier> {
             let text = std::fs::read_to_string(&config_path)?;
@@ -150,11 +189,7 @@ impl Slicer {
         };
         let classifier = load()
             .with_context(|| format!("cannot load the classifier of model {}", dir.display()))?;
-        Ok(Self {
-            autoencoder,
-            classifier: Some(classifier),
-            novelty: None,
-        })
+        Ok(Self::with_classifier(autoencoder, classifier))
     }
 
     /// A classifier from the text of `classifier.json` and the bytes of its weights.
@@ -173,28 +208,31 @@ impl Slicer {
             ..self.autoencoder.config().clone()
         };
         self.autoencoder.save_with_config(dir, &config)?;
-        if let Some(clf) = &self.classifier {
-            let path = dir.join(CLASSIFIER_CONFIG_FILE);
-            std::fs::write(&path, serde_json::to_string_pretty(clf.config())?)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            clf.save_weights(dir)?;
-        }
-        if let Some(novelty) = &self.novelty {
-            let path = dir.join(NOVELTY_FILE);
-            std::fs::write(&path, serde_json::to_string(novelty)?)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+        match self.context_scorer() {
+            Some(ContextScorer::Classifier(clf)) => {
+                let path = dir.join(CLASSIFIER_CONFIG_FILE);
+                std::fs::write(&path, serde_json::to_string_pretty(clf.config())?)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                clf.save_weights(dir)?;
+            }
+            Some(ContextScorer::Novelty(novelty)) => {
+                let path = dir.join(NOVELTY_FILE);
+                std::fs::write(&path, serde_json::to_string(novelty)?)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            None => {}
         }
         Ok(())
     }
 
     /// How this model scores segments.
     pub fn method(&self) -> &'static str {
-        match self.row_scorer() {
-            Some(RowScorer::Classifier(c)) => match c.config().labels {
+        match self.context_scorer() {
+            Some(ContextScorer::Classifier(c)) => match c.config().labels {
                 LabelSource::AlignedSpans => METHOD_PAIR_CLASSIFIER,
                 LabelSource::WholeFiles => METHOD_FILE_CLASSIFIER,
             },
-            Some(RowScorer::Novelty(_)) => METHOD_EDITED_NOVELTY,
+            Some(ContextScorer::Novelty(_)) => METHOD_EDITED_NOVELTY,
             None if self.autoencoder.has_raw_decoder() => METHOD_DUAL_AUTOENCODER,
             None => METHOD_RECONSTRUCTION,
         }
@@ -218,16 +256,16 @@ impl Slicer {
     /// The step between scored segments this model prefers (the classifier's context is
     /// measured in segments at that hop).
     pub fn default_hop_frames(&self) -> usize {
-        self.row_scorer()
+        self.context_scorer()
             .map_or((self.segment_frames() / 4).max(1), |s| s.geometry().0)
     }
 
     /// The absolute threshold to use when the user asks for none: the classifier's decision
     /// threshold, or the autoencoder's calibrated validation percentile.
     pub fn default_threshold(&self) -> Option<f64> {
-        match self.row_scorer() {
-            Some(RowScorer::Classifier(c)) => Some(c.config().threshold),
-            Some(RowScorer::Novelty(n)) => Some(n.threshold),
+        match self.context_scorer() {
+            Some(ContextScorer::Classifier(c)) => Some(c.config().threshold),
+            Some(ContextScorer::Novelty(n)) => Some(n.threshold),
             None => self
                 .autoencoder
                 .config()
@@ -257,7 +295,7 @@ impl Slicer {
         hop_frames: usize,
         report: &mut dyn FnMut(usize, usize),
     ) -> Result<ScoreTimeline> {
-        let Some(scorer) = self.row_scorer() else {
+        let Some(scorer) = self.context_scorer() else {
             let timeline = score_log_mel(&self.autoencoder, spec, duration, hop_frames)?;
             report(timeline.segments.len(), timeline.segments.len());
             return Ok(timeline);
@@ -303,7 +341,7 @@ mod tests {
         let model = Slicer::from_checkpoint(&dir).unwrap();
         assert_eq!(model.method(), METHOD_PAIR_CLASSIFIER);
         assert!(!model.autoencoder.has_raw_decoder());
-        let clf = model.classifier.as_ref().unwrap().config();
+        let clf = model.classifier().unwrap().config();
         assert_eq!(clf.labels, LabelSource::AlignedSpans);
     }
 
@@ -322,7 +360,7 @@ mod tests {
         use crate::engine::pairs::with_context;
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default");
         let model = Slicer::from_checkpoint(&dir).unwrap();
-        let scorer = model.row_scorer().unwrap();
+        let scorer = model.context_scorer().unwrap();
         let (_, short, long) = scorer.geometry();
         let dim = local_dim(&model.autoencoder);
         let n = 2 * CONTEXT_CHUNK + 77;

@@ -120,7 +120,7 @@ impl StreamingAnalyser {
     /// its context is counted in those steps.
     pub fn new(model: Arc<Slicer>, input_rate: u32, hop_frames: usize) -> Result<Self> {
         let features = model.features().clone();
-        let context = match model.row_scorer() {
+        let context = match model.context_scorer() {
             Some(scorer) if hop_frames != scorer.geometry().0 => {
                 return Err(anyhow!(
                     "the model's {} scores every {} frames, not {hop_frames}",
@@ -313,7 +313,7 @@ impl StreamingAnalyser {
                 self.recent_raw.pop_front();
             }
             self.recent_raw.push_back(band.clone());
-            let stats = &self.model.autoencoder.config().stats;
+            let stats = &self.model.autoencoder().config().stats;
             let normalised = band
                 .iter()
                 .zip(&stats.mean)
@@ -402,10 +402,10 @@ impl StreamingAnalyser {
 
     /// Cut probabilities of the rows in `self.contextual`.
     fn classify_contextual(&mut self) -> Result<Vec<f64>> {
-        let (Some(scorer), Some(_)) = (self.model.row_scorer(), &self.context) else {
+        let (Some(scorer), Some(_)) = (self.model.context_scorer(), &self.context) else {
             return Ok(Vec::new());
         };
-        let dim = 4 * local_dim(&self.model.autoencoder);
+        let dim = 4 * local_dim(self.model.autoencoder());
         // The rows are lent to the scorer and taken back, so the buffer is reused, not copied.
         let descriptors = SegmentDescriptors {
             starts: vec![0; self.contextual.len() / dim],
@@ -432,7 +432,7 @@ impl StreamingAnalyser {
                     .extend((0..seg).map(|t| self.frames[start + t][m]));
             }
         }
-        let model = &self.model.autoencoder;
+        let model = self.model.autoencoder();
         let input = Tensor::from_slice(&self.scratch, (count, 1, n_mels, seg), model.device())?
             .to_dtype(model.dtype())?;
         let Some(context) = self.context.as_mut() else {
@@ -528,8 +528,8 @@ impl StreamingAnalyser {
 /// The classifier's streaming context for `model`, if it has a classifier, with its median prior
 /// counting for `prior_seconds` of audio.
 fn classifier_context(model: &Slicer, prior_seconds: f64) -> Option<StreamingContext> {
-    let scorer = model.row_scorer()?;
-    let dim = local_dim(&model.autoencoder);
+    let scorer = model.context_scorer()?;
+    let dim = local_dim(model.autoencoder());
     let (_, short, long) = scorer.geometry();
     Some(
         match scorer.median_prior(dim, model.features().frame_rate(), prior_seconds) {

@@ -339,9 +339,9 @@ impl Worker {
 pub fn model_info(model: &Slicer, source: &str) -> ModelInfo {
     // The autoencoder's calibration percentiles only describe the model when they set the
     // threshold: not when a classifier or the novelty scorer scores it.
-    let calibration = match model.row_scorer() {
+    let calibration = match model.context_scorer() {
         Some(_) => None,
-        None => model.autoencoder.config().calibration.as_ref(),
+        None => model.autoencoder().config().calibration.as_ref(),
     };
     ModelInfo {
         name: model.name().to_owned(),

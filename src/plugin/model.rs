@@ -60,9 +60,5 @@ fn built_in() -> Result<Slicer> {
     let autoencoder = Autoencoder::from_bytes(DEFAULT_CONFIG, DEFAULT_WEIGHTS)?;
     let classifier =
         Slicer::classifier_from_bytes(DEFAULT_CLASSIFIER_CONFIG, DEFAULT_CLASSIFIER_WEIGHTS)?;
-    Ok(Slicer {
-        autoencoder,
-        classifier: Some(classifier),
-        novelty: None,
-    })
+    Ok(Slicer::with_classifier(autoencoder, classifier))
 }

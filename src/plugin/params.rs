@@ -6,6 +6,7 @@ use nice_plug::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::cut_plan::{CutOptions, SnapMode};
+use crate::engine::render::DEFAULT_CROSSFADE_SECONDS;
 
 /// Longest crossfade the parameter allows, in seconds. The lookahead includes half of it so a
 /// ramp centred on a cut can start before the cut.
@@ -162,7 +163,11 @@ impl Default for SlicerParams {
             min_keep: seconds("Min keep", cut.min_keep, 10.0),
             pre_pad: seconds("Pre pad", cut.pre_pad, 0.5),
             post_pad: seconds("Post pad", cut.post_pad, 0.5),
-            crossfade: seconds("Crossfade", 0.02, MAX_CROSSFADE_SECONDS),
+            crossfade: seconds(
+                "Crossfade",
+                DEFAULT_CROSSFADE_SECONDS,
+                MAX_CROSSFADE_SECONDS,
+            ),
             snap: EnumParam::new("Snap", Snap::Beat),
             mode: EnumParam::new("Mode", GateMode::Gate),
             midi_out: BoolParam::new("MIDI out", true),

@@ -2,63 +2,17 @@
 
 #![allow(dead_code)]
 
-use std::f32::consts::PI;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use serde_json::Value;
 
-/// A small deterministic noise generator (LCG), so fixtures are identical on every machine.
-pub struct Lcg(u64);
-
-impl Lcg {
-    pub fn new(seed: u64) -> Self {
-        Self(seed.wrapping_mul(6364136223846793005).wrapping_add(1))
-    }
-    pub fn next_f32(&mut self) -> f32 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-    }
-}
-
-/// "Music": plucked harmonic notes on a 120 BPM grid, a simple chord progression.
-pub fn music(seconds: f32, sample_rate: u32, seed: u64) -> Vec<f32> {
-    let n = (seconds * sample_rate as f32) as usize;
-    let beat = 0.5;
-    let roots = [220.0, 174.6, 261.6, 196.0];
-    let mut rng = Lcg::new(seed);
-    let mut out = vec![0.0f32; n];
-    let mut t0 = 0.0f32;
-    let mut k = 0usize;
-    while t0 < seconds {
-        let f = roots[(k / 4) % 4] * [1.0, 1.25, 1.5, 2.0][k % 4];
-        let start = (t0 * sample_rate as f32) as usize;
-        let len = ((beat * 1.5) * sample_rate as f32) as usize;
-        for i in 0..len.min(n.saturating_sub(start)) {
-            let t = i as f32 / sample_rate as f32;
-            let env = (-t * 4.0).exp() * 0.3;
-            let mut v = 0.0;
-            for h in 1..6 {
-                v += (2.0 * PI * f * h as f32 * t).sin() / h as f32;
-            }
-            out[start + i] += env * v + 0.002 * rng.next_f32();
-        }
-        t0 += beat;
-        k += 1;
-    }
-    out
-}
+pub use audio_slicer::synth::plucked_loop as music;
 
 /// Broadband noise, the kind of junk the seed model does find.
-pub fn noise(seconds: f32, sample_rate: u32, seed: u64) -> Vec<f32> {
-    let mut rng = Lcg::new(seed);
-    (0..(seconds * sample_rate as f32) as usize)
-        .map(|_| 0.3 * rng.next_f32())
-        .collect()
+pub fn noise(seconds: f64, sample_rate: u32, seed: u64) -> Vec<f32> {
+    audio_slicer::synth::white_noise(seconds, sample_rate, seed, 0.3)
 }
 
 /// Writes planar channels as a WAV (16-bit or 32-bit float).

@@ -15,48 +15,11 @@ use audio_slicer::plugin::AudioSlicer;
 use nice_plug::context::process::SendEventError;
 use nice_plug::prelude::*;
 
-/// A deterministic noise source (LCG), identical on every machine.
-pub struct Lcg(u64);
-
-impl Lcg {
-    pub fn new(seed: u64) -> Self {
-        Self(seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1))
-    }
-    pub fn next(&mut self) -> f32 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-    }
-}
-
-/// Plucked harmonic notes, two per second, over a four-chord loop.
-pub fn music(seconds: f64, rate: u32, seed: u64) -> Vec<f32> {
-    let n = (seconds * f64::from(rate)) as usize;
-    let mut out = vec![0.0f32; n];
-    let mut rng = Lcg::new(seed);
-    let roots = [220.0f32, 174.6, 261.6, 196.0];
-    let note_len = (0.75 * f64::from(rate)) as usize;
-    for (k, start) in (0..n).step_by(rate as usize / 2).enumerate() {
-        let f = roots[(k / 4) % 4] * [1.0, 1.25, 1.5, 2.0][k % 4];
-        for i in 0..note_len.min(n - start) {
-            let t = i as f32 / rate as f32;
-            let v: f32 = (1..6)
-                .map(|h| (std::f32::consts::TAU * f * h as f32 * t).sin() / h as f32)
-                .sum();
-            out[start + i] += 0.3 * (-4.0 * t).exp() * v + 0.002 * rng.next();
-        }
-    }
-    out
-}
+pub use audio_slicer::synth::plucked_loop as music;
 
 /// White noise at a level a bad take might have.
 pub fn noise(seconds: f64, rate: u32, seed: u64) -> Vec<f32> {
-    let mut rng = Lcg::new(seed);
-    (0..(seconds * f64::from(rate)) as usize)
-        .map(|_| 0.3 * rng.next())
-        .collect()
+    audio_slicer::synth::white_noise(seconds, rate, seed, 0.3)
 }
 
 /// Rate of the music the tiny model is trained on.

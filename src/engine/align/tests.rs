@@ -9,59 +9,17 @@ const RATE: u32 = 22_050;
 /// The precision the module promises, in seconds.
 const TOLERANCE: f64 = 0.02;
 
-/// Tiny deterministic generator, so tests need no rand crate and never flake.
-struct Lcg(u64);
-
-impl Lcg {
-    fn new(seed: u64) -> Self {
-        Self(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
-    }
-
-    /// Uniform in [0, 1).
-    fn next(&mut self) -> f32 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((self.0 >> 40) as f32) / (1u64 << 24) as f32
-    }
-}
+use crate::synth::{random_notes as music, Lcg};
 
 fn samples(seconds: f64, rate: u32) -> usize {
     (seconds * f64::from(rate)).round() as usize
 }
 
-/// "Music" that never repeats: plucked harmonic notes of random pitch, length and level at
-/// random times, over a quiet noise floor.
-fn music(seconds: f64, rate: u32, seed: u64) -> Vec<f32> {
-    let n = samples(seconds, rate);
-    let mut rng = Lcg::new(seed);
-    let mut out: Vec<f32> = (0..n).map(|_| 0.002 * (rng.next() - 0.5)).collect();
-    let scale = [0.0f32, 2.0, 4.0, 7.0, 9.0, 12.0, 14.0, 16.0, 19.0, 21.0];
-    let mut start = 0usize;
-    while start < n {
-        let step = scale[(rng.next() * scale.len() as f32) as usize % scale.len()];
-        let f = 110.0 * 2f32.powf(step / 12.0);
-        let len = samples(0.3 + 0.7 * f64::from(rng.next()), rate);
-        let level = 0.1 + 0.2 * rng.next();
-        for i in 0..len.min(n - start) {
-            let t = i as f32 / rate as f32;
-            let env = level * (-t * 5.0).exp();
-            let v: f32 = (1..6)
-                .map(|h| (2.0 * std::f32::consts::PI * f * h as f32 * t).sin() / h as f32)
-                .sum();
-            out[start + i] += env * v;
-        }
-        start += samples(0.12 + 0.3 * f64::from(rng.next()), rate);
-    }
-    out
-}
-
 /// Broadband noise, like handling noise between takes.
 fn noise(seconds: f64, rate: u32, seed: u64) -> Vec<f32> {
-    let mut rng = Lcg::new(seed);
+    let mut rng = Lcg::new(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     (0..samples(seconds, rate))
-        .map(|_| 0.2 * (rng.next() - 0.5))
+        .map(|_| 0.2 * (rng.unit() - 0.5))
         .collect()
 }
 
@@ -163,11 +121,11 @@ fn edit(
 
 /// What a lossy re-encode at another level does, roughly: gain, a gentle low-pass, and noise.
 fn degrade(signal: &mut [f32], gain: f32, seed: u64) {
-    let mut rng = Lcg::new(seed);
+    let mut rng = Lcg::new(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let mut state = 0.0f32;
     for s in signal.iter_mut() {
         state = 0.7 * *s + 0.3 * state;
-        *s = gain * state + 0.001 * (rng.next() - 0.5);
+        *s = gain * state + 0.001 * (rng.unit() - 0.5);
     }
 }
 

@@ -6,18 +6,7 @@ const FRAME_RATE: f64 = 22050.0 / 256.0;
 /// What ln(power + 1e-6) gives for silence.
 const FLOOR: f32 = -13.8;
 
-/// Tiny deterministic generator, so tests need no rand crate and never flake.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next_unit(&mut self) -> f32 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((self.0 >> 40) as f32) / (1u64 << 24) as f32
-    }
-}
+use crate::synth::Lcg;
 
 /// A synthetic click track and the ground truth it was built from.
 struct ClickTrack {
@@ -43,13 +32,13 @@ fn played_track(
     jitter: f64,
 ) -> ClickTrack {
     let frames = (seconds * FRAME_RATE) as usize;
-    let mut rng = Lcg(0x5eed ^ bpm.to_bits());
+    let mut rng = Lcg::new(0x5eed ^ bpm.to_bits());
     let mut log_mel: Vec<f32> = (0..frames * N_MELS)
-        .map(|_| FLOOR + 0.5 * (rng.next_unit() - 0.5))
+        .map(|_| FLOOR + 0.5 * (rng.unit() - 0.5))
         .collect();
     let (mut clicks, mut accented) = (Vec::new(), Vec::new());
     for k in 0.. {
-        let time = offset + k as f64 * 60.0 / bpm + jitter * f64::from(2.0 * rng.next_unit() - 1.0);
+        let time = offset + k as f64 * 60.0 / bpm + jitter * f64::from(2.0 * rng.unit() - 1.0);
         let frame = (time * FRAME_RATE).round() as usize;
         if frame + 3 >= frames {
             break;

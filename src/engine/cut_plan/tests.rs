@@ -400,32 +400,13 @@ fn options_and_modes_use_readable_json() {
 
 // ---- property tests over random masks ----
 
-/// Tiny deterministic generator, so tests need no rand crate and never flake.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next_u32(&mut self) -> u32 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 32) as u32
-    }
-
-    fn unit(&mut self) -> f64 {
-        f64::from(self.next_u32()) / f64::from(u32::MAX)
-    }
-
-    fn below(&mut self, n: u32) -> u32 {
-        self.next_u32() % n.max(1)
-    }
-}
+use crate::synth::Lcg;
 
 /// A mask of runs of random length, so both short glitches and long bad stretches occur.
 fn random_mask(rng: &mut Lcg, bins: usize, bad_fraction: f64) -> Vec<bool> {
     let mut out = Vec::with_capacity(bins);
     while out.len() < bins {
-        let value = rng.unit() < bad_fraction;
+        let value = rng.unit_f64() < bad_fraction;
         let run = 1 + rng.below(12) as usize;
         out.extend(std::iter::repeat_n(value, run.min(bins - out.len())));
     }
@@ -440,25 +421,25 @@ fn random_options(rng: &mut Lcg) -> CutOptions {
         SnapMode::Bar,
     ];
     CutOptions {
-        min_keep: rng.unit() * 3.0,
-        min_cut: rng.unit() * 1.0,
-        pre_pad: rng.unit() * 0.3,
-        post_pad: rng.unit() * 0.3,
+        min_keep: rng.unit_f64() * 3.0,
+        min_cut: rng.unit_f64() * 1.0,
+        pre_pad: rng.unit_f64() * 0.3,
+        post_pad: rng.unit_f64() * 0.3,
         snap: modes[rng.below(4) as usize],
-        snap_tolerance: rng.unit() * 0.5,
+        snap_tolerance: rng.unit_f64() * 0.5,
     }
 }
 
 fn random_grid(rng: &mut Lcg, duration: f64) -> BeatGrid {
-    let period = 0.3 + rng.unit() * 0.6;
-    let phase = rng.unit() * period;
+    let period = 0.3 + rng.unit_f64() * 0.6;
+    let phase = rng.unit_f64() * period;
     let beats: Vec<f64> = (0..)
         .map(|k| phase + f64::from(k) * period)
         .take_while(|&t| t < duration)
         .collect();
     let downbeats = beats.iter().step_by(4).copied().collect();
     let onsets = (0..(duration * 3.0) as usize)
-        .map(|_| rng.unit() * duration)
+        .map(|_| rng.unit_f64() * duration)
         .collect();
     BeatGrid {
         tempo_bpm: 60.0 / period,
@@ -486,12 +467,12 @@ fn assert_normalised(plan: &CutPlan) {
 
 #[test]
 fn random_plans_obey_every_rule() {
-    let mut rng = Lcg(42);
+    let mut rng = Lcg::new(42);
     for _ in 0..600 {
         let bins = 1 + rng.below(300) as usize;
-        let bin_seconds = 0.05 + rng.unit() * 0.3;
-        let duration = bins as f64 * bin_seconds - rng.unit() * bin_seconds * 0.9;
-        let bad_fraction = rng.unit();
+        let bin_seconds = 0.05 + rng.unit_f64() * 0.3;
+        let duration = bins as f64 * bin_seconds - rng.unit_f64() * bin_seconds * 0.9;
+        let bad_fraction = rng.unit_f64();
         let bad = random_mask(&mut rng, bins, bad_fraction);
         let options = random_options(&mut rng);
         let grid = random_grid(&mut rng, duration);
@@ -519,7 +500,7 @@ fn random_plans_obey_every_rule() {
 
 #[test]
 fn random_plans_only_place_boundaries_on_bin_edges_pads_or_grid() {
-    let mut rng = Lcg(7);
+    let mut rng = Lcg::new(7);
     for _ in 0..300 {
         let bins = 1 + rng.below(200) as usize;
         let bin_seconds = 0.25;
@@ -543,12 +524,12 @@ fn random_plans_only_place_boundaries_on_bin_edges_pads_or_grid() {
 
 #[test]
 fn without_thresholds_or_snapping_kept_time_is_exactly_good_bins_plus_pads() {
-    let mut rng = Lcg(99);
+    let mut rng = Lcg::new(99);
     let bin_seconds = 0.1;
     for _ in 0..300 {
         let bins = 1 + rng.below(150) as usize;
         let duration = bins as f64 * bin_seconds;
-        let bad_fraction = rng.unit();
+        let bad_fraction = rng.unit_f64();
         let bad = random_mask(&mut rng, bins, bad_fraction);
         let pre_pad = f64::from(rng.below(4)) * 0.05;
         let post_pad = f64::from(rng.below(4)) * 0.05;

@@ -201,15 +201,8 @@ mod tests {
     use crate::engine::audio_io::downmix;
 
     fn noise(len: usize, seed: u64) -> Vec<f32> {
-        let mut state = seed;
-        (0..len)
-            .map(|_| {
-                state = state
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1_442_695_040_888_963_407);
-                ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-            })
-            .collect()
+        let mut rng = crate::synth::Lcg::new(seed);
+        (0..len).map(|_| rng.sample()).collect()
     }
 
     fn streamed(channels: &[Vec<f32>], rate: u32, blocks: &[usize]) -> LogMel {

@@ -10,8 +10,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use super::descriptors::{MedianPrior, SegmentDescriptors};
-use super::{prior_rows, LabelSource};
+use super::descriptors::SegmentDescriptors;
+use super::LabelSource;
 use crate::engine::model::{he_uniform_init, load_weights};
 
 /// File holding the classifier's weights in a model directory.
@@ -132,21 +132,17 @@ impl PairClassifier {
         &self.config
     }
 
-    /// The typical recording median of the training recordings (for models from before it was
-    /// stored, the mean of the inputs' median block), counting for `seconds` of audio at
-    /// `frame_rate` frames per second; `None` if the input is not four `local_dim` blocks.
-    pub fn median_prior(
-        &self,
-        local_dim: usize,
-        frame_rate: f64,
-        seconds: f64,
-    ) -> Option<MedianPrior> {
-        let values = match &self.config.median_prior {
-            Some(prior) if prior.len() == local_dim => prior.clone(),
-            _ => self.config.mean.get(3 * local_dim..4 * local_dim)?.to_vec(),
-        };
-        let rows = prior_rows(self.config.hop_frames, frame_rate, seconds);
-        (rows > 0 && self.config.input_dim == 4 * local_dim).then_some(MedianPrior { values, rows })
+    /// The typical recording median of the training recordings' local descriptors (for models
+    /// from before it was stored, the mean of the inputs' median block); `None` if the input is
+    /// not four `local_dim` blocks.
+    pub fn median_prior_values(&self, local_dim: usize) -> Option<&[f32]> {
+        if self.config.input_dim != 4 * local_dim {
+            return None;
+        }
+        match &self.config.median_prior {
+            Some(prior) if prior.len() == local_dim => Some(prior),
+            _ => self.config.mean.get(3 * local_dim..4 * local_dim),
+        }
     }
 
     /// Sets the typical recording median the classifier was trained with.

@@ -352,11 +352,7 @@ fn tiny_classifier_model(short: usize, long: usize) -> Arc<Slicer> {
         ..ClassifierTraining::default()
     };
     let clf = PairClassifier::train(&desc.values, &labels, (hop, short, long), &options).unwrap();
-    Arc::new(Slicer {
-        autoencoder,
-        classifier: Some(clf),
-        novelty: None,
-    })
+    Arc::new(Slicer::with_classifier(autoencoder, clf))
 }
 
 /// Streams `audio` (zero-padded at the end by half a window, as offline frames are) through
@@ -396,10 +392,11 @@ fn streamed_classifier_reaches_the_offline_probabilities_once_it_has_heard_every
     let audio = &audio[..len];
     let mut ex = LogMelExtractor::new(&config).unwrap();
     let spec = log_mel_of(&mut ex, &[audio.to_vec()], config.sample_rate).unwrap();
-    let clf = model.classifier.as_ref().unwrap();
+    let clf = model.classifier().unwrap();
 
     // Without a prior the median is the stream's alone, which ends as the recording's.
-    let desc = contextual_descriptors(&model.autoencoder, &spec, hop, (short, long), None).unwrap();
+    let desc =
+        contextual_descriptors(model.autoencoder(), &spec, hop, (short, long), None).unwrap();
     let offline_plain = clf.predict(&desc).unwrap();
     let (streamed, at_finish) = stream_to_end(&model, audio, 0.0);
     assert_eq!(streamed.len(), desc.len());

@@ -3,9 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::audio_io::AudioClip;
-use super::cut_plan::CutPlan;
-use super::timeline::{Segment, TimeRange};
+use crate::engine::audio_io::AudioClip;
+use crate::engine::cut_plan::CutPlan;
+use crate::engine::timeline::{Segment, TimeRange};
 
 /// Strip-silence parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{ensure, Context};
 use serde::{Deserialize, Serialize};
 
-use super::cut_list::{deserialize_ranges, CutList};
-use super::timeline::{Segment, TimeRange};
+use crate::engine::cut_list::{deserialize_ranges, CutList};
+use crate::engine::timeline::{Segment, TimeRange};
 
 /// Scoring resolution in seconds (one mask cell).
 pub const RES: f64 = 0.01;

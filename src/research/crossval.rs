@@ -7,14 +7,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
-use super::audio_io::read_audio;
-use super::cut_list::CutList;
-use super::edit::{cut_list_of, plan_edit, EditOptions};
-use super::features::FeatureConfig;
 use super::metrics::{score, BenchReport, Prediction, Truth};
-use super::model::Autoencoder;
-use super::pairs::{label_pair, session_pairs, train_classifier, ClassifierTraining};
-use super::slicer::Slicer;
+use crate::engine::audio_io::read_audio;
+use crate::engine::cut_list::CutList;
+use crate::engine::edit::{cut_list_of, plan_edit, EditOptions};
+use crate::engine::features::FeatureConfig;
+use crate::engine::model::Autoencoder;
+use crate::engine::pairs::{label_pair, session_pairs, train_classifier, ClassifierTraining};
+use crate::engine::slicer::Slicer;
 
 /// Progress of a cross-validation run.
 #[derive(Debug, Clone)]
@@ -83,11 +83,7 @@ pub fn cross_validate(
         let autoencoder = autoencoder_for(&edited)?;
         let recordings: Vec<_> = train.iter().map(|&i| &labelled[i]).collect();
         let clf = train_classifier(&autoencoder, &recordings, classifier)?;
-        let model = Slicer {
-            autoencoder,
-            classifier: Some(clf),
-            novelty: None,
-        };
+        let model = Slicer::with_classifier(autoencoder, clf);
         let options = make_options(&model);
         for i in (0..pairs.len()).filter(|i| i % folds == fold) {
             let clip = read_audio(&pairs[i].raw)?;
