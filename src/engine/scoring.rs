@@ -4,8 +4,10 @@
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
+use super::features::FeatureStats;
 use super::features::LogMel;
-use super::model::{segment_batch, Autoencoder, SegmentMeasure};
+use super::model::{normalised_segment_batch, segment_batch, Autoencoder, SegmentMeasure};
+use super::pairs::descriptors::segment_starts;
 use super::timeline::Segment;
 
 /// Segments run through the model at once; large enough to keep the matrix kernels busy,
@@ -104,17 +106,27 @@ pub fn measure_spectrogram(
     hop_frames: usize,
     measure: SegmentMeasure,
 ) -> Result<Vec<(usize, f64)>> {
+    measure_segments(model, spec, None, hop_frames, measure)
+}
+
+/// `measure` of every segment, normalising with `stats` as segments are gathered when the
+/// spectrogram is not normalised yet (so no normalised copy of a long recording is made).
+fn measure_segments(
+    model: &Autoencoder,
+    spec: &LogMel,
+    stats: Option<&FeatureStats>,
+    hop_frames: usize,
+    measure: SegmentMeasure,
+) -> Result<Vec<(usize, f64)>> {
     let seg = model.config().segment_frames;
-    let frames = spec.frames();
-    let hop = hop_frames.max(1);
-    let mut starts: Vec<usize> = (0..frames.saturating_sub(seg) + 1).step_by(hop).collect();
-    let tail = frames.saturating_sub(seg);
-    if starts.last() != Some(&tail) {
-        starts.push(tail);
-    }
+    let starts = segment_starts(spec.frames(), seg, hop_frames.max(1));
     let mut out = Vec::with_capacity(starts.len());
     for chunk in starts.chunks(BATCH) {
-        let batch = segment_batch(spec, chunk, seg, model.dtype(), model.device())?;
+        let (dtype, device) = (model.dtype(), model.device());
+        let batch = match stats {
+            Some(stats) => normalised_segment_batch(spec, stats, chunk, seg, dtype, device)?,
+            None => segment_batch(spec, chunk, seg, dtype, device)?,
+        };
         let values = model
             .measure(&batch, measure)?
             .to_dtype(candle_core::DType::F64)?
@@ -131,9 +143,8 @@ pub fn score_log_mel(
     duration: f64,
     hop_frames: usize,
 ) -> Result<ScoreTimeline> {
-    let mut normalised = spec.clone();
-    model.config().stats.apply(&mut normalised);
-    let scored = score_spectrogram(model, &normalised, hop_frames)?;
+    let stats = &model.config().stats;
+    let scored = measure_segments(model, spec, Some(stats), hop_frames, SegmentMeasure::Score)?;
     Ok(ScoreTimeline::from_frames(
         scored,
         model.config().segment_frames,
@@ -146,6 +157,33 @@ pub fn score_log_mel(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::model::ModelConfig;
+
+    #[test]
+    fn scoring_an_unnormalised_spectrogram_equals_scoring_its_normalised_copy() {
+        let mut config = ModelConfig::tiny_for_tests(vec![2], 2);
+        let n_mels = config.features.n_mels;
+        config.stats = FeatureStats {
+            mean: (0..n_mels).map(|b| -3.0 + b as f32).collect(),
+            std: (0..n_mels).map(|b| 0.5 + 0.25 * b as f32).collect(),
+        };
+        let model = Autoencoder::new(config, candle_core::DType::F32, 0).unwrap();
+        let mut rng = crate::synth::Lcg::new(9);
+        let spec = LogMel {
+            n_mels,
+            frame_rate: 86.0,
+            data: (0..n_mels * 150)
+                .map(|_| 4.0 * rng.sample() - 2.0)
+                .collect(),
+        };
+        let mut normalised = spec.clone();
+        model.config().stats.apply(&mut normalised);
+        let copied = score_spectrogram(&model, &normalised, 5).unwrap();
+        let timeline = score_log_mel(&model, &spec, 150.0 / 86.0, 5).unwrap();
+        let scores: Vec<f64> = timeline.segments.iter().map(|s| s.score).collect();
+        assert_eq!(scores, copied.iter().map(|c| c.1).collect::<Vec<_>>());
+        assert!(scores.iter().any(|&s| s > 0.0));
+    }
 
     #[test]
     fn bins_average_the_segments_covering_them() {
