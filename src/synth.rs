@@ -21,6 +21,12 @@ impl Lcg {
         Self(seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1))
     }
 
+    /// A generator whose start is `seed` times 2^64 over the golden ratio, made odd: another
+    /// spread of nearby seeds, which the alignment fixtures were built with.
+    pub fn spread(seed: u64) -> Self {
+        Self(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
+    }
+
     fn step(&mut self) -> u64 {
         self.0 = self
             .0
@@ -90,7 +96,7 @@ pub fn plucked_loop(seconds: f64, rate: u32, seed: u64) -> Vec<f32> {
 pub fn random_notes(seconds: f64, rate: u32, seed: u64) -> Vec<f32> {
     let n = (seconds * f64::from(rate)).round() as usize;
     let at = |s: f64| (s * f64::from(rate)).round() as usize;
-    let mut rng = Lcg::new(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut rng = Lcg::spread(seed);
     let mut out: Vec<f32> = (0..n).map(|_| 0.002 * (rng.unit() - 0.5)).collect();
     let scale = [0.0f32, 2.0, 4.0, 7.0, 9.0, 12.0, 14.0, 16.0, 19.0, 21.0];
     let mut start = 0usize;

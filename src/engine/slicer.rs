@@ -125,11 +125,6 @@ impl Slicer {
         &self.autoencoder
     }
 
-    /// The scorer on top of the autoencoder.
-    pub fn scorer(&self) -> &Scorer {
-        &self.scorer
-    }
-
     /// The scorer of contextual descriptors, unless the model scores by reconstruction error.
     pub fn context_scorer(&self) -> Option<&ContextScorer> {
         match &self.scorer {

@@ -17,7 +17,7 @@ fn samples(seconds: f64, rate: u32) -> usize {
 
 /// Broadband noise, like handling noise between takes.
 fn noise(seconds: f64, rate: u32, seed: u64) -> Vec<f32> {
-    let mut rng = Lcg::new(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut rng = Lcg::spread(seed);
     (0..samples(seconds, rate))
         .map(|_| 0.2 * (rng.unit() - 0.5))
         .collect()
@@ -121,7 +121,7 @@ fn edit(
 
 /// What a lossy re-encode at another level does, roughly: gain, a gentle low-pass, and noise.
 fn degrade(signal: &mut [f32], gain: f32, seed: u64) {
-    let mut rng = Lcg::new(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut rng = Lcg::spread(seed);
     let mut state = 0.0f32;
     for s in signal.iter_mut() {
         state = 0.7 * *s + 0.3 * state;
