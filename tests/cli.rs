@@ -188,6 +188,68 @@ fn training_with_raw_files_learns_from_the_pairs() {
 }
 
 #[test]
+fn a_take_and_the_same_take_repeated_keep_the_same_share_of_every_copy() {
+    let model = scratch("length-model").join("m");
+    let run = train_on_tiny_autoencoder(training_folder(), &model, &[]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    // Mostly junk, so that a median of the recording alone would call the noise normal.
+    let mut take = noise(6.0, 22050, 41);
+    take.extend(music(5.0, 22050, 42));
+    // Whole classifier steps (8 hops of 256 samples), so every copy is cut into the same
+    // segments.
+    take.truncate(take.len() / 2048 * 2048);
+    let copy_seconds = take.len() as f64 / 22050.0;
+    // Seconds kept of each copy.
+    let kept_per_copy = |copies: usize| -> Vec<f64> {
+        let dir = scratch(&format!("length-{copies}"));
+        let input = dir.join("raw.wav");
+        write_wav(&input, 22050, &[take.repeat(copies)], false);
+        let list = edit_take(&model, &input, &dir);
+        let keep: Vec<(f64, f64)> = list["keep"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| (k[0].as_f64().unwrap(), k[1].as_f64().unwrap()))
+            .collect();
+        (0..copies)
+            .map(|c| {
+                let (lo, hi) = (c as f64 * copy_seconds, (c + 1) as f64 * copy_seconds);
+                let kept: f64 = keep
+                    .iter()
+                    .map(|&(a, b)| (b.min(hi) - a.max(lo)).max(0.0))
+                    .sum();
+                kept
+            })
+            .collect()
+    };
+    // Copies near either end of a recording have other neighbours than those in the middle;
+    // a copy the same distance from an end has the same neighbours in a short recording and
+    // a long one.
+    let short = kept_per_copy(5);
+    let long = kept_per_copy(16);
+    let middle = short[2] / copy_seconds;
+    assert!(
+        middle > 0.2 && middle < 0.7,
+        "the middle copy keeps {middle}: the noise is cut"
+    );
+    let same_as = |c: usize| match c {
+        0 | 1 => short[c],
+        14 | 15 => short[c - 11],
+        _ => short[2],
+    };
+    // Where scores sit at the threshold a boundary may tip by a step either way, even between
+    // copies within one recording, so a copy may keep up to one segment (0.74 s) more or less
+    // than its counterpart; a median that the noise outweighed would keep all 6 s of it.
+    for (c, kept) in long.iter().enumerate() {
+        assert!(
+            (kept - same_as(c)).abs() <= 0.75,
+            "copy {c} of 16 keeps {kept} s, its counterpart of 5 {} s",
+            same_as(c)
+        );
+    }
+}
+
+#[test]
 fn evaluate_cross_validates_a_users_own_training_folder() {
     let out = scratch("crossval");
     let run = cli(&[

@@ -12,8 +12,8 @@ use super::model::{Autoencoder, ModelConfig};
 use super::novelty::{NoveltyScorer, NOVELTY_FILE};
 use super::pairs::descriptors::local_dim;
 use super::pairs::{
-    local_descriptors_reporting, prior_rows, ClassifierConfig, ContextRows, LabelSource,
-    MedianPrior, PairClassifier, SegmentDescriptors, CLASSIFIER_WEIGHTS_FILE, PRIOR_SECONDS,
+    local_descriptors_reporting, ClassifierConfig, ContextRows, LabelSource, MedianPrior,
+    PairClassifier, SegmentDescriptors, CLASSIFIER_WEIGHTS_FILE, PRIOR_SHARE,
 };
 use super::scoring::{score_log_mel, ScoreTimeline};
 
@@ -70,23 +70,18 @@ impl ContextScorer {
         }
     }
 
-    /// The typical recording median of `local_dim` wide descriptors at `frame_rate`, counting
-    /// for `seconds` of audio; `None` if the scorer holds none of that width.
-    pub fn median_prior(
-        &self,
-        local_dim: usize,
-        frame_rate: f64,
-        seconds: f64,
-    ) -> Option<MedianPrior> {
+    /// The typical recording median of `local_dim` wide descriptors, counting for `share` of
+    /// a recording's segments; `None` if the scorer holds none of that width or `share` is 0.
+    pub fn median_prior(&self, local_dim: usize, share: f64) -> Option<MedianPrior> {
         let values = match self {
             Self::Classifier(c) => c.median_prior_values(local_dim),
             Self::Novelty(n) => n.median_prior_values(local_dim),
         }?;
-        let rows = prior_rows(self.geometry().0, frame_rate, seconds);
-        (rows > 0).then(|| MedianPrior {
+        let prior = MedianPrior {
             values: values.to_vec(),
-            rows,
-        })
+            share,
+        };
+        prior.fits(local_dim).then_some(prior)
     }
 
     /// Scores of contextual descriptors.
@@ -296,8 +291,7 @@ impl Slicer {
             return Ok(timeline);
         };
         let (hop, short, long) = scorer.geometry();
-        let prior =
-            scorer.median_prior(local_dim(&self.autoencoder), spec.frame_rate, PRIOR_SECONDS);
+        let prior = scorer.median_prior(local_dim(&self.autoencoder), PRIOR_SHARE);
         let local = local_descriptors_reporting(&self.autoencoder, spec, hop, report)?;
         // Contextual rows are four times the local ones: score them a chunk at a time.
         let mut rows = ContextRows::new(&local, short, long, prior.as_ref());
@@ -326,14 +320,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_shipped_model_predates_the_baselines_and_still_loads_as_a_pair_classifier() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default");
-        let classifier_json = std::fs::read_to_string(dir.join(CLASSIFIER_CONFIG_FILE)).unwrap();
-        let config_json = std::fs::read_to_string(dir.join("config.json")).unwrap();
-        // Written before the labels and raw_decoder fields existed.
-        assert!(!classifier_json.contains("\"labels\""));
-        assert!(!config_json.contains("raw_decoder"));
-        let model = Slicer::from_checkpoint(&dir).unwrap();
+    fn the_shipped_model_loads_and_so_does_a_model_from_before_labels_and_raw_decoders() {
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default");
+        let model = Slicer::from_checkpoint(&shipped).unwrap();
+        assert_eq!(model.method(), METHOD_PAIR_CLASSIFIER);
+        // The same model as older versions wrote it: no `labels`, no `raw_decoder`.
+        let old = std::env::temp_dir().join(format!("slicer-old-model-{}", std::process::id()));
+        std::fs::create_dir_all(&old).unwrap();
+        for file in std::fs::read_dir(&shipped).unwrap().flatten() {
+            std::fs::copy(file.path(), old.join(file.file_name())).unwrap();
+        }
+        for (file, field) in [
+            (CLASSIFIER_CONFIG_FILE, "labels"),
+            ("config.json", "raw_decoder"),
+        ] {
+            let path = old.join(file);
+            let mut json: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            json.as_object_mut().unwrap().remove(field);
+            std::fs::write(&path, json.to_string()).unwrap();
+        }
+        let model = Slicer::from_checkpoint(&old).unwrap();
+        std::fs::remove_dir_all(&old).unwrap();
         assert_eq!(model.method(), METHOD_PAIR_CLASSIFIER);
         assert!(!model.autoencoder.has_raw_decoder());
         let clf = model.classifier().unwrap().config();
@@ -366,7 +374,7 @@ mod tests {
                 .collect(),
             dim,
         };
-        let prior = scorer.median_prior(dim, model.features().frame_rate(), PRIOR_SECONDS);
+        let prior = scorer.median_prior(dim, PRIOR_SHARE);
         let whole = scorer
             .score(&with_context(&local, short, long, prior.as_ref()))
             .unwrap();

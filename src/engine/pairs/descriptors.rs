@@ -165,14 +165,29 @@ fn band_statistics(x: &Tensor, n_mels: usize, seg: usize) -> Result<Vec<(Vec<f32
     Ok(out)
 }
 
-/// A typical recording median and how many segments' worth it counts for when joined with a
-/// recording's own segments (see [`with_context`]).
+/// A typical recording median and the share of a recording's segments it counts for when
+/// joined with them (see [`with_context`]). Counted as a share, not as a fixed amount of
+/// audio, the joined median is the prior clamped into the recording's central band of that
+/// width (the quantiles `0.5 ± share / 2`), whatever the recording's length: a long run of
+/// junk cannot outweigh it, and repeating a recording changes nothing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MedianPrior {
     /// One value per local descriptor column.
     pub values: Vec<f32>,
-    /// Segments it counts for.
-    pub rows: usize,
+    /// Copies of the prior per recording segment, in `(0, 1]`.
+    pub share: f64,
+}
+
+impl MedianPrior {
+    /// Copies of the prior joined with `rows` recording segments.
+    pub fn copies(&self, rows: usize) -> usize {
+        (self.share.clamp(0.0, 1.0) * rows as f64).round() as usize
+    }
+
+    /// Whether it applies to rows of `dim` columns and counts for anything.
+    pub fn fits(&self, dim: usize) -> bool {
+        self.values.len() == dim && self.share > 0.0
+    }
 }
 
 /// Puts local descriptors in context: `[local - recording median, mean over ±short,
@@ -277,11 +292,11 @@ pub fn column_medians(local: &SegmentDescriptors) -> Vec<f32> {
 /// every row gives), one column at a time so the rows are never copied whole.
 fn recording_median(local: &SegmentDescriptors, prior: Option<&MedianPrior>) -> Vec<f32> {
     let (n, d) = (local.len(), local.dim);
-    let prior = prior.filter(|p| p.values.len() == d && p.rows > 0);
+    let prior = prior.filter(|p| p.fits(d));
     if n == 0 {
         return prior.map_or_else(|| vec![0.0; d], |p| p.values.clone());
     }
-    let copies = prior.map_or(0, |p| p.rows);
+    let copies = prior.map_or(0, |p| p.copies(n));
     let mid = (n + copies) / 2;
     let mut column = Vec::with_capacity(n);
     (0..d)
@@ -390,6 +405,33 @@ mod tests {
     }
 
     #[test]
+    fn the_median_with_a_prior_is_the_same_for_a_recording_and_the_recording_repeated() {
+        let (n, d) = (100, 3);
+        let values: Vec<f32> = (0..n * d)
+            .map(|i| ((i * 7919) % 1009) as f32 / 97.0 - 4.0)
+            .collect();
+        let repeated = |copies: usize| SegmentDescriptors {
+            starts: (0..n * copies).collect(),
+            values: values.repeat(copies),
+            dim: d,
+        };
+        // One prior value inside each column's central band, one below it, one above it.
+        let prior = MedianPrior {
+            values: vec![0.5, -3.9, 6.0],
+            share: 0.5,
+        };
+        let alone = recording_median(&repeated(1), Some(&prior));
+        assert_eq!(alone[0], 0.5, "a prior inside the band is the median");
+        assert!(
+            alone[1] > -3.9 && alone[2] < 6.0,
+            "{alone:?}: clamped into the band"
+        );
+        for copies in [2, 5, 20] {
+            assert_eq!(recording_median(&repeated(copies), Some(&prior)), alone);
+        }
+    }
+
+    #[test]
     fn chunked_context_rows_equal_a_whole_prefix_table_and_running_median() {
         let (n, d) = (301, 3);
         let values: Vec<f32> = (0..n * d)
@@ -402,7 +444,7 @@ mod tests {
         };
         let prior = MedianPrior {
             values: vec![0.5, -1.0, 2.0],
-            rows: 40,
+            share: 0.4,
         };
         // The reference: a whole prefix table and a running median holding every row.
         let mut prefix = vec![0.0f64; (n + 1) * d];

@@ -1,5 +1,5 @@
 //! The recording median the pair classifier's descriptors are measured against, joined with a
-//! prior (see [`super::PRIOR_SECONDS`]): exact over a whole recording offline, and over a
+//! prior (see [`super::PRIOR_SHARE`]): exact over a whole recording offline, and over a
 //! bounded, evenly thinned sample of what a stream has heard so far.
 
 use super::descriptors::MedianPrior;
@@ -42,9 +42,10 @@ impl RunningMedian {
         }
     }
 
-    /// Counts `prior` (one value per column) as its number of rows, before any row arrives.
+    /// Joins `prior` (one value per column) with the rows, as its share of them; the median
+    /// is the prior's values before any row arrives.
     pub fn with_prior(mut self, prior: MedianPrior) -> Self {
-        if prior.values.len() == self.dim && prior.rows > 0 {
+        if prior.fits(self.dim) {
             self.median.clone_from(&prior.values);
             self.prior = Some(prior);
         }
@@ -97,11 +98,8 @@ impl RunningMedian {
     pub fn median(&mut self) -> &[f32] {
         let rows = self.sampled();
         if self.stale > 0 && (rows <= EXACT_BELOW || self.stale * 16 >= rows) {
-            // Sampled rows stand for `stride` rows each; so do the prior's.
-            let prior_rows = self
-                .prior
-                .as_ref()
-                .map_or(0, |p| p.rows.div_ceil(self.stride));
+            // The prior is a share of the rows, so of the evenly thinned sample too.
+            let prior_rows = self.prior.as_ref().map_or(0, |p| p.copies(rows));
             let mid = (rows + prior_rows) / 2;
             for c in 0..self.dim {
                 self.column.clear();
@@ -164,31 +162,27 @@ mod tests {
     }
 
     #[test]
-    fn a_prior_holds_the_median_until_enough_rows_outweigh_it() {
-        let mut m = RunningMedian::new(1, 64).with_prior(MedianPrior {
-            values: vec![10.0],
-            rows: 20,
-        });
-        assert_eq!(m.median(), &[10.0]);
-        for _ in 0..10 {
-            m.push(&[0.0]);
+    fn a_prior_is_clamped_into_the_central_band_whatever_the_length() {
+        let prior = |value: f32| MedianPrior {
+            values: vec![value],
+            share: 0.5,
+        };
+        let median_of = |value: f32, copies_of_ramp: usize| {
+            let mut m = RunningMedian::new(1, 512).with_prior(prior(value));
+            assert_eq!(m.median(), &[value], "before any row");
+            for _ in 0..copies_of_ramp {
+                (0..100).for_each(|v| m.push(&[v as f32]));
+            }
+            let median = m.median()[0];
+            m.clear();
+            assert_eq!(m.median(), &[value], "after clearing");
+            median
+        };
+        // Half a share: the prior, clamped into the quartiles of 0..100.
+        for ramps in [1, 4] {
+            assert_eq!(median_of(60.0, ramps), 60.0, "{ramps} ramps");
+            assert_eq!(median_of(10.0, ramps), 25.0, "{ramps} ramps");
+            assert_eq!(median_of(95.0, ramps), 75.0, "{ramps} ramps");
         }
-        // 10 zeros against 20 copies of the prior: still the prior.
-        assert_eq!(m.median(), &[10.0]);
-        for _ in 0..15 {
-            m.push(&[0.0]);
-        }
-        assert_eq!(m.median(), &[0.0]);
-        m.clear();
-        assert_eq!(m.median(), &[10.0]);
-        // Values on both sides of the prior: the rank lands among them.
-        let mut m = RunningMedian::new(1, 64).with_prior(MedianPrior {
-            values: vec![5.0],
-            rows: 1,
-        });
-        for v in [1.0, 2.0, 3.0, 7.0, 8.0, 9.0, 10.0] {
-            m.push(&[v]);
-        }
-        assert_eq!(m.median(), &[7.0]);
     }
 }

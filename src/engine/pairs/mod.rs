@@ -45,12 +45,13 @@ pub enum LabelSource {
 /// Radii of the classifier's short and long context windows, in seconds.
 pub const CONTEXT_SECONDS: (f64, f64) = (0.75, 6.0);
 
-/// How much audio the classifier's median prior counts for, in seconds. Sessions often open
-/// with what gets cut (count-ins, talk, tuning) and some are mostly junk; measured against
-/// their own median alone, that junk would look normal. A minute's worth of the training
-/// sessions' typical median steadies short recordings and the first minutes of a stream,
-/// and longer recordings outweigh it.
-pub const PRIOR_SECONDS: f64 = 60.0;
+/// The share of a recording's segments the classifier's median prior counts for. Sessions
+/// often open with what gets cut (count-ins, talk, tuning) and some are mostly junk; measured
+/// against their own median alone, that junk would look normal. Joined with the training
+/// sessions' typical median as a share (not as a fixed amount of audio, which a long
+/// recording outweighs), the median is that prior clamped into the recording's central band
+/// of this width, so the same material gets the same decisions in a short file and a long one.
+pub const PRIOR_SHARE: f64 = 0.5;
 
 /// Segments per classifier step: an eighth of a segment (about 93 ms) places cut points finer
 /// than the autoencoder's quarter-segment hop.
@@ -117,15 +118,15 @@ pub fn contextual_descriptors(
 
 /// Puts the local descriptors of a set of training recordings in context the way a model will
 /// use them: each recording's median joined with their typical median, counting for
-/// [`PRIOR_SECONDS`]. Returns the contextual descriptors and that prior, which the model keeps.
+/// [`PRIOR_SHARE`] of its segments. Returns the contextual descriptors and that prior, which the model keeps.
 pub fn with_typical_prior(
     model: &Autoencoder,
     locals: &[SegmentDescriptors],
 ) -> (Vec<SegmentDescriptors>, MedianPrior) {
-    let (hop, short, long) = classifier_geometry(model);
+    let (_, short, long) = classifier_geometry(model);
     let prior = MedianPrior {
         values: typical_median(locals),
-        rows: prior_rows(hop, model.config().features.frame_rate(), PRIOR_SECONDS),
+        share: PRIOR_SHARE,
     };
     let contextual = locals
         .iter()
@@ -199,12 +200,6 @@ pub fn train_classifier(
     // Kept so the classifier is used as it was trained.
     clf.set_median_prior(prior.values);
     Ok(clf)
-}
-
-/// Segments `seconds` of audio make at a step of `hop_frames` frames of `frame_rate`: how many
-/// segments a median prior counts for.
-pub fn prior_rows(hop_frames: usize, frame_rate: f64, seconds: f64) -> usize {
-    (seconds.max(0.0) * frame_rate / hop_frames.max(1) as f64).round() as usize
 }
 
 /// The recordings' column medians, averaged with each recording weighted by its length.
