@@ -179,6 +179,16 @@ fn training_with_raw_files_learns_from_the_pairs() {
     let clf = read_json(&out.join("classifier.json"));
     let t = clf["threshold"].as_f64().unwrap();
     assert!(t > 0.0 && t < 1.0);
+    // Three pairs, each held out in turn: the figures are printed and kept with the model.
+    let validation = &clf["cross_validation"];
+    assert_eq!(validation["folds"], 3, "{clf}");
+    assert_eq!(
+        validation["music_cut_per_fold"].as_array().unwrap().len(),
+        3
+    );
+    let f1 = validation["cut_f1"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&f1), "{f1}");
+    assert!(String::from_utf8_lossy(&run.stdout).contains("cross-validated on your pairs (3 folds"));
     assert!(out.join("classifier.safetensors").is_file());
     // Each raw file opens with 2 s of noise that its edit dropped: the learned model cuts it.
     let dir = scratch("edit-pairs");

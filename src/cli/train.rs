@@ -206,6 +206,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         print_summary(&model, &args.out);
     }
     warn_if_poorly_calibrated(model.autoencoder().config());
+    warn_if_poorly_validated(&model);
     Ok(())
 }
 
@@ -214,10 +215,21 @@ fn print_summary(model: &Slicer, out: &Path) {
     println!("method: {}", model.method());
     if let Some(c) = model.classifier().map(|c| c.config()) {
         match c.labels {
-            LabelSource::AlignedSpans => println!(
-                "keep/cut classifier learned from the raw/edited pairs, cross-validated threshold {:.2}",
-                c.threshold
-            ),
+            LabelSource::AlignedSpans => {
+                println!(
+                    "keep/cut classifier learned from the raw/edited pairs, cross-validated threshold {:.2}",
+                    c.threshold
+                );
+                if let Some(v) = &c.cross_validation {
+                    println!(
+                        "cross-validated on your pairs ({} folds, each held out in turn): cut F1 {:.3}, music your edits kept that it would cut {} (per fold: {})",
+                        v.folds,
+                        v.cut_f1,
+                        percent(v.music_cut),
+                        v.music_cut_per_fold.iter().map(|&m| percent(m)).collect::<Vec<_>>().join(", ")
+                    );
+                }
+            }
             LabelSource::WholeFiles => println!(
                 "binary file classifier learned from whole files (edited = keep, raw = cut), threshold {:.2}",
                 c.threshold
@@ -258,6 +270,37 @@ fn warn_if_poorly_calibrated(config: &ModelConfig) {
             c.segments as f64 * segment_seconds(config)
         );
     }
+}
+
+/// Warns when the classifier, cross-validated on the user's own pairs, cut much of the music
+/// their edits kept or reproduced their cuts poorly: the pairs are too few or too unlike each
+/// other for the model to be trusted unchecked.
+fn warn_if_poorly_validated(model: &Slicer) {
+    let Some(v) = model
+        .classifier()
+        .and_then(|c| c.config().cross_validation.as_ref())
+    else {
+        return;
+    };
+    let worst = v.music_cut_per_fold.iter().copied().fold(0.0, f64::max);
+    if worst > MAX_MUSIC_CUT || v.cut_f1 < MIN_CUT_F1 {
+        eprintln!(
+            "warning: held out in turn, your pairs were edited poorly (cut F1 {:.3}; up to {} of the music your edits kept was cut in one fold): check this model's edits before trusting it, and add more pairs like the recordings you will edit",
+            v.cut_f1,
+            percent(worst)
+        );
+    }
+}
+
+/// Held-out music cut in any fold above which `train` warns: the product's goal for music lost
+/// in cross-validation.
+const MAX_MUSIC_CUT: f64 = 0.015;
+
+/// Held-out cut F1 below which `train` warns.
+const MIN_CUT_F1: f64 = 0.8;
+
+fn percent(share: f64) -> String {
+    format!("{:.1} %", 100.0 * share)
 }
 
 /// Held-out segments below which calibration is called unreliable: about a minute of audio

@@ -41,6 +41,8 @@ pub struct Slicer {
 }
 
 /// What turns the autoencoder's view of a segment into its score.
+// A model holds one, so the size of the empty variant costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 pub enum Scorer {
     /// The autoencoder's reconstruction error (with a raw decoder, the edited decoder's error
     /// minus the raw one's).

@@ -55,6 +55,26 @@ pub struct ClassifierConfig {
     /// spans.
     #[serde(default)]
     pub labels: LabelSource,
+    /// How it did on its own training pairs, each fold held out in turn; `None` for a
+    /// classifier trained on one recording, or before these were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cross_validation: Option<CrossValidation>,
+}
+
+/// Held-out figures of a classifier's cross-validation on its training pairs, at its
+/// threshold. They count segments, before cut planning (merging, padding, moving boundaries),
+/// so they differ from the benchmark's figures on planned cuts; they are what a user's few
+/// pairs can tell about how the model will edit the next recording.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CrossValidation {
+    /// Folds of whole recordings.
+    pub folds: usize,
+    /// F1 of the cut class over the held-out segments.
+    pub cut_f1: f64,
+    /// Share of the held-out segments the edits kept that the model would cut.
+    pub music_cut: f64,
+    /// The same, fold by fold.
+    pub music_cut_per_fold: Vec<f64>,
 }
 
 fn one() -> usize {
@@ -155,6 +175,11 @@ impl PairClassifier {
         self.config.threshold = threshold;
     }
 
+    /// Records the held-out figures of the classifier's cross-validation.
+    pub fn set_cross_validation(&mut self, validation: CrossValidation) {
+        self.config.cross_validation = Some(validation);
+    }
+
     /// Records how the training segments were labelled.
     pub fn set_labels(&mut self, labels: LabelSource) {
         self.config.labels = labels;
@@ -235,6 +260,7 @@ impl PairClassifier {
             members: options.members.max(1),
             median_prior: None,
             labels: LabelSource::default(),
+            cross_validation: None,
         })?;
         he_uniform_init(&model.varmap, options.seed, DType::F32)?;
         let x = model.normalised(rows, n)?;

@@ -19,7 +19,7 @@ use crate::engine::model::Autoencoder;
 use crate::engine::timeline::TimeRange;
 
 pub use classifier::{
-    ClassifierConfig, ClassifierTraining, PairClassifier, CLASSIFIER_WEIGHTS_FILE,
+    ClassifierConfig, ClassifierTraining, CrossValidation, PairClassifier, CLASSIFIER_WEIGHTS_FILE,
 };
 pub use dataset::{label_pair, session_pairs, unmatched_files, SessionPair, UnmatchedFiles};
 pub use descriptors::{
@@ -167,7 +167,8 @@ struct LabelledSegments {
 
 /// Trains the keep/cut classifier on labelled raw recordings. With two or more recordings the
 /// decision threshold is chosen by cross-validation across recordings (the one that best
-/// reproduces the held-out edits); with one it stays at 0.5.
+/// reproduces the held-out edits), and the held-out figures are kept with the classifier;
+/// with one it stays at 0.5.
 pub fn train_classifier(
     model: &Autoencoder,
     recordings: &[&LabelledRecording],
@@ -189,14 +190,17 @@ pub fn train_classifier(
             rows: desc.values,
         })
         .collect();
-    let threshold = if data.len() >= 2 {
-        cross_validated_threshold(&data, context, options)?
+    let validation = if data.len() >= 2 {
+        Some(cross_validate(&data, context, options)?)
     } else {
-        0.5
+        None
     };
     let (rows, labels) = pool(data.iter());
     let mut clf = PairClassifier::train(&rows, &labels, context, options)?;
-    clf.set_threshold(threshold);
+    if let Some((threshold, validation)) = validation {
+        clf.set_threshold(threshold);
+        clf.set_cross_validation(validation);
+    }
     // Kept so the classifier is used as it was trained.
     clf.set_median_prior(prior.values);
     Ok(clf)
@@ -228,16 +232,19 @@ fn pool<'a>(parts: impl Iterator<Item = &'a LabelledSegments>) -> (Vec<f32>, Vec
     (rows, labels)
 }
 
-/// The threshold on held-out cut probabilities that maximises cut F1, over up to three folds of
-/// whole recordings (segments of one recording never train and test at once).
-fn cross_validated_threshold(
+/// Trains on all recordings but one fold at a time (at most 3 folds of whole recordings, so
+/// segments of one recording never train and test at once), scores the held-out fold, and
+/// chooses the threshold that best reproduces the held-out edits. Returns that threshold and
+/// the held-out figures at it.
+fn cross_validate(
     data: &[LabelledSegments],
     context: (usize, usize, usize),
     options: &ClassifierTraining,
-) -> Result<f64> {
+) -> Result<(f64, CrossValidation)> {
     let folds = data.len().min(3);
-    let mut held_out: Vec<(f64, bool)> = Vec::new();
-    for fold in 0..folds {
+    // Per fold, every held-out segment's cut probability and whether its edit cut it.
+    let mut held_out: Vec<Vec<(f64, bool)>> = vec![Vec::new(); folds];
+    for (fold, scored) in held_out.iter_mut().enumerate() {
         let (rows, labels) = pool(
             data.iter()
                 .enumerate()
@@ -252,10 +259,69 @@ fn cross_validated_threshold(
                 dim: clf.config().input_dim,
             };
             let p = clf.predict(&desc)?;
-            held_out.extend(p.into_iter().zip(d.labels.iter().map(|&l| l > 0.5)));
+            scored.extend(p.into_iter().zip(d.labels.iter().map(|&l| l > 0.5)));
         }
     }
-    Ok(best_f1_threshold(&held_out))
+    let threshold = best_f1_threshold(&held_out.concat());
+    let counts: Vec<Counts> = held_out
+        .iter()
+        .map(|scored| Counts::at(scored, threshold))
+        .collect();
+    let all = counts.iter().fold(Counts::default(), Counts::plus);
+    let validation = CrossValidation {
+        folds,
+        cut_f1: all.f1(),
+        music_cut: all.music_cut(),
+        music_cut_per_fold: counts.iter().map(Counts::music_cut).collect(),
+    };
+    Ok((threshold, validation))
+}
+
+/// Segment counts of held-out scores at one threshold.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    /// Cut by the edit and by the model.
+    cut_both: usize,
+    /// Kept by the edit, cut by the model.
+    kept_cut: usize,
+    /// Cut by the edit, kept by the model.
+    cut_kept: usize,
+    /// Kept by the edit.
+    kept: usize,
+}
+
+impl Counts {
+    fn at(scored: &[(f64, bool)], threshold: f64) -> Self {
+        let mut c = Self::default();
+        for &(p, cut) in scored {
+            match (p > threshold, cut) {
+                (true, true) => c.cut_both += 1,
+                (true, false) => c.kept_cut += 1,
+                (false, true) => c.cut_kept += 1,
+                (false, false) => {}
+            }
+            c.kept += usize::from(!cut);
+        }
+        c
+    }
+
+    fn plus(self, other: &Self) -> Self {
+        Self {
+            cut_both: self.cut_both + other.cut_both,
+            kept_cut: self.kept_cut + other.kept_cut,
+            cut_kept: self.cut_kept + other.cut_kept,
+            kept: self.kept + other.kept,
+        }
+    }
+
+    fn f1(&self) -> f64 {
+        let tp = self.cut_both as f64;
+        2.0 * tp / (2.0 * tp + (self.kept_cut + self.cut_kept) as f64).max(1.0)
+    }
+
+    fn music_cut(&self) -> f64 {
+        self.kept_cut as f64 / self.kept.max(1) as f64
+    }
 }
 
 /// The threshold in 0.05..0.95 with the best F1 for the positive (cut) class.
@@ -263,16 +329,7 @@ fn best_f1_threshold(scored: &[(f64, bool)]) -> f64 {
     let mut best = (0.5, -1.0);
     for step in 1..20 {
         let t = f64::from(step) * 0.05;
-        let (mut tp, mut fp, mut fn_) = (0.0f64, 0.0f64, 0.0f64);
-        for &(p, cut) in scored {
-            match (p > t, cut) {
-                (true, true) => tp += 1.0,
-                (true, false) => fp += 1.0,
-                (false, true) => fn_ += 1.0,
-                _ => {}
-            }
-        }
-        let f1 = 2.0 * tp / (2.0 * tp + fp + fn_).max(1.0);
+        let f1 = Counts::at(scored, t).f1();
         if f1 > best.1 {
             best = (t, f1);
         }
@@ -295,6 +352,24 @@ mod tests {
         ];
         let t = best_f1_threshold(&scored);
         assert!((0.35..0.6).contains(&t), "{t}");
+    }
+
+    #[test]
+    fn held_out_counts_give_f1_and_the_share_of_kept_segments_cut() {
+        // Four kept segments (one scored above the threshold), two cut (one found).
+        let scored = [
+            (0.1, false),
+            (0.2, false),
+            (0.3, false),
+            (0.9, false),
+            (0.8, true),
+            (0.4, true),
+        ];
+        let counts = Counts::at(&scored, 0.5);
+        assert_eq!(counts.music_cut(), 0.25);
+        assert!((counts.f1() - 0.5).abs() < 1e-12); // 2 * 1 / (2 + 1 + 1)
+        let twice = counts.plus(&counts);
+        assert_eq!((twice.music_cut(), twice.f1()), (0.25, counts.f1()));
     }
 
     #[test]
