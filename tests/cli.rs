@@ -183,7 +183,7 @@ fn training_with_raw_files_learns_from_the_pairs() {
     let validation = &clf["cross_validation"];
     assert_eq!(validation["folds"], 3, "{clf}");
     assert_eq!(
-        validation["music_cut_per_fold"].as_array().unwrap().len(),
+        validation["music_lost_per_fold"].as_array().unwrap().len(),
         3
     );
     let f1 = validation["cut_f1"].as_f64().unwrap();

@@ -222,11 +222,11 @@ fn print_summary(model: &Slicer, out: &Path) {
                 );
                 if let Some(v) = &c.cross_validation {
                     println!(
-                        "cross-validated on your pairs ({} folds, each held out in turn): cut F1 {:.3}, music your edits kept that it would cut {} (per fold: {})",
+                        "cross-validated on your pairs ({} folds, each held out in turn): cut F1 {:.3}, music lost {} (per fold: {})",
                         v.folds,
                         v.cut_f1,
-                        percent(v.music_cut),
-                        v.music_cut_per_fold.iter().map(|&m| percent(m)).collect::<Vec<_>>().join(", ")
+                        percent(v.music_lost),
+                        v.music_lost_per_fold.iter().map(|&m| percent(m)).collect::<Vec<_>>().join(", ")
                     );
                 }
             }
@@ -282,19 +282,19 @@ fn warn_if_poorly_validated(model: &Slicer) {
     else {
         return;
     };
-    let worst = v.music_cut_per_fold.iter().copied().fold(0.0, f64::max);
-    if worst > MAX_MUSIC_CUT || v.cut_f1 < MIN_CUT_F1 {
+    let worst = v.music_lost_per_fold.iter().copied().fold(0.0, f64::max);
+    if worst > MAX_MUSIC_LOST || v.cut_f1 < MIN_CUT_F1 {
         eprintln!(
-            "warning: held out in turn, your pairs were edited poorly (cut F1 {:.3}; up to {} of the music your edits kept was cut in one fold): check this model's edits before trusting it, and add more pairs like the recordings you will edit",
+            "warning: held out in turn, your pairs were edited poorly (cut F1 {:.3}; up to {} of the music your edits kept was lost in one fold): check this model's edits before trusting it, and add more pairs like the recordings you will edit",
             v.cut_f1,
             percent(worst)
         );
     }
 }
 
-/// Held-out music cut in any fold above which `train` warns: the product's goal for music lost
-/// in cross-validation.
-const MAX_MUSIC_CUT: f64 = 0.015;
+/// Held-out music lost in any fold above which `train` warns: the product's goal for music
+/// lost in cross-validation.
+const MAX_MUSIC_LOST: f64 = 0.015;
 
 /// Held-out cut F1 below which `train` warns.
 const MIN_CUT_F1: f64 = 0.8;

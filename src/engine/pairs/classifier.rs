@@ -61,20 +61,21 @@ pub struct ClassifierConfig {
     pub cross_validation: Option<CrossValidation>,
 }
 
-/// Held-out figures of a classifier's cross-validation on its training pairs, at its
-/// threshold. They count segments, before cut planning (merging, padding, moving boundaries),
-/// so they differ from the benchmark's figures on planned cuts; they are what a user's few
-/// pairs can tell about how the model will edit the next recording.
+/// Held-out figures of a classifier's cross-validation on its training pairs: each held-out
+/// recording's edit is planned at the classifier's threshold with the default cut options
+/// (without snapping to beats or moving boundaries to spectral changes) and measured against
+/// the user's edit, recovered by alignment. They are what a user's few pairs can tell about
+/// how the model will edit the next recording.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CrossValidation {
     /// Folds of whole recordings.
     pub folds: usize,
-    /// F1 of the cut class over the held-out segments.
+    /// F1 of the time cut, against the time the user's edits cut.
     pub cut_f1: f64,
-    /// Share of the held-out segments the edits kept that the model would cut.
-    pub music_cut: f64,
+    /// Share of the music the user's edits kept that the planned edits cut.
+    pub music_lost: f64,
     /// The same, fold by fold.
-    pub music_cut_per_fold: Vec<f64>,
+    pub music_lost_per_fold: Vec<f64>,
 }
 
 fn one() -> usize {

@@ -14,9 +14,11 @@ pub mod whole_files;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
+use crate::engine::cut_plan::{CutOptions, CutPlan};
 use crate::engine::features::LogMel;
 use crate::engine::model::Autoencoder;
-use crate::engine::timeline::TimeRange;
+use crate::engine::scoring::ScoreTimeline;
+use crate::engine::timeline::{overlap_seconds, total_duration, TimeRange};
 
 pub use classifier::{
     ClassifierConfig, ClassifierTraining, CrossValidation, PairClassifier, CLASSIFIER_WEIGHTS_FILE,
@@ -159,10 +161,13 @@ pub fn learn_from_pairs(
     Ok(Some(train_classifier(model, &refs, options)?))
 }
 
-/// Descriptor rows and cut shares of one labelled recording.
-struct LabelledSegments {
+/// Descriptor rows and cut shares of one labelled recording, and what planning its edit needs.
+struct LabelledSegments<'a> {
     rows: Vec<f32>,
     labels: Vec<f32>,
+    /// First frame of each segment.
+    starts: Vec<usize>,
+    recording: &'a LabelledRecording,
 }
 
 /// Trains the keep/cut classifier on labelled raw recordings. With two or more recordings the
@@ -188,10 +193,12 @@ pub fn train_classifier(
         .map(|(rec, desc)| LabelledSegments {
             labels: cut_shares(&desc.starts, seg, rec.spec.frame_rate, &rec.kept),
             rows: desc.values,
+            starts: desc.starts,
+            recording: rec,
         })
         .collect();
     let validation = if data.len() >= 2 {
-        Some(cross_validate(&data, context, options)?)
+        Some(cross_validate(&data, context, seg, options)?)
     } else {
         None
     };
@@ -222,7 +229,7 @@ pub fn typical_median(locals: &[SegmentDescriptors]) -> Vec<f32> {
         .collect()
 }
 
-fn pool<'a>(parts: impl Iterator<Item = &'a LabelledSegments>) -> (Vec<f32>, Vec<f32>) {
+fn pool<'a, 'r: 'a>(parts: impl Iterator<Item = &'a LabelledSegments<'r>>) -> (Vec<f32>, Vec<f32>) {
     let mut rows = Vec::new();
     let mut labels = Vec::new();
     for p in parts {
@@ -234,17 +241,18 @@ fn pool<'a>(parts: impl Iterator<Item = &'a LabelledSegments>) -> (Vec<f32>, Vec
 
 /// Trains on all recordings but one fold at a time (at most 3 folds of whole recordings, so
 /// segments of one recording never train and test at once), scores the held-out fold, and
-/// chooses the threshold that best reproduces the held-out edits. Returns that threshold and
-/// the held-out figures at it.
+/// chooses the threshold that best reproduces the held-out edits' segments. Returns that
+/// threshold and the figures of the held-out recordings' edits planned at it.
 fn cross_validate(
     data: &[LabelledSegments],
     context: (usize, usize, usize),
+    segment_frames: usize,
     options: &ClassifierTraining,
 ) -> Result<(f64, CrossValidation)> {
     let folds = data.len().min(3);
-    // Per fold, every held-out segment's cut probability and whether its edit cut it.
-    let mut held_out: Vec<Vec<(f64, bool)>> = vec![Vec::new(); folds];
-    for (fold, scored) in held_out.iter_mut().enumerate() {
+    // Every recording's held-out cut probabilities, from the fold that did not train on it.
+    let mut held_out: Vec<Vec<f64>> = vec![Vec::new(); data.len()];
+    for fold in 0..folds {
         let (rows, labels) = pool(
             data.iter()
                 .enumerate()
@@ -252,75 +260,106 @@ fn cross_validate(
                 .map(|(_, d)| d),
         );
         let clf = PairClassifier::train(&rows, &labels, context, options)?;
-        for (_, d) in data.iter().enumerate().filter(|(i, _)| i % folds == fold) {
+        for (i, d) in data.iter().enumerate().filter(|(i, _)| i % folds == fold) {
             let desc = SegmentDescriptors {
                 starts: vec![0; d.labels.len()],
                 values: d.rows.clone(),
                 dim: clf.config().input_dim,
             };
-            let p = clf.predict(&desc)?;
-            scored.extend(p.into_iter().zip(d.labels.iter().map(|&l| l > 0.5)));
+            held_out[i] = clf.predict(&desc)?;
         }
     }
-    let threshold = best_f1_threshold(&held_out.concat());
-    let counts: Vec<Counts> = held_out
+    let scored: Vec<(f64, bool)> = data
         .iter()
-        .map(|scored| Counts::at(scored, threshold))
+        .zip(&held_out)
+        .flat_map(|(d, p)| p.iter().zip(&d.labels).map(|(&p, &l)| (p, l > 0.5)))
         .collect();
-    let all = counts.iter().fold(Counts::default(), Counts::plus);
+    let threshold = best_f1_threshold(&scored);
+    let mut per_fold = vec![EditedTime::default(); folds];
+    for (i, (d, p)) in data.iter().zip(&held_out).enumerate() {
+        let rec = d.recording;
+        let duration = rec.spec.frames().saturating_sub(1) as f64 / rec.spec.frame_rate;
+        let timeline = ScoreTimeline::from_frames(
+            d.starts.iter().copied().zip(p.iter().copied()),
+            segment_frames,
+            context.0,
+            rec.spec.frame_rate,
+            duration,
+        );
+        let bad: Vec<bool> = timeline
+            .bin_scores()
+            .iter()
+            .map(|&s| s > threshold)
+            .collect();
+        let plan = CutPlan::from_bad_mask(
+            &bad,
+            timeline.hop_seconds,
+            duration,
+            &CutOptions::default(),
+            None,
+        );
+        per_fold[i % folds] = per_fold[i % folds].plus(EditedTime::of(&plan, &rec.kept));
+    }
+    let all = per_fold
+        .iter()
+        .fold(EditedTime::default(), |sum, f| sum.plus(*f));
     let validation = CrossValidation {
         folds,
-        cut_f1: all.f1(),
-        music_cut: all.music_cut(),
-        music_cut_per_fold: counts.iter().map(Counts::music_cut).collect(),
+        cut_f1: all.cut_f1(),
+        music_lost: all.music_lost(),
+        music_lost_per_fold: per_fold.iter().map(EditedTime::music_lost).collect(),
     };
     Ok((threshold, validation))
 }
 
-/// Segment counts of held-out scores at one threshold.
+/// Seconds of held-out recordings: kept by the user's edit, by a planned edit, and by both.
 #[derive(Debug, Clone, Copy, Default)]
-struct Counts {
-    /// Cut by the edit and by the model.
-    cut_both: usize,
-    /// Kept by the edit, cut by the model.
-    kept_cut: usize,
-    /// Cut by the edit, kept by the model.
-    cut_kept: usize,
-    /// Kept by the edit.
-    kept: usize,
+struct EditedTime {
+    duration: f64,
+    kept: f64,
+    planned: f64,
+    both: f64,
 }
 
-impl Counts {
-    fn at(scored: &[(f64, bool)], threshold: f64) -> Self {
-        let mut c = Self::default();
-        for &(p, cut) in scored {
-            match (p > threshold, cut) {
-                (true, true) => c.cut_both += 1,
-                (true, false) => c.kept_cut += 1,
-                (false, true) => c.cut_kept += 1,
-                (false, false) => {}
-            }
-            c.kept += usize::from(!cut);
-        }
-        c
-    }
-
-    fn plus(self, other: &Self) -> Self {
+impl EditedTime {
+    fn of(plan: &CutPlan, kept: &[TimeRange]) -> Self {
         Self {
-            cut_both: self.cut_both + other.cut_both,
-            kept_cut: self.kept_cut + other.kept_cut,
-            cut_kept: self.cut_kept + other.cut_kept,
-            kept: self.kept + other.kept,
+            duration: plan.duration,
+            kept: total_duration(kept),
+            planned: plan.kept_seconds(),
+            both: overlap_seconds(&plan.keep, kept),
         }
     }
 
-    fn f1(&self) -> f64 {
-        let tp = self.cut_both as f64;
-        2.0 * tp / (2.0 * tp + (self.kept_cut + self.cut_kept) as f64).max(1.0)
+    fn plus(self, other: Self) -> Self {
+        Self {
+            duration: self.duration + other.duration,
+            kept: self.kept + other.kept,
+            planned: self.planned + other.planned,
+            both: self.both + other.both,
+        }
     }
 
-    fn music_cut(&self) -> f64 {
-        self.kept_cut as f64 / self.kept.max(1) as f64
+    /// Share of the music the user kept that the planned edit cuts.
+    fn music_lost(&self) -> f64 {
+        if self.kept > 0.0 {
+            ((self.kept - self.both) / self.kept).max(0.0)
+        } else {
+            0.0
+        }
+    }
+
+    /// F1 of cut time: cut by both edits against cut by either.
+    fn cut_f1(&self) -> f64 {
+        let cut_both = (self.duration - (self.kept + self.planned - self.both)).max(0.0);
+        let planned_cut = (self.duration - self.planned).max(0.0);
+        let user_cut = (self.duration - self.kept).max(0.0);
+        let denominator = planned_cut + user_cut;
+        if denominator > 0.0 {
+            2.0 * cut_both / denominator
+        } else {
+            1.0
+        }
     }
 }
 
@@ -329,7 +368,16 @@ fn best_f1_threshold(scored: &[(f64, bool)]) -> f64 {
     let mut best = (0.5, -1.0);
     for step in 1..20 {
         let t = f64::from(step) * 0.05;
-        let f1 = Counts::at(scored, t).f1();
+        let (mut tp, mut fp, mut fn_) = (0.0f64, 0.0f64, 0.0f64);
+        for &(p, cut) in scored {
+            match (p > t, cut) {
+                (true, true) => tp += 1.0,
+                (true, false) => fp += 1.0,
+                (false, true) => fn_ += 1.0,
+                _ => {}
+            }
+        }
+        let f1 = 2.0 * tp / (2.0 * tp + fp + fn_).max(1.0);
         if f1 > best.1 {
             best = (t, f1);
         }
@@ -355,21 +403,19 @@ mod tests {
     }
 
     #[test]
-    fn held_out_counts_give_f1_and_the_share_of_kept_segments_cut() {
-        // Four kept segments (one scored above the threshold), two cut (one found).
-        let scored = [
-            (0.1, false),
-            (0.2, false),
-            (0.3, false),
-            (0.9, false),
-            (0.8, true),
-            (0.4, true),
-        ];
-        let counts = Counts::at(&scored, 0.5);
-        assert_eq!(counts.music_cut(), 0.25);
-        assert!((counts.f1() - 0.5).abs() < 1e-12); // 2 * 1 / (2 + 1 + 1)
-        let twice = counts.plus(&counts);
-        assert_eq!((twice.music_cut(), twice.f1()), (0.25, counts.f1()));
+    fn held_out_time_gives_music_lost_and_cut_f1() {
+        // 10 s; the user kept 2..8, the planned edit keeps 3..9.
+        let plan = CutPlan {
+            duration: 10.0,
+            keep: vec![TimeRange::new(3.0, 9.0)],
+        };
+        let time = EditedTime::of(&plan, &[TimeRange::new(2.0, 8.0)]);
+        assert!((time.music_lost() - 1.0 / 6.0).abs() < 1e-12);
+        // Cut by both: 0..2 and 9..10 (3 s); cut by the plan 4 s, by the user 4 s.
+        assert!((time.cut_f1() - 6.0 / 8.0).abs() < 1e-12);
+        let twice = time.plus(time);
+        assert!((twice.music_lost() - time.music_lost()).abs() < 1e-12);
+        assert!((twice.cut_f1() - time.cut_f1()).abs() < 1e-12);
     }
 
     #[test]
