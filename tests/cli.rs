@@ -235,8 +235,9 @@ fn a_take_and_the_same_take_repeated_keep_the_same_share_of_every_copy() {
     // Copies near either end of a recording have other neighbours than those in the middle;
     // a copy the same distance from an end has the same neighbours in a short recording and
     // a long one.
-    let short = kept_per_copy(5);
-    let long = kept_per_copy(16);
+    // Both over two minutes, so the prior counts for half of each recording's segments.
+    let short = kept_per_copy(12);
+    let long = kept_per_copy(24);
     let middle = short[2] / copy_seconds;
     assert!(
         middle > 0.2 && middle < 0.7,
@@ -244,7 +245,7 @@ fn a_take_and_the_same_take_repeated_keep_the_same_share_of_every_copy() {
     );
     let same_as = |c: usize| match c {
         0 | 1 => short[c],
-        14 | 15 => short[c - 11],
+        22 | 23 => short[c - 12],
         _ => short[2],
     };
     // Where scores sit at the threshold a boundary may tip by a step either way, even between
@@ -253,7 +254,7 @@ fn a_take_and_the_same_take_repeated_keep_the_same_share_of_every_copy() {
     for (c, kept) in long.iter().enumerate() {
         assert!(
             (kept - same_as(c)).abs() <= 0.75,
-            "copy {c} of 16 keeps {kept} s, its counterpart of 5 {} s",
+            "copy {c} of 24 keeps {kept} s, its counterpart of 12 {} s",
             same_as(c)
         );
     }

@@ -13,7 +13,7 @@ use super::novelty::{NoveltyScorer, NOVELTY_FILE};
 use super::pairs::descriptors::local_dim;
 use super::pairs::{
     local_descriptors_reporting, ClassifierConfig, ContextRows, LabelSource, MedianPrior,
-    PairClassifier, SegmentDescriptors, CLASSIFIER_WEIGHTS_FILE, PRIOR_SHARE,
+    PairClassifier, PriorWeight, SegmentDescriptors, CLASSIFIER_WEIGHTS_FILE, PRIOR_WEIGHT,
 };
 use super::scoring::{score_log_mel, ScoreTimeline};
 
@@ -72,17 +72,20 @@ impl ContextScorer {
         }
     }
 
-    /// The typical recording median of `local_dim` wide descriptors, counting for `share` of
-    /// a recording's segments; `None` if the scorer holds none of that width or `share` is 0.
-    pub fn median_prior(&self, local_dim: usize, share: f64) -> Option<MedianPrior> {
+    /// The typical recording median of `local_dim` wide descriptors with `weight`, for
+    /// features at `frame_rate`; `None` if the scorer holds none of that width or the weight is
+    /// nothing.
+    pub fn median_prior(
+        &self,
+        local_dim: usize,
+        frame_rate: f64,
+        weight: PriorWeight,
+    ) -> Option<MedianPrior> {
         let values = match self {
             Self::Classifier(c) => c.median_prior_values(local_dim),
             Self::Novelty(n) => n.median_prior_values(local_dim),
         }?;
-        let prior = MedianPrior {
-            values: values.to_vec(),
-            share,
-        };
+        let prior = MedianPrior::new(values.to_vec(), weight, self.geometry().0, frame_rate);
         prior.fits(local_dim).then_some(prior)
     }
 
@@ -293,7 +296,8 @@ impl Slicer {
             return Ok(timeline);
         };
         let (hop, short, long) = scorer.geometry();
-        let prior = scorer.median_prior(local_dim(&self.autoencoder), PRIOR_SHARE);
+        let prior =
+            scorer.median_prior(local_dim(&self.autoencoder), spec.frame_rate, PRIOR_WEIGHT);
         let local = local_descriptors_reporting(&self.autoencoder, spec, hop, report)?;
         // Contextual rows are four times the local ones: score them a chunk at a time.
         let mut rows = ContextRows::new(&local, short, long, prior.as_ref());
@@ -376,7 +380,7 @@ mod tests {
                 .collect(),
             dim,
         };
-        let prior = scorer.median_prior(dim, PRIOR_SHARE);
+        let prior = scorer.median_prior(dim, model.features().frame_rate(), PRIOR_WEIGHT);
         let whole = scorer
             .score(&with_context(&local, short, long, prior.as_ref()))
             .unwrap();

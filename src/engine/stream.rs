@@ -36,7 +36,7 @@ use super::beats::{track_beats, BeatGrid};
 use super::features::LogMelExtractor;
 use super::model::SegmentMeasure;
 use super::pairs::descriptors::{local_dim, local_rows};
-use super::pairs::{SegmentDescriptors, PRIOR_SHARE};
+use super::pairs::{PriorWeight, SegmentDescriptors, PRIOR_WEIGHT};
 use super::slicer::Slicer;
 
 /// Input samples per resampler call; the offline path ([`super::features::resample_mono`]) uses
@@ -128,7 +128,7 @@ impl StreamingAnalyser {
                     scorer.geometry().0
                 ));
             }
-            _ => classifier_context(&model, PRIOR_SHARE),
+            _ => classifier_context(&model, PRIOR_WEIGHT),
         };
         let extractor = LogMelExtractor::new(&features)?;
         if input_rate == 0 {
@@ -179,10 +179,10 @@ impl StreamingAnalyser {
         Ok(analyser)
     }
 
-    /// The share of the stream's segments the classifier's prior median counts for (0: none,
-    /// the median is that of the stream alone). Forgets all audio.
-    pub fn set_prior_share(&mut self, share: f64) {
-        self.context = classifier_context(&self.model, share);
+    /// How much the classifier's prior median counts for ([`PriorWeight::NONE`]: the median
+    /// is that of the stream alone). Forgets all audio.
+    pub fn set_prior_weight(&mut self, weight: PriorWeight) {
+        self.context = classifier_context(&self.model, weight);
         self.reset();
     }
 
@@ -526,13 +526,15 @@ impl StreamingAnalyser {
 }
 
 /// The classifier's streaming context for `model`, if it has a classifier, with its median prior
-/// counting for `prior_share` of the stream's segments.
-fn classifier_context(model: &Slicer, prior_share: f64) -> Option<StreamingContext> {
+/// weighing `weight`.
+fn classifier_context(model: &Slicer, weight: PriorWeight) -> Option<StreamingContext> {
     let scorer = model.context_scorer()?;
     let dim = local_dim(model.autoencoder());
     let (_, short, long) = scorer.geometry();
-    Some(match scorer.median_prior(dim, prior_share) {
-        Some(prior) => StreamingContext::with_prior(dim, short, long, prior),
-        None => StreamingContext::new(dim, short, long),
-    })
+    Some(
+        match scorer.median_prior(dim, model.features().frame_rate(), weight) {
+            Some(prior) => StreamingContext::with_prior(dim, short, long, prior),
+            None => StreamingContext::new(dim, short, long),
+        },
+    )
 }

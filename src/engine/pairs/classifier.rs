@@ -48,7 +48,7 @@ pub struct ClassifierConfig {
     #[serde(default = "one")]
     pub members: usize,
     /// The training recordings' typical median of the local descriptors, joined with each
-    /// recording's own (see [`super::PRIOR_SHARE`]); older models use their input means.
+    /// recording's own (see [`super::PRIOR_WEIGHT`]); older models use their input means.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub median_prior: Option<Vec<f32>>,
     /// How the training segments were labelled; older classifiers were all trained on aligned

@@ -11,6 +11,7 @@ use anyhow::Result;
 use candle_core::{DType, Tensor};
 
 use super::median::middle_with_copies;
+use super::PriorWeight;
 use crate::engine::features::LogMel;
 use crate::engine::model::{normalised_segment_batch, Autoencoder};
 
@@ -174,19 +175,40 @@ fn band_statistics(x: &Tensor, n_mels: usize, seg: usize) -> Result<Vec<(Vec<f32
 pub struct MedianPrior {
     /// One value per local descriptor column.
     pub values: Vec<f32>,
-    /// Copies of the prior per recording segment, in `(0, 1]`.
+    /// Copies of the prior per recording segment, in `[0, 1]`.
     pub share: f64,
+    /// Fewest copies, however short the recording (or however little of a stream was heard).
+    pub min_copies: usize,
 }
 
 impl MedianPrior {
+    /// A prior of `values` with `weight`, for segments every `hop_frames` frames of
+    /// `frame_rate`.
+    pub fn new(values: Vec<f32>, weight: PriorWeight, hop_frames: usize, frame_rate: f64) -> Self {
+        let min_copies =
+            (weight.min_seconds.max(0.0) * frame_rate / hop_frames.max(1) as f64).round();
+        Self {
+            values,
+            share: weight.share,
+            min_copies: min_copies as usize,
+        }
+    }
+
     /// Copies of the prior joined with `rows` recording segments.
     pub fn copies(&self, rows: usize) -> usize {
-        (self.share.clamp(0.0, 1.0) * rows as f64).round() as usize
+        self.copies_in_sample(rows, 1)
+    }
+
+    /// Copies of the prior joined with a sample of `rows` segments, each standing for `stride`
+    /// segments of the recording.
+    pub fn copies_in_sample(&self, rows: usize, stride: usize) -> usize {
+        let share = (self.share.clamp(0.0, 1.0) * rows as f64).round() as usize;
+        share.max(self.min_copies.div_ceil(stride.max(1)))
     }
 
     /// Whether it applies to rows of `dim` columns and counts for anything.
     pub fn fits(&self, dim: usize) -> bool {
-        self.values.len() == dim && self.share > 0.0
+        self.values.len() == dim && (self.share > 0.0 || self.min_copies > 0)
     }
 }
 
@@ -405,6 +427,29 @@ mod tests {
     }
 
     #[test]
+    fn a_prior_counts_for_its_share_or_its_minimum_whichever_is_more() {
+        let prior = MedianPrior {
+            values: vec![0.0],
+            share: 0.5,
+            min_copies: 30,
+        };
+        assert_eq!(prior.copies(20), 30);
+        assert_eq!(prior.copies(100), 50);
+        assert_eq!(prior.copies_in_sample(100, 4), 50);
+        assert_eq!(prior.copies_in_sample(10, 4), 8);
+        let minute = PriorWeight {
+            share: 0.5,
+            min_seconds: 60.0,
+        };
+        // 60 s of 86.13 frames a second, a segment every 8 frames.
+        assert_eq!(
+            MedianPrior::new(vec![0.0], minute, 8, 86.1328125).min_copies,
+            646
+        );
+        assert!(!MedianPrior::new(vec![0.0], PriorWeight::NONE, 8, 86.1).fits(1));
+    }
+
+    #[test]
     fn the_median_with_a_prior_is_the_same_for_a_recording_and_the_recording_repeated() {
         let (n, d) = (100, 3);
         let values: Vec<f32> = (0..n * d)
@@ -419,6 +464,7 @@ mod tests {
         let prior = MedianPrior {
             values: vec![0.5, -3.9, 6.0],
             share: 0.5,
+            min_copies: 30,
         };
         let alone = recording_median(&repeated(1), Some(&prior));
         assert_eq!(alone[0], 0.5, "a prior inside the band is the median");
@@ -445,6 +491,7 @@ mod tests {
         let prior = MedianPrior {
             values: vec![0.5, -1.0, 2.0],
             share: 0.4,
+            min_copies: 0,
         };
         // The reference: a whole prefix table and a running median holding every row.
         let mut prefix = vec![0.0f64; (n + 1) * d];

@@ -1,5 +1,5 @@
 //! The recording median the pair classifier's descriptors are measured against, joined with a
-//! prior (see [`super::PRIOR_SHARE`]): exact over a whole recording offline, and over a
+//! prior (see [`super::PRIOR_WEIGHT`]): exact over a whole recording offline, and over a
 //! bounded, evenly thinned sample of what a stream has heard so far.
 
 use super::descriptors::MedianPrior;
@@ -98,8 +98,12 @@ impl RunningMedian {
     pub fn median(&mut self) -> &[f32] {
         let rows = self.sampled();
         if self.stale > 0 && (rows <= EXACT_BELOW || self.stale * 16 >= rows) {
-            // The prior is a share of the rows, so of the evenly thinned sample too.
-            let prior_rows = self.prior.as_ref().map_or(0, |p| p.copies(rows));
+            // The prior's share is one of the evenly thinned sample too; its minimum counts
+            // whole segments, each sampled row `stride` of them.
+            let prior_rows = self
+                .prior
+                .as_ref()
+                .map_or(0, |p| p.copies_in_sample(rows, self.stride));
             let mid = (rows + prior_rows) / 2;
             for c in 0..self.dim {
                 self.column.clear();
@@ -166,6 +170,7 @@ mod tests {
         let prior = |value: f32| MedianPrior {
             values: vec![value],
             share: 0.5,
+            min_copies: 0,
         };
         let median_of = |value: f32, copies_of_ramp: usize| {
             let mut m = RunningMedian::new(1, 512).with_prior(prior(value));

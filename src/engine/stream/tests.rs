@@ -7,7 +7,7 @@ use crate::engine::cut_plan::{CutOptions, CutPlan, SnapMode};
 use crate::engine::features::{log_mel_of, FeatureConfig, FeatureStats, LogMelExtractor};
 use crate::engine::model::{Autoencoder, ModelConfig};
 use crate::engine::pairs::{
-    contextual_descriptors, ClassifierTraining, PairClassifier, PRIOR_SHARE,
+    contextual_descriptors, ClassifierTraining, PairClassifier, PriorWeight, PRIOR_WEIGHT,
 };
 use crate::engine::slicer::Slicer;
 
@@ -358,13 +358,17 @@ fn tiny_classifier_model(short: usize, long: usize) -> Arc<Slicer> {
 /// Streams `audio` (zero-padded at the end by half a window, as offline frames are) through
 /// `model` to the end; returns every segment's start and score, and how many were scored only
 /// when the stream ended.
-fn stream_to_end(model: &Arc<Slicer>, audio: &[f32], prior_share: f64) -> (Vec<(f64, f64)>, usize) {
+fn stream_to_end(
+    model: &Arc<Slicer>,
+    audio: &[f32],
+    prior: PriorWeight,
+) -> (Vec<(f64, f64)>, usize) {
     let config = model.features();
     let mut padded = audio.to_vec();
     padded.extend(std::iter::repeat_n(0.0, config.n_fft / 2));
     let hop = model.default_hop_frames();
     let mut analyser = StreamingAnalyser::new(model.clone(), config.sample_rate, hop).unwrap();
-    analyser.set_prior_share(prior_share);
+    analyser.set_prior_weight(prior);
     let mut events = Vec::new();
     for block in padded.chunks(700) {
         analyser.push(block, &mut events).unwrap();
@@ -394,7 +398,7 @@ fn streamed_classifier_reaches_the_offline_probabilities_once_it_has_heard_every
     let desc =
         contextual_descriptors(model.autoencoder(), &spec, hop, (short, long), None).unwrap();
     let offline_plain = clf.predict(&desc).unwrap();
-    let (streamed, at_finish) = stream_to_end(&model, audio, 0.0);
+    let (streamed, at_finish) = stream_to_end(&model, audio, PriorWeight::NONE);
     assert_eq!(streamed.len(), desc.len());
     // The last rows wait for context (and the last ones for a full batch) until the stream ends.
     assert!(
@@ -425,7 +429,7 @@ fn streamed_classifier_reaches_the_offline_probabilities_once_it_has_heard_every
     // With the model's prior (the default), the end of the stream meets the offline scores of
     // the same model.
     let timeline = offline(&model, config.sample_rate, audio);
-    let (streamed, _) = stream_to_end(&model, audio, PRIOR_SHARE);
+    let (streamed, _) = stream_to_end(&model, audio, PRIOR_WEIGHT);
     assert_eq!(streamed.len(), timeline.segments.len());
     for (i, ((_, a), b)) in streamed.iter().zip(&timeline.segments).enumerate() {
         if i >= heard_all {
