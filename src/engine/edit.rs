@@ -169,8 +169,28 @@ pub fn plan_edit_of_log_mel(
 ) -> Result<EditDecision> {
     let beats = track_beats(&spec.data, spec.n_mels, spec.frame_rate);
     let timeline = model.score_log_mel_reporting(spec, duration, options.hop_frames, report)?;
+    let (threshold, plan) = plan_cuts(model, spec, &timeline, &beats, options)?;
+    Ok(EditDecision {
+        timeline,
+        threshold,
+        beats,
+        plan,
+    })
+}
+
+/// Chooses the threshold and plans the cuts of a scored recording: the part of an edit that
+/// the threshold and the planning rules change, so a new setting re-plans without scoring
+/// again. `spec` is the recording's unnormalised log-mel (for boundary refinement), `grid` the
+/// beats to snap to, in the recording's seconds. Returns the threshold and the plan.
+pub fn plan_cuts(
+    model: &Slicer,
+    spec: &LogMel,
+    timeline: &ScoreTimeline,
+    grid: &BeatGrid,
+    options: &EditOptions,
+) -> Result<(f64, CutPlan)> {
     let bins = timeline.bin_scores();
-    let threshold = choose_threshold(model, &timeline, &bins, options.threshold)?;
+    let threshold = choose_threshold(model, timeline, &bins, options.threshold)?;
     let bad: Vec<bool> = bins.iter().map(|&s| s > threshold).collect();
     let plan = if options.refine_boundaries {
         let radius = model.segment_frames() / 2;
@@ -181,7 +201,7 @@ pub fn plan_edit_of_log_mel(
             frame_seconds,
             timeline.duration,
             &options.cut,
-            Some(&beats),
+            Some(grid),
         )
     } else {
         CutPlan::from_bad_mask(
@@ -189,15 +209,10 @@ pub fn plan_edit_of_log_mel(
             timeline.hop_seconds,
             timeline.duration,
             &options.cut,
-            Some(&beats),
+            Some(grid),
         )
     };
-    Ok(EditDecision {
-        timeline,
-        threshold,
-        beats,
-        plan,
-    })
+    Ok((threshold, plan))
 }
 
 /// Resolves a [`ThresholdMode`] to a score.

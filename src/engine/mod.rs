@@ -17,6 +17,7 @@ pub mod pairs;
 pub mod plot;
 pub mod render;
 pub mod scoring;
+pub mod session;
 pub mod slicer;
 pub mod stream;
 pub mod timeline;

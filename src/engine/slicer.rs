@@ -295,12 +295,25 @@ impl Slicer {
             report(timeline.segments.len(), timeline.segments.len());
             return Ok(timeline);
         };
+        let local =
+            local_descriptors_reporting(&self.autoencoder, spec, scorer.geometry().0, report)?;
+        self.score_descriptors(scorer, &local, spec.frame_rate, duration)
+    }
+
+    /// Scores a recording from the local descriptors of its segments (the autoencoder's work,
+    /// nearly all of scoring's): puts them in context and runs the context scorer. A session
+    /// that grows keeps its descriptors and calls this again, instead of describing it anew.
+    pub fn score_descriptors(
+        &self,
+        scorer: &ContextScorer,
+        local: &SegmentDescriptors,
+        frame_rate: f64,
+        duration: f64,
+    ) -> Result<ScoreTimeline> {
         let (hop, short, long) = scorer.geometry();
-        let prior =
-            scorer.median_prior(local_dim(&self.autoencoder), spec.frame_rate, PRIOR_WEIGHT);
-        let local = local_descriptors_reporting(&self.autoencoder, spec, hop, report)?;
+        let prior = scorer.median_prior(local_dim(&self.autoencoder), frame_rate, PRIOR_WEIGHT);
         // Contextual rows are four times the local ones: score them a chunk at a time.
-        let mut rows = ContextRows::new(&local, short, long, prior.as_ref());
+        let mut rows = ContextRows::new(local, short, long, prior.as_ref());
         let mut p = Vec::with_capacity(local.len());
         while let Some(chunk) = rows.next_chunk(CONTEXT_CHUNK) {
             p.extend(scorer.score(&chunk)?);
@@ -315,7 +328,7 @@ impl Slicer {
             local.starts.iter().copied().zip(p),
             self.segment_frames(),
             hop,
-            spec.frame_rate,
+            frame_rate,
             duration,
         ))
     }

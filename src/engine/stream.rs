@@ -18,7 +18,7 @@ mod context;
 mod history;
 mod planner;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::collections::VecDeque;
 use std::sync::Arc;

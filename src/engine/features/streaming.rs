@@ -20,6 +20,8 @@ pub struct StreamingLogMel {
     data: Vec<f32>,
     /// Analysis-rate samples received so far.
     samples: usize,
+    /// Frames handed out by [`Self::take_frames`].
+    taken: usize,
 }
 
 impl StreamingLogMel {
@@ -36,6 +38,7 @@ impl StreamingLogMel {
             resampler,
             data: Vec::new(),
             samples: 0,
+            taken: 0,
         })
     }
 
@@ -58,7 +61,39 @@ impl StreamingLogMel {
         Ok(())
     }
 
-    /// The spectrogram of everything pushed.
+    /// Moves the frames made so far (frame-major) onto the end of `out`: an open analysis hands
+    /// out its final frames as they come, and [`Self::finish`] then returns only the rest.
+    pub fn take_frames(&mut self, out: &mut Vec<f32>) {
+        self.taken += self.data.len() / self.extractor.config().n_mels;
+        out.append(&mut self.data);
+    }
+
+    /// The frames [`Self::finish`] would still add if the audio ended now (the last windows,
+    /// zero-padded), leaving the analysis open for more audio. The resampler's delay (a few
+    /// milliseconds) is not flushed, so its last samples are not in them.
+    pub fn closing_frames(&mut self) -> Vec<f32> {
+        let (n_fft, hop, n_mels) = {
+            let c = self.extractor.config();
+            (c.n_fft, c.hop, c.n_mels)
+        };
+        let total = 1 + self.samples / hop;
+        let made = self.taken + self.data.len() / n_mels;
+        let mut padded = self.pending.clone();
+        padded.resize(padded.len() + n_fft / 2, 0.0);
+        let missing = total.saturating_sub(made);
+        let mut out = vec![0.0; missing * n_mels];
+        for (k, frame) in out.chunks_exact_mut(n_mels).enumerate() {
+            let start = k * hop;
+            if start + n_fft > padded.len() {
+                padded.resize(start + n_fft, 0.0);
+            }
+            self.extractor
+                .frame_into(&padded[start..start + n_fft], frame);
+        }
+        out
+    }
+
+    /// The spectrogram of everything pushed (less the frames [`Self::take_frames`] took).
     pub fn finish(mut self) -> Result<LogMel> {
         if let Some(resampler) = self.resampler.take() {
             let (pending, samples) = (&mut self.pending, &mut self.samples);
@@ -71,7 +106,7 @@ impl StreamingLogMel {
         self.pending
             .resize(self.pending.len() + config.n_fft / 2, 0.0);
         self.make_frames();
-        let frames = 1 + self.samples / config.hop;
+        let frames = (1 + self.samples / config.hop).saturating_sub(self.taken);
         debug_assert_eq!(self.data.len(), frames * config.n_mels);
         self.data.truncate(frames * config.n_mels);
         Ok(LogMel {
@@ -240,5 +275,30 @@ mod tests {
                 assert!(s.data == whole.data, "{rate} Hz, {len} frames, {blocks:?}");
             }
         }
+    }
+
+    #[test]
+    fn taken_and_closing_frames_are_the_whole_analysis_while_it_stays_open() {
+        // At the analysis rate (no resampler delay) the closing frames are exactly those that
+        // finish adds; taking frames as they come loses none and repeats none.
+        let config = FeatureConfig::default();
+        let signal = noise(30_001, 3);
+        let mut extractor = LogMelExtractor::new(&config).unwrap();
+        let whole = log_mel_of(&mut extractor, std::slice::from_ref(&signal), 22_050).unwrap();
+        let mut analysis = StreamingLogMel::new(&config, 22_050).unwrap();
+        let mut taken = Vec::new();
+        for block in signal.chunks(777) {
+            analysis.push(block).unwrap();
+            analysis.take_frames(&mut taken);
+        }
+        let mut open = taken.clone();
+        open.extend(analysis.closing_frames());
+        assert!(open == whole.data);
+        // Still open: more audio, then finish, gives the rest of the frames.
+        analysis.push(&signal[..5000]).unwrap();
+        taken.extend(analysis.finish().unwrap().data);
+        let longer: Vec<f32> = signal.iter().chain(&signal[..5000]).copied().collect();
+        let whole = log_mel_of(&mut extractor, &[longer], 22_050).unwrap();
+        assert!(taken == whole.data);
     }
 }

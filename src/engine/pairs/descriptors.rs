@@ -72,9 +72,21 @@ pub fn local_descriptors_reporting(
     hop: usize,
     report: &mut dyn FnMut(usize, usize),
 ) -> Result<SegmentDescriptors> {
+    let starts = segment_starts(spec.frames(), model.config().segment_frames, hop);
+    describe_segments(model, spec, starts, hop, report)
+}
+
+/// Local descriptors of the segments of `spec` starting at `starts` (ascending; each segment
+/// `segment_frames` long, inside `spec`). Runs of starts `hop` apart share the encoder's work.
+pub fn describe_segments(
+    model: &Autoencoder,
+    spec: &LogMel,
+    starts: Vec<usize>,
+    hop: usize,
+    report: &mut dyn FnMut(usize, usize),
+) -> Result<SegmentDescriptors> {
     let seg = model.config().segment_frames;
     let stats = &model.config().stats;
-    let starts = segment_starts(spec.frames(), seg, hop);
     let dim = local_dim(model);
     let mut values = Vec::with_capacity(starts.len() * dim);
     let mut done = 0;

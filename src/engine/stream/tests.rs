@@ -13,11 +13,11 @@ use crate::engine::slicer::Slicer;
 
 /// A small untrained network: its scores are arbitrary but deterministic, which is all a
 /// comparison of two paths through it needs.
-fn tiny_model() -> Arc<Slicer> {
+pub(crate) fn tiny_model() -> Arc<Slicer> {
     Arc::new(Slicer::reconstruction_only(tiny_autoencoder()))
 }
 
-fn tiny_autoencoder() -> Autoencoder {
+pub(crate) fn tiny_autoencoder() -> Autoencoder {
     let features = FeatureConfig::default();
     let stats = FeatureStats {
         mean: vec![-4.0; features.n_mels],
@@ -30,7 +30,7 @@ fn tiny_autoencoder() -> Autoencoder {
 }
 
 /// Tones with a changing pitch and a burst of noise: enough variety that segment scores differ.
-fn signal(seconds: f64, rate: u32) -> Vec<f32> {
+pub(crate) fn signal(seconds: f64, rate: u32) -> Vec<f32> {
     let n = (seconds * f64::from(rate)) as usize;
     let mut seed = 12345u32;
     (0..n)
@@ -338,7 +338,7 @@ fn history_is_bounded_and_marks_decisions() {
 
 /// The tiny autoencoder with a small classifier trained on its own descriptors of the test
 /// signal (labels alternate, so the probabilities vary): context radii `short` and `long` rows.
-fn tiny_classifier_model(short: usize, long: usize) -> Arc<Slicer> {
+pub(crate) fn tiny_classifier_model(short: usize, long: usize) -> Arc<Slicer> {
     let autoencoder = tiny_autoencoder();
     let hop = 8;
     let mut ex = LogMelExtractor::new(&autoencoder.config().features).unwrap();

@@ -1,0 +1,180 @@
+use super::*;
+use crate::engine::cut_plan::CutOptions;
+use crate::engine::edit::{plan_edit_of_log_mel, ThresholdMode};
+use crate::engine::features::{log_mel_of, LogMelExtractor};
+use crate::engine::stream::tests::{signal, tiny_classifier_model, tiny_model};
+use crate::engine::timeline::TimeRange;
+
+/// Options that cut something with an untrained model: a threshold inside its score range.
+fn options(model: &Slicer, threshold: f64) -> EditOptions {
+    EditOptions {
+        threshold: ThresholdMode::Absolute(threshold),
+        cut: CutOptions {
+            min_cut: 0.1,
+            min_keep: 0.1,
+            ..CutOptions::default()
+        },
+        ..EditOptions::for_model(model)
+    }
+}
+
+fn push_in_blocks(session: &mut SessionEdit, position: u64, audio: &[f32], sizes: &[usize]) {
+    let mut at = 0;
+    for &size in sizes.iter().cycle() {
+        if at >= audio.len() {
+            break;
+        }
+        let end = (at + size).min(audio.len());
+        session.push(position + at as u64, &audio[at..end]).unwrap();
+        at = end;
+    }
+}
+
+fn no_host_grid(_: u64, _: u64) -> Option<BeatGrid> {
+    None
+}
+
+fn assert_same_keep(a: &[TimeRange], b: &[TimeRange], tolerance: f64) {
+    assert_eq!(a.len(), b.len(), "{a:?} vs {b:?}");
+    for (x, y) in a.iter().zip(b) {
+        assert!(
+            (x.start - y.start).abs() <= tolerance && (x.end - y.end).abs() <= tolerance,
+            "{a:?} vs {b:?}"
+        );
+    }
+}
+
+#[test]
+fn a_session_heard_in_blocks_plans_what_the_offline_edit_plans() {
+    let rate = 22_050;
+    let audio = signal(9.0, rate);
+    for model in [tiny_classifier_model(3, 12), tiny_model()] {
+        let mut extractor = LogMelExtractor::new(model.features()).unwrap();
+        let spec = log_mel_of(&mut extractor, std::slice::from_ref(&audio), rate).unwrap();
+        let duration = audio.len() as f64 / f64::from(rate);
+        let probe = plan_edit_of_log_mel(
+            &model,
+            &spec,
+            duration,
+            &options(&model, 0.0),
+            &mut |_, _| {},
+        )
+        .unwrap();
+        let mut scores: Vec<f64> = probe.timeline.segments.iter().map(|s| s.score).collect();
+        scores.sort_by(f64::total_cmp);
+        let mut session = SessionEdit::new(model.clone(), rate).unwrap();
+        push_in_blocks(&mut session, 1000, &audio, &[512, 3000, 77]);
+        // Two thresholds: the second plan reuses the first one's scoring.
+        let mut cut_something = false;
+        for quantile in [0.3, 0.7] {
+            let threshold = scores[(quantile * scores.len() as f64) as usize];
+            let opts = options(&model, threshold);
+            let offline =
+                plan_edit_of_log_mel(&model, &spec, duration, &opts, &mut |_, _| {}).unwrap();
+            let plan = session.plan(&opts, &mut no_host_grid).unwrap();
+            assert_eq!(plan.regions.len(), 1);
+            let region = &plan.regions[0];
+            assert_eq!((region.start, region.samples), (1000, audio.len() as u64));
+            assert_eq!(
+                region.timeline.segments.len(),
+                offline.timeline.segments.len()
+            );
+            for (a, b) in region
+                .timeline
+                .segments
+                .iter()
+                .zip(&offline.timeline.segments)
+            {
+                assert!((a.start - b.start).abs() < 1e-9);
+                assert!((a.score - b.score).abs() < 1e-4, "{a:?} vs {b:?}");
+            }
+            cut_something |= offline.plan.keep != [TimeRange::new(0.0, duration)];
+            assert_same_keep(&region.plan.keep, &offline.plan.keep, 1e-3);
+        }
+        assert!(cut_something, "the comparison needs a plan that cuts");
+    }
+}
+
+#[test]
+fn cut_spans_are_in_timeline_samples() {
+    let model = tiny_classifier_model(3, 12);
+    let rate = 22_050;
+    let audio = signal(6.0, rate);
+    let mut session = SessionEdit::new(model.clone(), rate).unwrap();
+    session.push(50_000, &audio).unwrap();
+    let plan = session
+        .plan(&options(&model, 0.5), &mut no_host_grid)
+        .unwrap();
+    let region = &plan.regions[0];
+    let cuts = plan.cut_samples(rate);
+    let kept: u64 = region
+        .plan
+        .keep
+        .iter()
+        .map(|k| ((k.end - k.start) * f64::from(rate)).round() as u64)
+        .sum();
+    let cut: u64 = cuts.iter().map(|(a, b)| b - a).sum();
+    assert!(kept.abs_diff(audio.len() as u64 - cut) <= 2 * region.plan.keep.len() as u64 + 2);
+    assert!(cuts
+        .iter()
+        .all(|&(a, b)| a >= 50_000 && b <= 50_000 + audio.len() as u64));
+}
+
+#[test]
+fn hearing_a_region_again_analyses_nothing_and_changes_no_plan() {
+    let model = tiny_classifier_model(3, 12);
+    let rate = 44_100;
+    let audio = signal(6.0, rate);
+    let mut session = SessionEdit::new(model.clone(), rate).unwrap();
+    push_in_blocks(&mut session, 0, &audio, &[1024]);
+    let opts = options(&model, 0.5);
+    let first = session.plan(&opts, &mut no_host_grid).unwrap();
+    // The whole song again, then a loop from an unaligned point in the middle.
+    push_in_blocks(&mut session, 0, &audio, &[700]);
+    push_in_blocks(&mut session, 30_001, &audio[30_001..90_000], &[333]);
+    assert_eq!(session.coverage(), vec![(0, audio.len() as u64)]);
+    assert_eq!(session.analysed_samples(), audio.len() as u64);
+    let again = session.plan(&opts, &mut no_host_grid).unwrap();
+    assert_eq!(again.cut_samples(rate), first.cut_samples(rate));
+    // Playing on past the end extends the region, as if it had never stopped.
+    let longer = signal(7.0, rate);
+    push_in_blocks(&mut session, 100_000, &longer[100_000..], &[512]);
+    assert_eq!(session.coverage(), vec![(0, longer.len() as u64)]);
+}
+
+#[test]
+fn changed_audio_replaces_the_old_analysis_from_where_it_differs() {
+    let model = tiny_model();
+    let rate = 44_100;
+    let audio = signal(6.0, rate);
+    let mut session = SessionEdit::new(model.clone(), rate).unwrap();
+    session.push(0, &audio).unwrap();
+    // A new take over 2-4 s, heard from 1 s on: the first second matches.
+    let mut changed = audio.clone();
+    for x in &mut changed[2 * 44_100..4 * 44_100] {
+        *x *= 0.5;
+    }
+    push_in_blocks(&mut session, 44_100, &changed[44_100..4 * 44_100], &[1000]);
+    let from = (2 * 44_100 / FINGERPRINT_BLOCK) * FINGERPRINT_BLOCK;
+    assert_eq!(session.coverage(), vec![(0, from), (from, 4 * 44_100)]);
+    // The first region's plan still covers its part; the new take is planned on its own.
+    let plan = session
+        .plan(&options(&model, 0.0), &mut no_host_grid)
+        .unwrap();
+    assert_eq!(plan.coverage(), session.coverage());
+}
+
+#[test]
+fn a_run_that_reaches_a_heard_region_replays_it() {
+    let model = tiny_model();
+    let rate = 44_100;
+    let audio = signal(6.0, rate);
+    let mut session = SessionEdit::new(model.clone(), rate).unwrap();
+    session.push(100_000, &audio[100_000..]).unwrap();
+    push_in_blocks(&mut session, 0, &audio[..200_000], &[4096]);
+    assert_eq!(
+        session.coverage(),
+        vec![(0, 100_000), (100_000, audio.len() as u64)]
+    );
+    assert_eq!(session.analysed_samples(), audio.len() as u64);
+}
