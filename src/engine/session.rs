@@ -45,6 +45,8 @@ pub struct SessionEdit {
     regions: Vec<Region>,
     /// What the next sample continues.
     cursor: Cursor,
+    /// Samples analysed since the session began, replaced ones included.
+    heard_new: u64,
 }
 
 /// Where the stream of heard audio stands.
@@ -168,6 +170,7 @@ impl SessionEdit {
             rate,
             regions: Vec::new(),
             cursor: Cursor::Idle,
+            heard_new: 0,
         })
     }
 
@@ -203,6 +206,13 @@ impl SessionEdit {
     /// Samples of audio analysed (replays not counted).
     pub fn analysed_samples(&self) -> u64 {
         self.regions.iter().map(|r| r.samples).sum()
+    }
+
+    /// Samples analysed since the session began, those analysed again after a change
+    /// included: it grows exactly when something new was heard, so a plan made at one count
+    /// is current until it moves.
+    pub fn heard_new(&self) -> u64 {
+        self.heard_new
     }
 
     /// Hears mono `samples` starting at timeline sample `position`. A block that does not
@@ -263,6 +273,7 @@ impl SessionEdit {
                 let region = &mut self.regions[index];
                 region.extend(&samples[..n])?;
                 region.describe(&self.model, self.hop_frames, DESCRIBE_BATCH)?;
+                self.heard_new += n as u64;
                 let next = at + n as u64;
                 self.cursor = if n as u64 == room {
                     Cursor::Idle
@@ -342,6 +353,7 @@ impl SessionEdit {
         }
         let mut region = self.open_region(from)?;
         region.extend(&buffered)?;
+        self.heard_new += buffered.len() as u64;
         self.regions.insert(index, region);
         self.cursor = Cursor::Extending {
             index,

@@ -324,6 +324,7 @@ impl Worker {
                 0.0
             },
             analysed_seconds: audio_seconds,
+            coverage: Vec::new(),
             tempo: transport.and_then(|t| t.tempo),
             time_sig: transport.and_then(|t| t.time_sig),
             fault: None,

@@ -21,6 +21,7 @@ pub mod params;
 mod process;
 pub mod shared;
 pub mod snapshot;
+pub mod timeline;
 pub mod transport;
 
 use std::num::NonZeroU32;
@@ -30,11 +31,12 @@ use std::sync::Arc;
 use nice_plug::prelude::*;
 
 use self::analysis::AnalysisSetup;
-use self::params::{SlicerParams, MAX_CROSSFADE_SECONDS};
-use self::process::Running;
+use self::params::{Analysis, SlicerParams, MAX_CROSSFADE_SECONDS};
 use self::shared::{Link, Status, BLOCK};
 use self::snapshot::Snapshot;
+use self::timeline::{PlanLink, SessionStore, WorkerSetup};
 use crate::engine::cut_plan::CutOptions;
+use crate::engine::session::SessionEdit;
 use crate::engine::stream::StreamingAnalyser;
 
 /// Seconds of input the queue to the analysis thread holds, so a slow moment of the analysis
@@ -49,6 +51,32 @@ pub struct AudioSlicer {
     status: Arc<Status>,
     /// Per-activation state; `None` while inactive or after a fault.
     running: Option<Running>,
+    /// The timeline analysis, kept between activations.
+    sessions: SessionStore,
+    /// A restart was asked for and has not happened yet.
+    restart_requested: bool,
+}
+
+/// An activation's audio-thread state, by analysis mode.
+enum Running {
+    Lookahead(process::Running),
+    Timeline(timeline::Running),
+}
+
+impl Running {
+    fn analysis(&self) -> Analysis {
+        match self {
+            Running::Lookahead(_) => Analysis::Lookahead,
+            Running::Timeline(_) => Analysis::Timeline,
+        }
+    }
+
+    fn latency(&self) -> usize {
+        match self {
+            Running::Lookahead(running) => running.latency(),
+            Running::Timeline(_) => 0,
+        }
+    }
 }
 
 impl Default for AudioSlicer {
@@ -57,6 +85,8 @@ impl Default for AudioSlicer {
             params: Arc::new(SlicerParams::default()),
             status: Arc::new(Status::default()),
             running: None,
+            sessions: SessionStore::default(),
+            restart_requested: false,
         }
     }
 }
@@ -87,6 +117,9 @@ impl AudioSlicer {
         let rate_hz = rate.round() as u32;
         let dir = self.params.model_dir();
         let loaded = model::load(dir.as_deref()).map_err(|e| format!("model not loaded: {e:#}"))?;
+        if self.params.analysis.value() == Analysis::Timeline {
+            return self.start_timeline(loaded, rate_hz, max_block, offline);
+        }
         let hop = loaded.model.default_hop_frames();
         let analyser = StreamingAnalyser::new(loaded.model.clone(), rate_hz, hop)
             .map_err(|e| format!("cannot analyse at {rate} Hz: {e:#}"))?;
@@ -119,9 +152,54 @@ impl AudioSlicer {
             model_info: info,
         })
         .map_err(|e| format!("cannot start the analysis thread: {e}"))?;
-        Ok(Running::new(
+        Ok(Running::Lookahead(process::Running::new(
             link, thread, channels, max_block, latency, rate, offline,
-        ))
+        )))
+    }
+
+    /// Starts timeline analysis, continuing the session heard before when it was heard at this
+    /// rate with this model.
+    fn start_timeline(
+        &self,
+        loaded: model::LoadedModel,
+        rate: u32,
+        max_block: usize,
+        offline: bool,
+    ) -> Result<Running, String> {
+        let info = analysis::model_info(&loaded.model, &loaded.source);
+        let kept = match self.sessions.lock() {
+            Ok(mut slot) => slot.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        let session = match kept {
+            Some(stored) if stored.source == loaded.source && stored.session.rate() == rate => {
+                stored.session
+            }
+            _ => SessionEdit::new(loaded.model.clone(), rate)
+                .map_err(|e| format!("cannot analyse at {rate} Hz: {e:#}"))?,
+        };
+        let blocks = ((INPUT_QUEUE_SECONDS * f64::from(rate)) as usize + max_block).div_ceil(BLOCK);
+        let link = Arc::new(PlanLink::new(blocks));
+        self.status.publish(Arc::new(Snapshot {
+            model: info.clone(),
+            ..Snapshot::default()
+        }));
+        let setup = WorkerSetup {
+            link: link.clone(),
+            status: self.status.clone(),
+            params: self.params.clone(),
+            store: self.sessions.clone(),
+            model_info: info,
+        };
+        let thread = timeline::spawn(setup, session)
+            .map_err(|e| format!("cannot start the analysis thread: {e}"))?;
+        Ok(Running::Timeline(timeline::Running::new(
+            link,
+            thread,
+            max_block,
+            rate as f32,
+            offline,
+        )))
     }
 }
 
@@ -167,6 +245,7 @@ impl Plugin for AudioSlicer {
     ) -> bool {
         // Stop (and join) the previous analysis before starting another.
         self.running = None;
+        self.restart_requested = false;
         let channels = layout.main_output_channels.map_or(0, NonZeroU32::get) as usize;
         let offline = config.process_mode == ProcessMode::Offline;
         let max_block = config.max_buffer_size.max(1) as usize;
@@ -195,8 +274,10 @@ impl Plugin for AudioSlicer {
     }
 
     fn reset(&mut self) {
-        if let Some(running) = self.running.as_mut() {
-            running.reset();
+        match self.running.as_mut() {
+            Some(Running::Lookahead(running)) => running.reset(),
+            Some(Running::Timeline(running)) => running.reset(),
+            None => {}
         }
     }
 
@@ -210,11 +291,25 @@ impl Plugin for AudioSlicer {
         _aux: &mut AuxiliaryBuffers,
         context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
-        if self.status.model_changed.swap(false, Ordering::AcqRel) {
+        // A new model, or another analysis mode, takes a new activation.
+        let mode_changed = self
+            .running
+            .as_ref()
+            .is_some_and(|r| r.analysis() != self.params.analysis.value());
+        if self.status.model_changed.swap(false, Ordering::AcqRel)
+            || (mode_changed && !self.restart_requested)
+        {
+            self.restart_requested = true;
             context.request_restart();
         }
-        if let Some(running) = self.running.as_mut() {
-            running.process(buffer, context, &self.params, &self.status);
+        match self.running.as_mut() {
+            Some(Running::Lookahead(running)) => {
+                running.process(buffer, context, &self.params, &self.status)
+            }
+            Some(Running::Timeline(running)) => {
+                running.process(buffer, context, &self.params, &self.status)
+            }
+            None => {}
         }
         ProcessStatus::Normal
     }

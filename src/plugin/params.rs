@@ -29,6 +29,21 @@ pub enum GateMode {
     Audition,
 }
 
+/// How the plugin learns the track it gates.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Analysis {
+    /// Analyse the host timeline as it plays and gate every analysed position from the plan of
+    /// the whole track, with no added latency; positions never heard pass untouched.
+    #[id = "timeline"]
+    #[name = "Timeline"]
+    Timeline,
+    /// Decide from a sliding window, delaying the audio by the lookahead: one pass renders an
+    /// edit of a track never played before.
+    #[id = "lookahead"]
+    #[name = "Lookahead"]
+    Lookahead,
+}
+
 /// What cut boundaries snap to.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Snap {
@@ -113,6 +128,9 @@ pub struct SlicerParams {
     /// What happens to the audio.
     #[id = "mode"]
     pub mode: EnumParam<GateMode>,
+    /// Timeline or lookahead analysis (a change restarts the plugin).
+    #[id = "analysis"]
+    pub analysis: EnumParam<Analysis>,
     /// Whether scores and cuts are sent as MIDI.
     #[id = "midi-out"]
     pub midi_out: BoolParam,
@@ -170,6 +188,8 @@ impl Default for SlicerParams {
             ),
             snap: EnumParam::new("Snap", Snap::Beat),
             mode: EnumParam::new("Mode", GateMode::Gate),
+            // Lookahead stays the default until every host test also covers Timeline.
+            analysis: EnumParam::new("Analysis", Analysis::Lookahead),
             midi_out: BoolParam::new("MIDI out", true),
             midi_channel: IntParam::new("MIDI channel", 1, IntRange::Linear { min: 1, max: 16 }),
             midi_cc: IntParam::new("Score CC", 20, IntRange::Linear { min: 0, max: 119 }),
@@ -216,6 +236,28 @@ impl SlicerParams {
             snap: self.snap.value().mode(),
             snap_tolerance: CutOptions::default().snap_tolerance,
         }
+    }
+
+    /// A key of everything a plan depends on (threshold and cut rules; not the crossfade or
+    /// the mode, which only the audio thread applies). Equal keys plan the same edit.
+    pub fn plan_key(&self) -> u64 {
+        let cut = self.cut_options();
+        let mut key: u64 = 0xcbf2_9ce4_8422_2325;
+        let words = [
+            self.threshold.value().to_bits(),
+            self.min_cut.value().to_bits(),
+            self.min_keep.value().to_bits(),
+            self.pre_pad.value().to_bits(),
+            self.post_pad.value().to_bits(),
+            cut.snap as u32,
+        ];
+        // FNV-1a over the words.
+        for word in words {
+            for byte in word.to_le_bytes() {
+                key = (key ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        key
     }
 
     /// The model directory chosen, or `None` for the built-in model.

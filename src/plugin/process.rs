@@ -184,34 +184,7 @@ impl Running {
     ) -> bool {
         let mut note_state: Option<bool> = None;
         let any = self.gate.render(q0, &mut self.gains[..n], |i, mark| {
-            if !midi.enabled {
-                return;
-            }
-            let timing = (offset + i) as u32;
-            let (channel, key) = (Channel::Number(midi.channel), Key::Number(midi.note));
-            let event = match mark {
-                Mark::Score(value) => NoteEvent::MidiCC {
-                    timing,
-                    channel: midi.channel,
-                    cc: midi.cc,
-                    value,
-                },
-                Mark::CutStart => NoteEvent::NoteOn {
-                    timing,
-                    voice_id: VoiceID::Wildcard,
-                    channel,
-                    key,
-                    velocity: 1.0,
-                },
-                Mark::CutEnd => NoteEvent::NoteOff {
-                    timing,
-                    voice_id: VoiceID::Wildcard,
-                    channel,
-                    key,
-                    velocity: 0.0,
-                },
-            };
-            if context.try_send_event(event).is_ok() {
+            if midi.enabled && send_mark(context, midi, (offset + i) as u32, mark) {
                 match mark {
                     Mark::CutStart => note_state = Some(true),
                     Mark::CutEnd => note_state = Some(false),
@@ -350,7 +323,7 @@ impl Drop for Running {
 }
 
 /// The parts of the host transport the analysis uses.
-fn tag(t: &Transport) -> TransportTag {
+pub(super) fn tag(t: &Transport) -> TransportTag {
     TransportTag {
         playing: t.playing,
         song_samples: t.pos_samples(),
@@ -362,7 +335,7 @@ fn tag(t: &Transport) -> TransportTag {
 }
 
 /// `tag` moved `samples` later (blocks after the first of a host buffer).
-fn advanced(tag: TransportTag, samples: usize, rate: f32) -> TransportTag {
+pub(super) fn advanced(tag: TransportTag, samples: usize, rate: f32) -> TransportTag {
     if samples == 0 || !tag.playing {
         return tag;
     }
@@ -375,4 +348,37 @@ fn advanced(tag: TransportTag, samples: usize, rate: f32) -> TransportTag {
             .map(|(b, t)| b + seconds * t / 60.0),
         ..tag
     }
+}
+
+/// Sends one mark as MIDI; returns whether the host took it.
+pub(super) fn send_mark(
+    context: &mut impl ProcessContext<AudioSlicer>,
+    midi: &MidiSettings,
+    timing: u32,
+    mark: Mark,
+) -> bool {
+    let (channel, key) = (Channel::Number(midi.channel), Key::Number(midi.note));
+    let event = match mark {
+        Mark::Score(value) => NoteEvent::MidiCC {
+            timing,
+            channel: midi.channel,
+            cc: midi.cc,
+            value,
+        },
+        Mark::CutStart => NoteEvent::NoteOn {
+            timing,
+            voice_id: VoiceID::Wildcard,
+            channel,
+            key,
+            velocity: 1.0,
+        },
+        Mark::CutEnd => NoteEvent::NoteOff {
+            timing,
+            voice_id: VoiceID::Wildcard,
+            channel,
+            key,
+            velocity: 0.0,
+        },
+    };
+    context.try_send_event(event).is_ok()
 }

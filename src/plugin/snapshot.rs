@@ -67,6 +67,9 @@ pub struct Snapshot {
     pub load: f64,
     /// Seconds of audio analysed since the last reset.
     pub analysed_seconds: f64,
+    /// Timeline analysis: the analysed spans of the song, in song seconds (everything else
+    /// passes untouched); empty in lookahead mode.
+    pub coverage: Vec<(f64, f64)>,
     /// Host tempo, if any.
     pub tempo: Option<f64>,
     /// Host time signature, if any.

@@ -81,33 +81,39 @@ impl SongClock {
     pub fn grid(&self, from: f64, to: f64) -> Option<BeatGrid> {
         let mid = ((from + to) / 2.0 * self.rate).max(0.0) as u64;
         let (at, tag) = self.tag_at(mid)?;
-        let (beats, tempo) = (tag.beats?, tag.tempo?);
-        if !tag.playing || tempo.is_nan() || tempo <= 0.0 {
-            return None;
-        }
-        let seconds_per_beat = 60.0 / tempo;
-        let at_seconds = at as f64 / self.rate;
-        let first = (beats + (from - at_seconds) / seconds_per_beat).floor();
-        let last = (beats + (to - at_seconds) / seconds_per_beat).ceil();
-        let bar_length = tag
-            .time_sig
-            .filter(|(n, d)| *n > 0 && *d > 0)
-            .map_or(4.0, |(n, d)| f64::from(n) * 4.0 / f64::from(d));
-        let bar_origin = tag.bar_start_beats.unwrap_or(0.0);
-        let mut grid = BeatGrid::empty();
-        grid.tempo_bpm = tempo;
-        let mut b = first;
-        while b <= last {
-            let t = at_seconds + (b - beats) * seconds_per_beat;
-            grid.beats.push(t);
-            let in_bar = (b - bar_origin).rem_euclid(bar_length);
-            if in_bar < 1e-6 || bar_length - in_bar < 1e-6 {
-                grid.downbeats.push(t);
-            }
-            b += 1.0;
-        }
-        Some(grid)
+        host_grid(&tag, at as f64 / self.rate, from, to)
     }
+}
+
+/// The beats and bars `tag` describes between `from` and `to` seconds, on a clock where the
+/// tag was taken at `at_seconds` (the tempo held constant), or `None` when the transport is
+/// stopped or reports no tempo.
+pub fn host_grid(tag: &TransportTag, at_seconds: f64, from: f64, to: f64) -> Option<BeatGrid> {
+    let (beats, tempo) = (tag.beats?, tag.tempo?);
+    if !tag.playing || tempo.is_nan() || tempo <= 0.0 {
+        return None;
+    }
+    let seconds_per_beat = 60.0 / tempo;
+    let first = (beats + (from - at_seconds) / seconds_per_beat).floor();
+    let last = (beats + (to - at_seconds) / seconds_per_beat).ceil();
+    let bar_length = tag
+        .time_sig
+        .filter(|(n, d)| *n > 0 && *d > 0)
+        .map_or(4.0, |(n, d)| f64::from(n) * 4.0 / f64::from(d));
+    let bar_origin = tag.bar_start_beats.unwrap_or(0.0);
+    let mut grid = BeatGrid::empty();
+    grid.tempo_bpm = tempo;
+    let mut b = first;
+    while b <= last {
+        let t = at_seconds + (b - beats) * seconds_per_beat;
+        grid.beats.push(t);
+        let in_bar = (b - bar_origin).rem_euclid(bar_length);
+        if in_bar < 1e-6 || bar_length - in_bar < 1e-6 {
+            grid.downbeats.push(t);
+        }
+        b += 1.0;
+    }
+    Some(grid)
 }
 
 #[cfg(test)]

@@ -134,6 +134,7 @@ fn hearing_a_region_again_analyses_nothing_and_changes_no_plan() {
     push_in_blocks(&mut session, 30_001, &audio[30_001..90_000], &[333]);
     assert_eq!(session.coverage(), vec![(0, audio.len() as u64)]);
     assert_eq!(session.analysed_samples(), audio.len() as u64);
+    assert_eq!(session.heard_new(), audio.len() as u64);
     let again = session.plan(&opts, &mut no_host_grid).unwrap();
     assert_eq!(again.cut_samples(rate), first.cut_samples(rate));
     // Playing on past the end extends the region, as if it had never stopped.
@@ -157,6 +158,10 @@ fn changed_audio_replaces_the_old_analysis_from_where_it_differs() {
     push_in_blocks(&mut session, 44_100, &changed[44_100..4 * 44_100], &[1000]);
     let from = (2 * 44_100 / FINGERPRINT_BLOCK) * FINGERPRINT_BLOCK;
     assert_eq!(session.coverage(), vec![(0, from), (from, 4 * 44_100)]);
+    assert_eq!(
+        session.heard_new(),
+        audio.len() as u64 + (4 * 44_100 - from)
+    );
     // The first region's plan still covers its part; the new take is planned on its own.
     let plan = session
         .plan(&options(&model, 0.0), &mut no_host_grid)
@@ -177,4 +182,22 @@ fn a_run_that_reaches_a_heard_region_replays_it() {
         vec![(0, 100_000), (100_000, audio.len() as u64)]
     );
     assert_eq!(session.analysed_samples(), audio.len() as u64);
+}
+
+#[test]
+fn a_region_shorter_than_a_segment_is_kept_whole() {
+    for model in [tiny_classifier_model(3, 12), tiny_model()] {
+        let rate = 44_100;
+        let mut session = SessionEdit::new(model.clone(), rate).unwrap();
+        let empty = session
+            .plan(&options(&model, 0.0), &mut no_host_grid)
+            .unwrap();
+        assert!(empty.regions.is_empty());
+        session.push(0, &signal(0.05, rate)).unwrap();
+        let plan = session
+            .plan(&options(&model, 0.0), &mut no_host_grid)
+            .unwrap();
+        assert_eq!(plan.coverage(), vec![(0, 2205)]);
+        assert!(plan.cut_samples(rate).is_empty());
+    }
 }

@@ -1,0 +1,177 @@
+//! Timeline analysis: the plugin analyses the host timeline as it plays and gates every
+//! analysed position from the plan of the whole track, with no added latency.
+//!
+//! The audio thread ([`running`]) sends the downmixed input keyed to the song position; the
+//! analysis thread ([`worker`]) feeds it to the engine's [`SessionEdit`], plans the whole
+//! timeline again when there is new audio or the settings change, and hands the audio thread a
+//! [`GatePlan`] by pointer. Plans travel in boxes on lock-free queues and come back to be
+//! refilled, so the audio thread never allocates or frees one.
+
+mod running;
+mod worker;
+
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::{Arc, Mutex};
+
+use crossbeam::queue::ArrayQueue;
+
+use super::shared::InputBlock;
+use crate::engine::fades::{fade_in, fade_out};
+use crate::engine::session::SessionEdit;
+
+pub use running::Running;
+pub use worker::{spawn, WorkerSetup};
+
+/// A session's analysis kept between activations (a host re-activates the plugin to bounce),
+/// with the model source and rate it belongs to.
+pub type SessionStore = Arc<Mutex<Option<StoredSession>>>;
+
+/// The analysis of a timeline and what it was made with.
+pub struct StoredSession {
+    /// Where the model came from ("built-in" or its directory).
+    pub source: String,
+    /// The session itself (its rate is the rate it was heard at).
+    pub session: SessionEdit,
+}
+
+/// The plan of the whole analysed timeline, as the audio thread gates it.
+#[derive(Debug, Default, Clone)]
+pub struct GatePlan {
+    /// Keep/cut edges in timeline samples, ascending: each even index starts a cut, the odd
+    /// one after it ends the cut.
+    pub edges: Vec<u64>,
+    /// Analysed spans in timeline samples, ascending; everything else passes untouched.
+    pub coverage: Vec<(u64, u64)>,
+    /// Segment starts in timeline samples with their scores scaled to 0..=1 (the threshold at
+    /// one half), ascending, for the score CC.
+    pub scores: Vec<(u64, f32)>,
+}
+
+impl GatePlan {
+    /// Whether timeline sample `q` has been analysed.
+    pub fn covers(&self, q: u64) -> bool {
+        let i = self.coverage.partition_point(|&(start, _)| start <= q);
+        i > 0 && q < self.coverage[i - 1].1
+    }
+
+    /// The gain at `q` with equal-power ramps of `ramp` samples centred on each edge (as
+    /// [`crate::engine::render::render_gated`] draws them); 1 where nothing was analysed.
+    pub fn target(&self, q: u64, ramp: usize) -> f32 {
+        if !self.covers(q) {
+            return 1.0;
+        }
+        let lead = (ramp / 2) as i64;
+        let i = self.edges.partition_point(|&e| e <= q);
+        let rel = |e: u64| q as i64 - (e as i64 - lead);
+        let prev = i.checked_sub(1).map(|k| self.edges[k]);
+        let next = self.edges.get(i).copied();
+        if i % 2 == 0 {
+            let fin = prev.map_or(1.0, |p| fade_in(rel(p), ramp));
+            let fout = next.map_or(1.0, |n| fade_out(rel(n), ramp));
+            (fin * fout) as f32
+        } else {
+            let tail = prev.map_or(0.0, |p| fade_out(rel(p), ramp));
+            let head = next.map_or(0.0, |n| fade_in(rel(n), ramp));
+            tail.max(head) as f32
+        }
+    }
+
+    /// Whether the gain is one value over all of `q0..q1`: no edge's ramp and no coverage
+    /// boundary touches the span.
+    pub fn steady(&self, q0: u64, q1: u64, ramp: usize) -> bool {
+        let lead = (ramp / 2) as u64;
+        // An edge at `e` shapes `e - lead .. e - lead + ramp`.
+        let from = (q0 + lead).saturating_sub(ramp as u64);
+        let i = self.edges.partition_point(|&e| e < from);
+        let edge_near = self.edges.get(i).is_some_and(|&e| e <= q1 + lead);
+        let j = self.coverage.partition_point(|&(_, end)| end <= q0);
+        let boundary_near = self
+            .coverage
+            .get(j)
+            .is_some_and(|&(start, end)| (start > q0 && start < q1) || end < q1);
+        !edge_near && !boundary_near
+    }
+
+    /// Index range of the edges inside `q0..q1`.
+    pub fn edges_in(&self, q0: u64, q1: u64) -> std::ops::Range<usize> {
+        self.edges.partition_point(|&e| e < q0)..self.edges.partition_point(|&e| e < q1)
+    }
+
+    /// The scores inside `q0..q1`.
+    pub fn scores_in(&self, q0: u64, q1: u64) -> &[(u64, f32)] {
+        let a = self.scores.partition_point(|&(p, _)| p < q0);
+        let b = self.scores.partition_point(|&(p, _)| p < q1);
+        &self.scores[a..b]
+    }
+}
+
+/// Queues and flags shared by the audio thread and the timeline analysis thread.
+pub struct PlanLink {
+    /// Input, audio thread to analysis thread.
+    pub input: ArrayQueue<InputBlock>,
+    /// The newest plan, analysis thread to audio thread (one slot: a newer plan replaces one
+    /// not yet taken).
+    pub plans: ArrayQueue<Box<GatePlan>>,
+    /// Plans the audio thread has replaced, back to the analysis thread to be refilled.
+    pub recycle: ArrayQueue<Box<GatePlan>>,
+    /// Input blocks the analysis thread has finished with (their plans published).
+    pub consumed: AtomicU64,
+    /// The audio thread renders offline: plan only where the input says, never when idle, so
+    /// a bounce is the same however fast the analysis runs.
+    pub rendering: AtomicBool,
+    /// Asks the analysis thread to finish.
+    pub stop: AtomicBool,
+    /// Set by the analysis thread when it has given up (see the status for why).
+    pub failed: AtomicBool,
+}
+
+/// Plans alive at once: the audio thread's, one in the slot, one being filled, and one taken
+/// back from the slot. The recycle queue holds them all, so returning one never fails.
+const PLANS_IN_FLIGHT: usize = 4;
+
+impl PlanLink {
+    /// Queues for `input_blocks` blocks of input.
+    pub fn new(input_blocks: usize) -> Self {
+        Self {
+            input: ArrayQueue::new(input_blocks.max(1)),
+            plans: ArrayQueue::new(1),
+            recycle: ArrayQueue::new(PLANS_IN_FLIGHT),
+            consumed: AtomicU64::new(0),
+            rendering: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            failed: AtomicBool::new(false),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> GatePlan {
+        GatePlan {
+            edges: vec![1000, 2000, 5000, 6000],
+            coverage: vec![(0, 4000), (4000, 8000)],
+            scores: vec![(0, 0.1), (1000, 0.9), (7000, 0.2)],
+        }
+    }
+
+    #[test]
+    fn gains_ramp_around_edges_and_pass_outside_the_coverage() {
+        let plan = plan();
+        let ramp = 100;
+        assert_eq!(plan.target(500, ramp), 1.0);
+        assert_eq!(plan.target(1500, ramp), 0.0);
+        assert_eq!(plan.target(3000, ramp), 1.0);
+        assert_eq!(plan.target(9000, ramp), 1.0);
+        // Centred, equal-power ramps.
+        for k in 0..ramp as u64 {
+            let (out, inn) = (plan.target(950 + k, ramp), plan.target(1950 + k, ramp));
+            assert!((out * out + inn * inn - 1.0).abs() < 1e-5);
+        }
+        assert!(plan.steady(100, 900, ramp) && plan.steady(1100, 1900, ramp));
+        assert!(!plan.steady(900, 1000, ramp) && !plan.steady(3900, 4100, ramp));
+        assert_eq!(plan.edges_in(0, 2000), 0..1);
+        assert_eq!(plan.scores_in(500, 7001), &[(1000, 0.9), (7000, 0.2)]);
+    }
+}

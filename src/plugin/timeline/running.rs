@@ -1,0 +1,331 @@
+//! The audio thread's side of timeline analysis: send the input keyed to the song position,
+//! gate it from the newest plan, send the plan's marks as MIDI. No delay line: the plan knows
+//! every analysed cut ahead, so ramps start before their cuts.
+//!
+//! Nothing here allocates, locks or (in real time) waits. Offline, each buffer waits until the
+//! analysis has finished with every earlier buffer, so a bounce is the same however fast the
+//! analysis runs.
+
+use std::f32::consts::FRAC_PI_2;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use nice_plug::midi::{Channel, Key, VoiceID};
+use nice_plug::prelude::*;
+
+use super::{GatePlan, PlanLink};
+use crate::plugin::gate::{apply_gain, Mark};
+use crate::plugin::pace::RenderPace;
+use crate::plugin::params::{GateMode, MidiSettings, SlicerParams};
+use crate::plugin::process::{advanced, send_mark, tag};
+use crate::plugin::shared::{fault_bits, InputBlock, Status, TransportTag, BLOCK};
+use crate::plugin::AudioSlicer;
+
+/// How long an offline render sleeps between checks on the analysis.
+const OFFLINE_POLL: Duration = Duration::from_micros(200);
+
+/// Per-activation state of the audio thread in timeline mode; dropping it stops and joins the
+/// analysis thread.
+pub struct Running {
+    link: Arc<PlanLink>,
+    thread: Option<JoinHandle<()>>,
+    plan: Option<Box<GatePlan>>,
+    /// The buffer's input, downmixed, kept before the buffer is gated in place.
+    mono: Vec<f32>,
+    gains: Vec<f32>,
+    rate: f32,
+    offline: bool,
+    pace: RenderPace,
+    /// Samples since the last reset: the timeline of a host that gives no song position.
+    stream: u64,
+    /// Blocks sent to the analysis thread, counting the plan the thread makes when it starts
+    /// as the first (so an offline render waits for that plan before its first buffer).
+    sent: u64,
+    /// Timeline position the next buffer continues, if the last one was played.
+    expected: Option<u64>,
+    gain: f32,
+    note_on: bool,
+    note_key: (u8, u8),
+}
+
+impl Running {
+    /// State for buffers of up to `max_block` frames.
+    pub fn new(
+        link: Arc<PlanLink>,
+        thread: JoinHandle<()>,
+        max_block: usize,
+        rate: f32,
+        offline: bool,
+    ) -> Self {
+        Self {
+            link,
+            thread: Some(thread),
+            plan: None,
+            mono: vec![0.0; max_block],
+            gains: vec![1.0; max_block],
+            rate,
+            offline,
+            pace: RenderPace::new(rate),
+            stream: 0,
+            sent: 1,
+            expected: None,
+            gain: 1.0,
+            note_on: false,
+            note_key: (0, 0),
+        }
+    }
+
+    /// Starts the stream position again from 0; the analysis keeps everything it heard.
+    pub fn reset(&mut self) {
+        self.stream = 0;
+        self.expected = None;
+        self.pace.reset();
+    }
+
+    /// Processes one host buffer.
+    pub fn process(
+        &mut self,
+        buffer: &mut Buffer,
+        context: &mut impl ProcessContext<AudioSlicer>,
+        params: &SlicerParams,
+        status: &Status,
+    ) {
+        let frames = buffer.samples().min(self.mono.len());
+        if frames == 0 {
+            return;
+        }
+        let rendering = self.pace.observe(Instant::now(), frames) || self.offline;
+        self.link.rendering.store(rendering, Ordering::Release);
+        let (position, transport) = {
+            let t = context.transport();
+            (timeline_position(t, self.stream), tag(t))
+        };
+        self.stream += frames as u64;
+        let finite = self.downmix(buffer.as_slice_immutable(), frames);
+        if !finite {
+            status.flag(fault_bits::NON_FINITE_INPUT);
+            for channel in buffer.as_slice().iter_mut() {
+                for x in channel.iter_mut().filter(|x| !x.is_finite()) {
+                    *x = 0.0;
+                }
+            }
+        }
+        let faulted = self.link.failed.load(Ordering::Acquire);
+        if faulted {
+            status.flag(fault_bits::NO_ANALYSIS);
+        } else if rendering {
+            self.wait_for_analysis();
+        }
+        self.take_plan();
+
+        let continuing = position.is_some() && position == self.expected;
+        self.expected = position.map(|p| p + frames as u64);
+        let midi = params.midi();
+        if self.note_on
+            && (!continuing || !midi.enabled || self.note_key != (midi.note, midi.channel))
+        {
+            self.end_note(context, 0);
+        }
+        let Some(p0) = position else {
+            // Stopped: nothing is analysed or gated.
+            return;
+        };
+        if finite {
+            self.send_input(p0, frames, transport, status);
+        }
+        let ramp = (params.crossfade.value() * self.rate).round() as usize;
+        if !continuing {
+            // A jump in the audio itself: the gain jumps with it instead of ramping from
+            // wherever the last position left it.
+            self.gain = self.plan.as_ref().map_or(1.0, |plan| plan.target(p0, ramp));
+        }
+        let gated = !faulted && self.gate(p0, frames, ramp, context, &midi);
+        let mode = params.mode.value();
+        // Audition mutes what Gate keeps, so it changes the audio even where every gain is 1.
+        if finite && mode != GateMode::Analyse && (gated || mode == GateMode::Audition) {
+            let gains = &self.gains[..frames];
+            for channel in buffer.as_slice().iter_mut() {
+                for (x, &g) in channel.iter_mut().zip(gains) {
+                    let g = match mode {
+                        GateMode::Audition => (1.0 - g * g).max(0.0).sqrt(),
+                        _ => g,
+                    };
+                    *x = apply_gain(*x, g);
+                }
+            }
+        }
+    }
+
+    /// Fills `mono` with the buffer's average; returns whether every sample was finite.
+    fn downmix(&mut self, channels: &[&mut [f32]], frames: usize) -> bool {
+        let scale = 1.0 / channels.len().max(1) as f32;
+        let mut finite = true;
+        for (i, m) in self.mono[..frames].iter_mut().enumerate() {
+            let sum: f32 = channels.iter().map(|c| c[i]).sum();
+            *m = sum * scale;
+            finite &= m.is_finite();
+        }
+        finite
+    }
+
+    /// Writes the gains of `p0..p0 + frames` and sends the MIDI marks they pass. Returns
+    /// whether any gain differs from 1.
+    fn gate(
+        &mut self,
+        p0: u64,
+        frames: usize,
+        ramp: usize,
+        context: &mut impl ProcessContext<AudioSlicer>,
+        midi: &MidiSettings,
+    ) -> bool {
+        let Some(plan) = self.plan.as_deref() else {
+            self.gains[..frames].fill(1.0);
+            return false;
+        };
+        let p1 = p0 + frames as u64;
+        if midi.enabled {
+            for &(at, scaled) in plan.scores_in(p0, p1) {
+                send_mark(context, midi, (at - p0) as u32, Mark::Score(scaled));
+            }
+            for i in plan.edges_in(p0, p1) {
+                let mark = if i % 2 == 0 {
+                    Mark::CutStart
+                } else {
+                    Mark::CutEnd
+                };
+                if send_mark(context, midi, (plan.edges[i] - p0) as u32, mark) {
+                    self.note_on = mark == Mark::CutStart;
+                    self.note_key = (midi.note, midi.channel);
+                }
+            }
+        }
+        let gains = &mut self.gains[..frames];
+        let target = plan.target(p0, ramp);
+        if target == self.gain && plan.steady(p0, p1, ramp) {
+            gains.fill(target);
+            return target != 1.0;
+        }
+        // The gain follows the plan, but never faster than the steepest step of a ramp: a new
+        // plan arriving mid-play fades instead of clicking.
+        let max_step = if ramp == 0 {
+            1.0
+        } else {
+            FRAC_PI_2 / ramp as f32 * 1.001
+        };
+        let mut any = false;
+        for (i, g) in gains.iter_mut().enumerate() {
+            let target = plan.target(p0 + i as u64, ramp);
+            let step = (target - self.gain).clamp(-max_step, max_step);
+            self.gain = if (target - self.gain).abs() <= max_step {
+                target
+            } else {
+                self.gain + step
+            };
+            *g = self.gain;
+            any |= self.gain != 1.0;
+        }
+        any
+    }
+
+    /// Sends `frames` of `mono` at timeline position `p0` to the analysis thread; offline
+    /// waits for room, real time drops what does not fit and reports it.
+    fn send_input(&mut self, p0: u64, frames: usize, transport: TransportTag, status: &Status) {
+        let mut done = 0;
+        while done < frames {
+            let len = (frames - done).min(BLOCK);
+            let mut block = InputBlock {
+                generation: 0,
+                position: p0 + done as u64,
+                len,
+                transport: advanced(transport, done, self.rate),
+                samples: [0.0; BLOCK],
+            };
+            block.samples[..len].copy_from_slice(&self.mono[done..done + len]);
+            let mut item = block;
+            loop {
+                match self.link.input.push(item) {
+                    Ok(()) => {
+                        self.sent += 1;
+                        break;
+                    }
+                    Err(back) if self.offline_waits() => {
+                        item = back;
+                        self.wake();
+                        std::thread::sleep(OFFLINE_POLL);
+                    }
+                    Err(_) => {
+                        status.flag(fault_bits::OVERRUN);
+                        break;
+                    }
+                }
+            }
+            done += len;
+        }
+        self.wake();
+    }
+
+    fn offline_waits(&self) -> bool {
+        self.link.rendering.load(Ordering::Relaxed) && !self.link.failed.load(Ordering::Acquire)
+    }
+
+    /// Offline: waits until the analysis has finished with every block sent before.
+    fn wait_for_analysis(&self) {
+        while self.link.consumed.load(Ordering::Acquire) < self.sent
+            && !self.link.failed.load(Ordering::Acquire)
+        {
+            self.wake();
+            std::thread::sleep(OFFLINE_POLL);
+        }
+    }
+
+    /// Takes the newest plan, returning the one it replaces for refilling.
+    fn take_plan(&mut self) {
+        if let Some(newer) = self.link.plans.pop() {
+            if let Some(old) = self.plan.replace(newer) {
+                // The recycle queue has room for every plan alive (see `PLANS_IN_FLIGHT`).
+                let _ = self.link.recycle.push(old);
+            }
+        }
+    }
+
+    fn wake(&self) {
+        if let Some(thread) = self.thread.as_ref() {
+            thread.thread().unpark();
+        }
+    }
+
+    fn end_note(&mut self, context: &mut impl ProcessContext<AudioSlicer>, timing: u32) {
+        let (key, channel) = self.note_key;
+        let _ = context.try_send_event(NoteEvent::NoteOff {
+            timing,
+            voice_id: VoiceID::Wildcard,
+            channel: Channel::Number(channel),
+            key: Key::Number(key),
+            velocity: 0.0,
+        });
+        self.note_on = false;
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.link.stop.store(true, Ordering::Release);
+        if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Where on the timeline this buffer plays: the host's song position while it plays; the
+/// stream position when the host gives no position at all; `None` while a transport that has
+/// a position is stopped (or before the song's start).
+fn timeline_position(transport: &Transport, stream: u64) -> Option<u64> {
+    match transport.pos_samples() {
+        None => Some(stream),
+        Some(p) if transport.playing && p >= 0 => Some(p as u64),
+        Some(_) => None,
+    }
+}

@@ -1,0 +1,207 @@
+//! Timeline analysis driven without a host: the first pass over a track passes it untouched
+//! and analyses it; a second pass (after a re-activation, as a host bounces) gates it from the
+//! plan of the whole track with no latency, the same edit the command line plans, with no
+//! allocation in `process()`; a changed threshold re-plans without re-analysis.
+#![cfg(feature = "plugin")]
+
+mod plugin_support;
+
+use audio_slicer::engine::cut_plan::{CutOptions, SnapMode};
+use audio_slicer::engine::edit::{plan_edit_of_log_mel, EditOptions, ThresholdMode};
+use audio_slicer::engine::features::{log_mel_of, LogMelExtractor};
+use audio_slicer::engine::slicer::Slicer;
+use audio_slicer::plugin::AudioSlicer;
+use nice_plug::prelude::*;
+use plugin_support::*;
+
+const RATE: u32 = 44_100;
+
+/// Music, then noise from `noise_at` for `noise_len` seconds, then music again, in stereo.
+fn session(noise_at: f64, noise_len: f64, total: f64) -> Vec<Vec<f32>> {
+    let mut left = music(noise_at, RATE, 11);
+    left.extend(noise(noise_len, RATE, 12));
+    left.extend(music(total - noise_at - noise_len, RATE, 13));
+    let right: Vec<f32> = left.iter().map(|x| x * 0.8).collect();
+    vec![left, right]
+}
+
+fn seconds(t: f64) -> usize {
+    (t * f64::from(RATE)) as usize
+}
+
+fn timeline_plugin() -> AudioSlicer {
+    let plugin = AudioSlicer::default();
+    use_model(&plugin, tiny_model_dir());
+    set_param(&plugin, "snap", 0.0);
+    // The first variant: Timeline.
+    set_param(&plugin, "analysis", 0.0);
+    plugin
+}
+
+/// Cut spans in samples from the cut notes a render sent.
+fn cut_notes(r: &Render) -> Vec<(usize, usize)> {
+    let mut cuts = Vec::new();
+    let mut on = None;
+    for (at, event) in &r.midi {
+        match event {
+            NoteEvent::NoteOn { .. } => on = Some(*at),
+            NoteEvent::NoteOff { .. } => cuts.extend(on.take().map(|a| (a, *at))),
+            _ => {}
+        }
+    }
+    cuts
+}
+
+/// The command line's plan of the plugin's mono downmix, in samples.
+fn offline_cuts(input: &[Vec<f32>], threshold_factor: f64) -> Vec<(usize, usize)> {
+    let model = Slicer::from_checkpoint(tiny_model_dir()).unwrap();
+    let mono: Vec<f32> = input[0]
+        .iter()
+        .zip(&input[1])
+        .map(|(l, r)| (l + r) * 0.5)
+        .collect();
+    let mut extractor = LogMelExtractor::new(model.features()).unwrap();
+    let spec = log_mel_of(&mut extractor, std::slice::from_ref(&mono), RATE).unwrap();
+    let options = EditOptions {
+        threshold: ThresholdMode::Absolute(model.default_threshold().unwrap() * threshold_factor),
+        cut: CutOptions {
+            snap: SnapMode::Off,
+            ..CutOptions::default()
+        },
+        ..EditOptions::for_model(&model)
+    };
+    let duration = mono.len() as f64 / f64::from(RATE);
+    let edit = plan_edit_of_log_mel(&model, &spec, duration, &options, &mut |_, _| {}).unwrap();
+    let mut cuts = Vec::new();
+    let mut from = 0.0;
+    for kept in edit
+        .plan
+        .keep
+        .iter()
+        .chain([&audio_slicer::engine::timeline::TimeRange::new(
+            duration, duration,
+        )])
+    {
+        if kept.start > from {
+            cuts.push((seconds(from), seconds(kept.start)));
+        }
+        from = kept.end;
+    }
+    cuts
+}
+
+/// Seconds at the end of a track whose plan may differ from the command line's: the plugin's
+/// analysis of a region stays open for more audio, so the resampler's last samples are never
+/// flushed into it (see `StreamingLogMel::closing_frames`).
+const OPEN_TAIL: f64 = 0.2;
+
+/// Asserts the cut spans agree within `tolerance` samples, up to `OPEN_TAIL` before `end`.
+fn assert_near(a: &[(usize, usize)], b: &[(usize, usize)], tolerance: usize, end: usize) {
+    let before = |cuts: &[(usize, usize)]| -> Vec<(usize, usize)> {
+        let limit = end - seconds(OPEN_TAIL);
+        cuts.iter()
+            .filter(|c| c.0 < limit)
+            .map(|&(a, b)| (a, b.min(limit)))
+            .collect()
+    };
+    let (a, b) = (before(a), before(b));
+    assert_eq!(a.len(), b.len(), "{a:?} vs {b:?}");
+    for (x, y) in a.iter().zip(&b) {
+        assert!(
+            x.0.abs_diff(y.0) <= tolerance && x.1.abs_diff(y.1) <= tolerance,
+            "{a:?} vs {b:?}"
+        );
+    }
+}
+
+#[test]
+fn the_second_pass_gates_the_command_lines_edit_with_no_latency() {
+    let (noise_at, noise_len, total) = (9.0, 4.0, 24.0);
+    let input = session(noise_at, noise_len, total);
+    let mut plugin = timeline_plugin();
+    let setup = Setup::offline(RATE, &[1024, 333, 4096]);
+    // First pass: nothing analysed yet, so the track passes bit for bit.
+    let first = render(&mut plugin, &input, &setup);
+    assert_eq!(first.latency, 0);
+    assert_eq!(first.allocations, 0);
+    assert!(first.output == input, "the first pass changed the audio");
+    assert!(cut_notes(&first).is_empty());
+
+    // Second pass: the plan of the whole track gates it where the audio is.
+    let second = render(&mut plugin, &input, &setup);
+    assert_eq!(second.latency, 0);
+    assert_eq!(second.allocations, 0);
+    let expected = offline_cuts(&input, 1.0);
+    assert!(!expected.is_empty(), "the command line cuts nothing");
+    let cuts = cut_notes(&second);
+    assert_near(&cuts, &expected, seconds(0.002), input[0].len());
+    let ramp = seconds(0.02);
+    for &(a, b) in &cuts {
+        assert!(second.output[0][a + ramp..b - ramp]
+            .iter()
+            .all(|&x| x == 0.0));
+    }
+    // Away from every cut, the audio passes bit for bit, at the same position.
+    let far = |i: usize| cuts.iter().all(|&(a, b)| i + ramp < a || i > b + ramp);
+    for (out, inp) in second.output.iter().zip(&input) {
+        assert!((0..inp.len()).filter(|&i| far(i)).all(|i| out[i] == inp[i]));
+    }
+    // The noise is cut.
+    let noise_middle = seconds(noise_at + noise_len / 2.0);
+    assert!(cuts
+        .iter()
+        .any(|&(a, b)| a < noise_middle && noise_middle < b));
+
+    // A third pass renders the same edit.
+    let third = render(&mut plugin, &input, &Setup::offline(RATE, &[512]));
+    assert!(third.output == second.output, "bounces differ");
+
+    // The editor sees the whole track and every cut.
+    plugin.deactivate();
+    let snapshot = plugin.status().snapshot();
+    assert_eq!(snapshot.coverage.len(), 1);
+    assert!((snapshot.coverage[0].1 - total).abs() < 1e-3);
+    assert_eq!(snapshot.cuts.len(), cuts.len());
+}
+
+#[test]
+fn a_new_threshold_replans_the_analysed_track() {
+    let input = session(6.0, 3.0, 16.0);
+    let mut plugin = timeline_plugin();
+    let setup = Setup::offline(RATE, &[2048]);
+    render(&mut plugin, &input, &setup);
+    // Deactivating ends the analysis thread, which publishes its last state.
+    plugin.deactivate();
+    let analysed = plugin.status().snapshot().analysed_seconds;
+    assert!((analysed - 16.0).abs() < 1e-6, "{analysed}");
+    let default_cuts = cut_notes(&render(&mut plugin, &input, &setup));
+    set_param(&plugin, "threshold", 0.4);
+    let low = render(&mut plugin, &input, &setup);
+    assert_near(
+        &cut_notes(&low),
+        &offline_cuts(&input, 0.4),
+        seconds(0.002),
+        input[0].len(),
+    );
+    assert_ne!(
+        cut_notes(&low),
+        default_cuts,
+        "the threshold changed nothing"
+    );
+    // Nothing was analysed again.
+    plugin.deactivate();
+    assert_eq!(plugin.status().snapshot().analysed_seconds, analysed);
+}
+
+#[test]
+fn real_time_timeline_processing_never_allocates() {
+    let input = session(4.0, 2.0, 10.0);
+    let mut plugin = timeline_plugin();
+    let mut setup = Setup::offline(RATE, &[256, 1024, 64]);
+    setup.mode = ProcessMode::Realtime;
+    for _ in 0..2 {
+        let r = render(&mut plugin, &input, &setup);
+        assert_eq!(r.allocations, 0);
+        assert!(r.output.iter().flatten().all(|x| x.is_finite()));
+    }
+}
