@@ -89,7 +89,8 @@ fn state_round_trips_every_parameter_and_field_and_drives_processing() {
         "threshold": {"f32": 2.0}, "min-cut": {"f32": 1.0}, "min-keep": {"f32": 4.0},
         "pre-pad": {"f32": 0.2}, "post-pad": {"f32": 0.3}, "crossfade": {"f32": 0.05},
         "snap": {"string": "bar"}, "mode": {"string": "analyse"}, "midi-out": {"bool": false},
-        "midi-channel": {"i32": 5}, "midi-cc": {"i32": 30}, "cut-note": {"i32": 62}
+        "midi-channel": {"i32": 5}, "midi-cc": {"i32": 30}, "cut-note": {"i32": 62},
+        "analysis": {"string": "timeline"}
     });
     assert_eq!(
         changed.as_object().unwrap().len(),
@@ -108,7 +109,8 @@ fn state_round_trips_every_parameter_and_field_and_drives_processing() {
     second.load_state(&saved);
     let restored = second.state();
     assert_eq!(restored, saved);
-    // Restored "Analyse only" drives processing: the output is the input, delayed.
+    // Restored "Analyse only" drives processing: the output is the input (Timeline analysis
+    // adds no latency, so `l` is 0 here).
     let mut left = music(6.0, RATE, 31);
     left.extend(noise(3.0, RATE, 32));
     left.extend(music(6.0, RATE, 33));

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::audio_io::{downmix_into, AudioClip, AudioReader, WavFormat, WavSink};
 use super::beats::{track_beats, BeatGrid};
-use super::boundaries::refine_to_frames;
+use super::boundaries::{refine_to_frames, ChangeCurve};
 use super::cut_list::CutList;
 use super::cut_plan::{CutOptions, CutPlan};
 use super::features::{log_mel_of, FeatureConfig, LogMel, LogMelExtractor, StreamingLogMel};
@@ -169,7 +169,8 @@ pub fn plan_edit_of_log_mel(
 ) -> Result<EditDecision> {
     let beats = track_beats(&spec.data, spec.n_mels, spec.frame_rate);
     let timeline = model.score_log_mel_reporting(spec, duration, options.hop_frames, report)?;
-    let (threshold, plan) = plan_cuts(model, spec, &timeline, &beats, options)?;
+    let curve = ChangeCurve::of(spec);
+    let (threshold, plan) = plan_cuts(model, &curve, &timeline, &beats, options)?;
     Ok(EditDecision {
         timeline,
         threshold,
@@ -180,11 +181,11 @@ pub fn plan_edit_of_log_mel(
 
 /// Chooses the threshold and plans the cuts of a scored recording: the part of an edit that
 /// the threshold and the planning rules change, so a new setting re-plans without scoring
-/// again. `spec` is the recording's unnormalised log-mel (for boundary refinement), `grid` the
+/// again. `curve` is the recording's change curve (for boundary refinement), `grid` the
 /// beats to snap to, in the recording's seconds. Returns the threshold and the plan.
 pub fn plan_cuts(
     model: &Slicer,
-    spec: &LogMel,
+    curve: &ChangeCurve,
     timeline: &ScoreTimeline,
     grid: &BeatGrid,
     options: &EditOptions,
@@ -194,8 +195,8 @@ pub fn plan_cuts(
     let bad: Vec<bool> = bins.iter().map(|&s| s > threshold).collect();
     let plan = if options.refine_boundaries {
         let radius = model.segment_frames() / 2;
-        let frames = refine_to_frames(&bad, options.hop_frames, spec, radius);
-        let frame_seconds = 1.0 / spec.frame_rate;
+        let frames = refine_to_frames(&bad, options.hop_frames, curve, radius);
+        let frame_seconds = 1.0 / curve.frame_rate;
         CutPlan::from_bad_mask(
             &frames,
             frame_seconds,

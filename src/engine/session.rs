@@ -19,8 +19,10 @@ mod tests;
 use std::sync::Arc;
 
 use anyhow::{anyhow, Result};
+use serde::{Deserialize, Serialize};
 
 use super::beats::{track_beats, BeatGrid};
+use super::boundaries::ChangeCurve;
 use super::cut_plan::CutPlan;
 use super::edit::{plan_cuts, EditOptions};
 use super::features::{FeatureConfig, LogMel, StreamingLogMel};
@@ -74,13 +76,9 @@ struct Region {
     start: u64,
     /// Samples heard.
     samples: u64,
-    /// The open analysis, until the region is cut short.
-    features: Option<StreamingLogMel>,
-    /// Final log-mel frames so far.
-    spec: LogMel,
-    /// Local descriptors of the segments lying inside `spec` at the model's step (none for a
-    /// model scored by reconstruction alone).
-    local: Option<SegmentDescriptors>,
+    /// The analysis of a region heard in this session; `None` for one restored from a saved
+    /// session, which keeps only its scoring.
+    live: Option<Live>,
     /// Mean square of each whole fingerprint block inside the region, from `first_block`.
     fingerprint: Vec<f32>,
     first_block: u64,
@@ -93,11 +91,24 @@ struct Region {
     replay_buffer: Vec<f32>,
 }
 
+/// What a region heard in this session is analysed from.
+struct Live {
+    /// The open analysis, until the region is cut short.
+    features: Option<StreamingLogMel>,
+    /// Final log-mel frames so far.
+    spec: LogMel,
+    /// Local descriptors of the segments lying inside `spec` at the model's step (none for a
+    /// model scored by reconstruction alone).
+    local: Option<SegmentDescriptors>,
+}
+
+/// A region's scoring: everything planning reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Scored {
     samples: u64,
-    spec: LogMel,
     timeline: ScoreTimeline,
     beats: BeatGrid,
+    curve: ChangeCurve,
 }
 
 /// One region's edit.
@@ -245,7 +256,7 @@ impl SessionEdit {
                 let open_end = self
                     .regions
                     .iter()
-                    .position(|r| r.features.is_some() && r.start + r.samples == at);
+                    .position(|r| r.is_open() && r.start + r.samples == at);
                 self.cursor = if let Some(index) = heard {
                     Cursor::Replaying {
                         index,
@@ -294,9 +305,9 @@ impl SessionEdit {
                     // Past what was heard before: the rest is new. It extends the region while
                     // its analysis is open, and starts the next region otherwise.
                     region.replay_buffer.clear();
-                    let index = match region.features {
-                        Some(_) => index,
-                        None => {
+                    let index = match region.is_open() {
+                        true => index,
+                        false => {
                             let region = self.open_region(at)?;
                             self.regions.insert(index + 1, region);
                             index + 1
@@ -386,7 +397,7 @@ impl SessionEdit {
             let scored = region.score(&self.model, options.hop_frames, self.hop_frames, rate)?;
             let (threshold, plan) = plan_cuts(
                 &self.model,
-                &scored.spec,
+                &scored.curve,
                 &scored.timeline,
                 grid.as_ref().unwrap_or(&scored.beats),
                 options,
@@ -406,9 +417,7 @@ impl SessionEdit {
 impl Region {
     /// An empty region at `start`; `describes` when the model scores from local descriptors.
     fn open(start: u64, features: &FeatureConfig, rate: u32, describes: bool) -> Result<Self> {
-        Ok(Self {
-            start,
-            samples: 0,
+        let live = Live {
             features: Some(StreamingLogMel::new(features, rate)?),
             spec: LogMel {
                 n_mels: features.n_mels,
@@ -420,6 +429,11 @@ impl Region {
                 values: Vec::new(),
                 dim: 0,
             }),
+        };
+        Ok(Self {
+            start,
+            samples: 0,
+            live: Some(live),
             fingerprint: Vec::new(),
             first_block: start.div_ceil(FINGERPRINT_BLOCK),
             pending_sum: 0.0,
@@ -432,6 +446,11 @@ impl Region {
         at >= self.start && at < self.start + self.samples
     }
 
+    /// Whether the region's analysis is open for more audio.
+    fn is_open(&self) -> bool {
+        self.live.as_ref().is_some_and(|l| l.features.is_some())
+    }
+
     fn fingerprint_of(&self, block: u64) -> Option<f32> {
         let i = block.checked_sub(self.first_block)?;
         self.fingerprint.get(i as usize).copied()
@@ -439,12 +458,16 @@ impl Region {
 
     /// Appends samples to the open analysis and the fingerprint.
     fn extend(&mut self, samples: &[f32]) -> Result<()> {
-        let features = self
+        let live = self
+            .live
+            .as_mut()
+            .ok_or_else(|| anyhow!("internal error: extending a restored region"))?;
+        let features = live
             .features
             .as_mut()
             .ok_or_else(|| anyhow!("internal error: extending a closed region"))?;
         features.push(samples)?;
-        features.take_frames(&mut self.spec.data);
+        features.take_frames(&mut live.spec.data);
         for &x in samples {
             let at = self.start + self.samples;
             self.pending_sum += f64::from(x) * f64::from(x);
@@ -462,6 +485,83 @@ impl Region {
 
     /// Describes the segments that now lie whole inside the final frames, once at least
     /// `batch` of them are waiting (1 describes every one).
+    fn describe(&mut self, model: &Slicer, hop: usize, batch: usize) -> Result<()> {
+        let Some(live) = self.live.as_mut() else {
+            return Ok(());
+        };
+        live.describe(model, hop, batch)
+    }
+
+    /// Ends the region at timeline sample `at`: its analysis closes, and what reaches past
+    /// `at` is dropped.
+    fn truncate(&mut self, at: u64, rate: u32, features: &FeatureConfig, segment_frames: usize) {
+        let samples = at.saturating_sub(self.start).min(self.samples);
+        self.samples = samples;
+        self.pending_sum = 0.0;
+        // Frame k's window ends half a window after k hops.
+        let seconds = samples as f64 / f64::from(rate);
+        let analysis = seconds * f64::from(features.sample_rate) - (features.n_fft / 2) as f64;
+        let frames = if analysis < 0.0 {
+            0
+        } else {
+            (analysis / features.hop as f64).floor() as usize + 1
+        };
+        match self.live.as_mut() {
+            Some(live) => {
+                live.features = None;
+                self.scored = None;
+                let frames = frames.min(live.spec.frames());
+                live.spec.data.truncate(frames * live.spec.n_mels);
+                if let Some(local) = live.local.as_mut() {
+                    let kept = local
+                        .starts
+                        .partition_point(|&s| s + segment_frames <= frames);
+                    local.starts.truncate(kept);
+                    local.values.truncate(kept * local.dim);
+                }
+            }
+            // Nothing to score again from: the saved scoring is cut at the same place.
+            None => {
+                if let Some(scored) = self.scored.as_mut() {
+                    scored.truncate(samples, seconds, frames);
+                }
+            }
+        }
+        let blocks = (self.start + samples) / FINGERPRINT_BLOCK;
+        self.fingerprint
+            .truncate(blocks.saturating_sub(self.first_block) as usize);
+    }
+
+    /// Scores the region as it stands, reusing the last scoring when nothing changed.
+    fn score(
+        &mut self,
+        model: &Slicer,
+        hop_frames: usize,
+        model_hop: usize,
+        rate: f64,
+    ) -> Result<&Scored> {
+        if self.scored.as_ref().map(|s| s.samples) != Some(self.samples) {
+            let live = self
+                .live
+                .as_mut()
+                .ok_or_else(|| anyhow!("internal error: a restored region lost its scoring"))?;
+            let duration = self.samples as f64 / rate;
+            let (timeline, spec) = live.score(model, hop_frames, model_hop, duration)?;
+            self.scored = Some(Scored {
+                samples: self.samples,
+                timeline,
+                beats: track_beats(&spec.data, spec.n_mels, spec.frame_rate),
+                curve: ChangeCurve::of(&spec),
+            });
+        }
+        self.scored
+            .as_ref()
+            .ok_or_else(|| anyhow!("internal error: region not scored"))
+    }
+}
+
+impl Live {
+    /// See [`Region::describe`].
     fn describe(&mut self, model: &Slicer, hop: usize, batch: usize) -> Result<()> {
         let seg = model.segment_frames();
         let Some(local) = self.local.as_mut() else {
@@ -484,92 +584,69 @@ impl Region {
         Ok(())
     }
 
-    /// Ends the region at timeline sample `at`: its analysis closes, and frames, descriptors
-    /// and fingerprint that reach past `at` are dropped.
-    fn truncate(&mut self, at: u64, rate: u32, features: &FeatureConfig, segment_frames: usize) {
-        let samples = at.saturating_sub(self.start).min(self.samples);
-        self.samples = samples;
-        self.features = None;
-        self.scored = None;
-        self.pending_sum = 0.0;
-        // Frame k's window ends half a window after k hops.
-        let seconds = samples as f64 / f64::from(rate);
-        let analysis = seconds * f64::from(features.sample_rate) - (features.n_fft / 2) as f64;
-        let frames = if analysis < 0.0 {
-            0
-        } else {
-            (analysis / features.hop as f64).floor() as usize + 1
-        };
-        let frames = frames.min(self.spec.frames());
-        self.spec.data.truncate(frames * self.spec.n_mels);
-        if let Some(local) = self.local.as_mut() {
-            let kept = local
-                .starts
-                .partition_point(|&s| s + segment_frames <= frames);
-            local.starts.truncate(kept);
-            local.values.truncate(kept * local.dim);
-        }
-        let blocks = (self.start + samples) / FINGERPRINT_BLOCK;
-        self.fingerprint
-            .truncate(blocks.saturating_sub(self.first_block) as usize);
-    }
-
-    /// Scores the region as it stands, reusing the last scoring when nothing changed.
+    /// Scores the analysis as it stands (closing an open one's last frames on a copy); returns
+    /// the timeline and the spectrogram it was scored from.
     fn score(
         &mut self,
         model: &Slicer,
         hop_frames: usize,
         model_hop: usize,
-        rate: f64,
-    ) -> Result<&Scored> {
-        if self.scored.as_ref().map(|s| s.samples) != Some(self.samples) {
-            let mut spec = self.spec.clone();
-            if let Some(features) = self.features.as_mut() {
-                spec.data.extend(features.closing_frames());
-            }
-            let duration = self.samples as f64 / rate;
-            let timeline = match model.context_scorer() {
-                // A context scorer works at its own step, whatever `hop_frames` says (as in
-                // `Slicer::score_log_mel`). The descriptors of segments inside the final frames
-                // are kept; only those touching the closing frames are described here.
-                Some(scorer) => {
-                    self.describe(model, model_hop, 1)?;
-                    let kept = self.local.as_ref();
-                    let seg = model.segment_frames();
-                    let starts = segment_starts(spec.frames(), seg, model_hop);
-                    let known = kept.map_or(0, |l| l.starts.len()).min(starts.len());
-                    let mut local = kept.cloned().unwrap_or(SegmentDescriptors {
-                        starts: Vec::new(),
-                        values: Vec::new(),
-                        dim: 0,
-                    });
-                    local.starts.truncate(known);
-                    local.values.truncate(known * local.dim);
-                    let rest = describe_segments(
-                        model.autoencoder(),
-                        &spec,
-                        starts[known..].to_vec(),
-                        model_hop,
-                        &mut |_, _| {},
-                    )?;
-                    local.dim = rest.dim;
-                    local.starts.extend(rest.starts);
-                    local.values.extend(rest.values);
-                    model.score_descriptors(scorer, &local, spec.frame_rate, duration)?
-                }
-                None => model.score_log_mel(&spec, duration, hop_frames)?,
-            };
-            let beats = track_beats(&spec.data, spec.n_mels, spec.frame_rate);
-            self.scored = Some(Scored {
-                samples: self.samples,
-                spec,
-                timeline,
-                beats,
-            });
+        duration: f64,
+    ) -> Result<(ScoreTimeline, LogMel)> {
+        let mut spec = self.spec.clone();
+        if let Some(features) = self.features.as_mut() {
+            spec.data.extend(features.closing_frames());
         }
-        self.scored
-            .as_ref()
-            .ok_or_else(|| anyhow!("internal error: region not scored"))
+        let timeline = match model.context_scorer() {
+            // A context scorer works at its own step, whatever `hop_frames` says (as in
+            // `Slicer::score_log_mel`). The descriptors of segments inside the final frames
+            // are kept; only those touching the closing frames are described here.
+            Some(scorer) => {
+                self.describe(model, model_hop, 1)?;
+                let seg = model.segment_frames();
+                let starts = segment_starts(spec.frames(), seg, model_hop);
+                let mut local = self.local.clone().unwrap_or(SegmentDescriptors {
+                    starts: Vec::new(),
+                    values: Vec::new(),
+                    dim: 0,
+                });
+                let known = local.starts.len().min(starts.len());
+                local.starts.truncate(known);
+                local.values.truncate(known * local.dim);
+                let rest = describe_segments(
+                    model.autoencoder(),
+                    &spec,
+                    starts[known..].to_vec(),
+                    model_hop,
+                    &mut |_, _| {},
+                )?;
+                local.dim = rest.dim;
+                local.starts.extend(rest.starts);
+                local.values.extend(rest.values);
+                model.score_descriptors(scorer, &local, spec.frame_rate, duration)?
+            }
+            None => model.score_log_mel(&spec, duration, hop_frames)?,
+        };
+        Ok((timeline, spec))
+    }
+}
+
+impl Scored {
+    /// Cuts the scoring at `samples` (`seconds`, `frames` analysis frames): segments, beats and
+    /// the change curve past it are dropped.
+    fn truncate(&mut self, samples: u64, seconds: f64, frames: usize) {
+        self.samples = samples;
+        let timeline = &mut self.timeline;
+        timeline.segments.retain(|s| s.end <= seconds);
+        timeline.duration = seconds;
+        for list in [
+            &mut self.beats.beats,
+            &mut self.beats.downbeats,
+            &mut self.beats.onsets,
+        ] {
+            list.retain(|&t| t < seconds);
+        }
+        self.curve.values.truncate(frames);
     }
 }
 
