@@ -205,3 +205,68 @@ fn real_time_timeline_processing_never_allocates() {
         assert!(r.output.iter().flatten().all(|x| x.is_finite()));
     }
 }
+
+#[test]
+fn the_analysis_is_saved_with_the_project_and_gates_a_new_instance() {
+    let total = 20.0;
+    let input = session(7.0, 3.0, total);
+    let setup = Setup::offline(RATE, &[1024]);
+    let mut heard = timeline_plugin();
+    render(&mut heard, &input, &setup);
+    let edit = render(&mut heard, &input, &setup);
+    assert!(!cut_notes(&edit).is_empty(), "nothing to compare: no cuts");
+    heard.deactivate();
+    // The project's state, as a host saves it, in another instance (another run of the host).
+    let fields = heard.slicer_params().serialize_fields();
+    let saved = &fields["timeline-analysis"];
+    let bytes_per_hour = saved.len() as f64 / total * 3600.0;
+    assert!(bytes_per_hour < 1.5e6, "{bytes_per_hour} bytes an hour");
+    let mut reopened = timeline_plugin();
+    reopened.slicer_params().deserialize_fields(&fields);
+    let bounce = render(&mut reopened, &input, &setup);
+    assert!(bounce.output == edit.output, "the reopened bounce differs");
+    assert_eq!(cut_notes(&bounce), cut_notes(&edit));
+    reopened.deactivate();
+    let snapshot = reopened.status().snapshot();
+    assert!(snapshot.notice.is_none(), "{:?}", snapshot.notice);
+    assert!((snapshot.analysed_seconds - total).abs() < 1e-6);
+
+    // The same positions with other audio (the region moved): analysed again, and the new
+    // audio's edit replaces the old one.
+    let moved: Vec<Vec<f32>> = input
+        .iter()
+        .map(|c| {
+            let mut c = c.clone();
+            c.rotate_right(seconds(5.0));
+            c
+        })
+        .collect();
+    let mut fresh = timeline_plugin();
+    render(&mut fresh, &moved, &setup);
+    let expected = render(&mut fresh, &moved, &setup);
+    render(&mut reopened, &moved, &setup);
+    let after = render(&mut reopened, &moved, &setup);
+    assert_near(
+        &cut_notes(&after),
+        &cut_notes(&expected),
+        seconds(0.002),
+        moved[0].len(),
+    );
+
+    // A damaged state: the track passes, analysed afresh, and the editor says why.
+    let mut damaged = fields.clone();
+    let text = damaged["timeline-analysis"].replace("\"packed\":\"", "\"packed\":\"!!");
+    damaged.insert("timeline-analysis".into(), text);
+    let mut broken = timeline_plugin();
+    broken.slicer_params().deserialize_fields(&damaged);
+    let first = render(&mut broken, &input, &setup);
+    assert!(first.output == input);
+    broken.deactivate();
+    let notice = broken
+        .status()
+        .snapshot()
+        .notice
+        .clone()
+        .unwrap_or_default();
+    assert!(notice.contains("saved analysis"), "{notice}");
+}

@@ -13,8 +13,11 @@
 //! re-recorded or moved), the old analysis ends there and the new audio is analysed in its
 //! place; what lies beyond is dropped until it is heard again.
 
+mod saved;
 #[cfg(test)]
 mod tests;
+
+pub use saved::SavedSession;
 
 use std::sync::Arc;
 
@@ -258,6 +261,9 @@ impl SessionEdit {
                     .iter()
                     .position(|r| r.is_open() && r.start + r.samples == at);
                 self.cursor = if let Some(index) = heard {
+                    // A replay that ended inside a block left its samples: they are not
+                    // this run's.
+                    self.regions[index].replay_buffer.clear();
                     Cursor::Replaying {
                         index,
                         next: at,
@@ -442,6 +448,26 @@ impl Region {
         })
     }
 
+    /// A region restored from a saved session: closed, planned from its saved scoring.
+    fn restored(
+        start: u64,
+        samples: u64,
+        first_block: u64,
+        fingerprint: Vec<f32>,
+        scored: Scored,
+    ) -> Self {
+        Self {
+            start,
+            samples,
+            live: None,
+            fingerprint,
+            first_block,
+            pending_sum: 0.0,
+            scored: Some(scored),
+            replay_buffer: Vec::new(),
+        }
+    }
+
     fn contains(&self, at: u64) -> bool {
         at >= self.start && at < self.start + self.samples
     }
@@ -546,7 +572,12 @@ impl Region {
                 .as_mut()
                 .ok_or_else(|| anyhow!("internal error: a restored region lost its scoring"))?;
             let duration = self.samples as f64 / rate;
-            let (timeline, spec) = live.score(model, hop_frames, model_hop, duration)?;
+            let (mut timeline, spec) = live.score(model, hop_frames, model_hop, duration)?;
+            // Scores are kept (and saved) at single precision, so a restored session plans
+            // exactly as this one.
+            for segment in &mut timeline.segments {
+                segment.score = f64::from(segment.score as f32);
+            }
             self.scored = Some(Scored {
                 samples: self.samples,
                 timeline,
@@ -646,7 +677,7 @@ impl Scored {
         ] {
             list.retain(|&t| t < seconds);
         }
-        self.curve.values.truncate(frames);
+        self.curve.codes.truncate(frames);
     }
 }
 

@@ -328,6 +328,7 @@ impl Worker {
             tempo: transport.and_then(|t| t.tempo),
             time_sig: transport.and_then(|t| t.time_sig),
             fault: None,
+            notice: None,
         };
         if status.try_publish(Arc::new(snapshot)) {
             self.dirty = false;

@@ -171,9 +171,34 @@ impl AudioSlicer {
             Ok(mut slot) => slot.take(),
             Err(poisoned) => poisoned.into_inner().take(),
         };
-        let session = match kept {
-            Some(stored) if stored.source == loaded.source && stored.session.rate() == rate => {
+        let saved = match self.params.saved_analysis.lock() {
+            Ok(slot) => slot.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        let saved_id = saved.as_ref().map(|s| s.id);
+        let mut notice = None;
+        let session = match (kept, saved) {
+            // The session heard before, unless the host loaded another state since.
+            (Some(stored), _)
+                if stored.source == loaded.source
+                    && stored.session.rate() == rate
+                    && stored.saved_id == saved_id =>
+            {
                 stored.session
+            }
+            (_, Some(saved)) if saved.model == loaded.source && saved.session.rate() == rate => {
+                match SessionEdit::restore(loaded.model.clone(), &saved.session) {
+                    Ok(session) => session,
+                    Err(e) => {
+                        notice = Some(format!(
+                            "the project's saved analysis was not restored ({e:#}); \
+                             play the track to analyse it again"
+                        ));
+                        nice_warn!("{e:#}");
+                        SessionEdit::new(loaded.model.clone(), rate)
+                            .map_err(|e| format!("cannot analyse at {rate} Hz: {e:#}"))?
+                    }
+                }
             }
             _ => SessionEdit::new(loaded.model.clone(), rate)
                 .map_err(|e| format!("cannot analyse at {rate} Hz: {e:#}"))?,
@@ -190,6 +215,8 @@ impl AudioSlicer {
             params: self.params.clone(),
             store: self.sessions.clone(),
             model_info: info,
+            saved_id,
+            notice,
         };
         let thread = timeline::spawn(setup, session)
             .map_err(|e| format!("cannot start the analysis thread: {e}"))?;

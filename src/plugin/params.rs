@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::cut_plan::{CutOptions, SnapMode};
 use crate::engine::render::DEFAULT_CROSSFADE_SECONDS;
+use crate::plugin::timeline::SavedAnalysis;
 
 /// Longest crossfade the parameter allows, in seconds. The lookahead includes half of it so a
 /// ramp centred on a cut can start before the cut.
@@ -103,6 +104,10 @@ pub struct SlicerParams {
     /// Editor settings.
     #[persist = "editor"]
     pub editor: Arc<Mutex<EditorSettings>>,
+    /// The timeline analysis, saved with the project so an export in a new session of the
+    /// host gates what an earlier one heard.
+    #[persist = "timeline-analysis"]
+    pub saved_analysis: Arc<Mutex<Option<SavedAnalysis>>>,
 
     /// Threshold as a multiple of the model's calibrated threshold (1 = the model's default).
     #[id = "threshold"]
@@ -165,6 +170,7 @@ impl Default for SlicerParams {
         let cut = CutOptions::default();
         Self {
             model_path: Arc::new(Mutex::new(String::new())),
+            saved_analysis: Arc::new(Mutex::new(None)),
             editor: Arc::new(Mutex::new(EditorSettings::default())),
             threshold: FloatParam::new(
                 "Threshold",

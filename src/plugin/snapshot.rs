@@ -76,6 +76,9 @@ pub struct Snapshot {
     pub time_sig: Option<(i32, i32)>,
     /// Why the plugin is passing audio through untouched, if it is.
     pub fault: Option<String>,
+    /// Something the user should know that does not stop the plugin (a saved analysis that
+    /// could not be restored).
+    pub notice: Option<String>,
 }
 
 impl Snapshot {

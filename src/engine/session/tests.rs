@@ -1,3 +1,5 @@
+use base64::Engine as _;
+
 use super::*;
 use crate::engine::cut_plan::CutOptions;
 use crate::engine::edit::{plan_edit_of_log_mel, ThresholdMode};
@@ -170,6 +172,29 @@ fn changed_audio_replaces_the_old_analysis_from_where_it_differs() {
 }
 
 #[test]
+fn a_replay_that_ended_inside_a_block_leaves_nothing_to_the_next_run() {
+    let model = tiny_model();
+    let rate = 44_100;
+    let audio = signal(5.0, rate);
+    assert_ne!(audio.len() as u64 % FINGERPRINT_BLOCK, 0);
+    let mut session = SessionEdit::new(model.clone(), rate).unwrap();
+    session.push(0, &audio).unwrap();
+    session.push(0, &audio).unwrap();
+    // Other audio at the same place, from the start: analysed as if heard first.
+    let other: Vec<f32> = audio.iter().rev().copied().collect();
+    push_in_blocks(&mut session, 0, &other, &[1000]);
+    let mut fresh = SessionEdit::new(model.clone(), rate).unwrap();
+    fresh.push(0, &other).unwrap();
+    assert_eq!(session.coverage(), fresh.coverage());
+    let opts = options(&model, 0.0);
+    let (a, b) = (
+        session.plan(&opts, &mut no_host_grid).unwrap(),
+        fresh.plan(&opts, &mut no_host_grid).unwrap(),
+    );
+    assert_eq!(a.regions[0].timeline, b.regions[0].timeline);
+}
+
+#[test]
 fn a_run_that_reaches_a_heard_region_replays_it() {
     let model = tiny_model();
     let rate = 44_100;
@@ -200,4 +225,101 @@ fn a_region_shorter_than_a_segment_is_kept_whole() {
         assert_eq!(plan.coverage(), vec![(0, 2205)]);
         assert!(plan.cut_samples(rate).is_empty());
     }
+}
+
+/// The plans of two sessions, region by region, equal in every figure.
+fn assert_same_plans(a: &SessionPlan, b: &SessionPlan) {
+    assert_eq!(a.regions.len(), b.regions.len());
+    for (x, y) in a.regions.iter().zip(&b.regions) {
+        assert_eq!((x.start, x.samples), (y.start, y.samples));
+        assert_eq!(x.timeline, y.timeline);
+        assert_eq!(x.threshold, y.threshold);
+        assert_eq!(x.plan.keep, y.plan.keep);
+    }
+}
+
+#[test]
+fn a_restored_session_plans_exactly_as_the_saved_one() {
+    for model in [tiny_classifier_model(3, 12), tiny_model()] {
+        let rate = 44_100;
+        let audio = signal(8.0, rate);
+        let mut session = SessionEdit::new(model.clone(), rate).unwrap();
+        // Two regions, the second still open when saved.
+        session.push(0, &audio[..150_000]).unwrap();
+        push_in_blocks(&mut session, 200_000, &audio[200_000..], &[999]);
+        let probe = session
+            .plan(&options(&model, 0.0), &mut no_host_grid)
+            .unwrap();
+        let mut scores: Vec<f64> = probe.regions[1]
+            .timeline
+            .segments
+            .iter()
+            .map(|s| s.score)
+            .collect();
+        scores.sort_by(f64::total_cmp);
+        let saved = session.save(model.default_hop_frames()).unwrap();
+        // Through JSON, as a host's state holds it.
+        let json = serde_json::to_string(&saved).unwrap();
+        let saved: SavedSession = serde_json::from_str(&json).unwrap();
+        let mut restored = SessionEdit::restore(model.clone(), &saved).unwrap();
+        assert_eq!(restored.coverage(), session.coverage());
+        assert_eq!(restored.heard_new(), 0);
+        let mut cut_something = false;
+        for quantile in [0.2, 0.6] {
+            let opts = options(&model, scores[(quantile * scores.len() as f64) as usize]);
+            let live = session.plan(&opts, &mut no_host_grid).unwrap();
+            cut_something |= !live.cut_samples(rate).is_empty();
+            assert_same_plans(&restored.plan(&opts, &mut no_host_grid).unwrap(), &live);
+        }
+        assert!(cut_something, "the comparison needs a plan that cuts");
+        // Hearing the saved audio again analyses nothing; changed audio is analysed anew.
+        push_in_blocks(&mut restored, 0, &audio[..150_000], &[512]);
+        assert_eq!(restored.heard_new(), 0);
+        let mut changed = audio[200_000..].to_vec();
+        changed.iter_mut().for_each(|x| *x *= 0.5);
+        restored.push(200_000, &changed).unwrap();
+        let from = 200_000u64.div_ceil(FINGERPRINT_BLOCK) * FINGERPRINT_BLOCK;
+        assert_eq!(
+            restored.coverage(),
+            vec![(0, 150_000), (200_000, from), (from, audio.len() as u64)]
+        );
+        restored
+            .plan(&options(&model, 0.0), &mut no_host_grid)
+            .unwrap();
+    }
+}
+
+#[test]
+fn a_damaged_saved_analysis_is_refused_with_the_reason() {
+    let model = tiny_model();
+    let mut session = SessionEdit::new(model.clone(), 44_100).unwrap();
+    session.push(0, &signal(3.0, 44_100)).unwrap();
+    let saved = serde_json::to_value(session.save(model.default_hop_frames()).unwrap()).unwrap();
+    let with = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut value = saved.clone();
+        edit(&mut value);
+        let saved: SavedSession = serde_json::from_value(value).unwrap();
+        format!(
+            "{:#}",
+            SessionEdit::restore(model.clone(), &saved).err().unwrap()
+        )
+    };
+    let message = with(&|v| v["regions"][0]["packed"] = "not base64!".into());
+    assert!(
+        message.contains("region 1") && message.contains("base64"),
+        "{message}"
+    );
+    let message = with(&|v| {
+        let packed = v["regions"][0]["packed"].as_str().unwrap().to_owned();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(packed)
+            .unwrap();
+        let short = base64::engine::general_purpose::STANDARD.encode(&bytes[..bytes.len() / 2]);
+        v["regions"][0]["packed"] = short.into();
+    });
+    assert!(message.contains("region 1"), "{message}");
+    let message = with(&|v| v["format"] = 99.into());
+    assert!(message.contains("format 99"), "{message}");
+    let message = with(&|v| v["regions"][0]["samples"] = 10_000_000.into());
+    assert!(message.contains("fingerprint"), "{message}");
 }

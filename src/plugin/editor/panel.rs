@@ -56,6 +56,9 @@ pub fn header(ui: &mut egui::Ui, snapshot: &Snapshot, status: &Status, params: &
             ui.label("analysis keeping up");
         }
     });
+    if let Some(notice) = &snapshot.notice {
+        ui.colored_label(WARN, notice);
+    }
     if let Some(fault) = &snapshot.fault {
         ui.colored_label(WARN, format!("{fault} - audio passes through unchanged"));
     }

@@ -14,10 +14,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex};
 
 use crossbeam::queue::ArrayQueue;
+use serde::{Deserialize, Serialize};
 
 use super::shared::InputBlock;
 use crate::engine::fades::{fade_in, fade_out};
-use crate::engine::session::SessionEdit;
+use crate::engine::session::{SavedSession, SessionEdit};
 
 pub use running::Running;
 pub use worker::{spawn, WorkerSetup};
@@ -32,6 +33,38 @@ pub struct StoredSession {
     pub source: String,
     /// The session itself (its rate is the rate it was heard at).
     pub session: SessionEdit,
+    /// The [`SavedAnalysis::id`] of the project's saved analysis this session continues: one
+    /// that no longer matches the project's means the host loaded another state since.
+    pub saved_id: Option<u64>,
+}
+
+/// The timeline analysis as the project saves it (the `timeline-analysis` state field).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedAnalysis {
+    /// Tells one save from another (see [`StoredSession::saved_id`]).
+    pub id: u64,
+    /// Where the model came from ("built-in" or its directory): the scores are its scores.
+    pub model: String,
+    /// The analysis.
+    pub session: SavedSession,
+}
+
+impl SavedAnalysis {
+    /// A save of `session`, made with the model from `model`, with a new id.
+    pub fn new(model: String, session: SavedSession) -> Self {
+        static SAVES: AtomicU64 = AtomicU64::new(0);
+        // Unique within the process by the counter, and across processes (a project saved by
+        // another run) by the clock.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let count = SAVES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Self {
+            id: nanos ^ count.rotate_right(16),
+            model,
+            session,
+        }
+    }
 }
 
 /// The plan of the whole analysed timeline, as the audio thread gates it.

@@ -1,7 +1,9 @@
 //! The timeline analysis thread: a thin loop around the engine's [`SessionEdit`]. It hears the
 //! audio thread's blocks at their song positions, plans the whole timeline again when a second
 //! of new audio has been analysed or the settings changed, and publishes the plan to the audio
-//! thread and a snapshot of it to the editor.
+//! thread and a snapshot of it to the editor. What it has analysed goes into the project's
+//! state (`SlicerParams::saved_analysis`) every few seconds of playing something new, and when
+//! it stops.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -10,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use super::{GatePlan, PlanLink, SessionStore, StoredSession};
+use super::{GatePlan, PlanLink, SavedAnalysis, SessionStore, StoredSession};
 use crate::engine::edit::{EditOptions, ThresholdMode};
 use crate::engine::session::{SessionEdit, SessionPlan};
 use crate::plugin::params::SlicerParams;
@@ -24,6 +26,8 @@ const IDLE: Duration = Duration::from_millis(2);
 const SNAPSHOT_INTERVAL: Duration = Duration::from_millis(50);
 /// New audio that makes the plan stale, in seconds.
 const REPLAN_SECONDS: f64 = 1.0;
+/// Least time between two saves of the analysis into the project's state while playing.
+const SAVE_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Everything the timeline analysis thread is started with.
 pub struct WorkerSetup {
@@ -37,6 +41,10 @@ pub struct WorkerSetup {
     pub store: SessionStore,
     /// The model as the editor describes it.
     pub model_info: ModelInfo,
+    /// The id of the project's saved analysis the session continues, if any.
+    pub saved_id: Option<u64>,
+    /// A note for the editor (a saved analysis that could not be restored).
+    pub notice: Option<String>,
 }
 
 /// Starts the timeline analysis thread on `session`, which goes back into the setup's store
@@ -80,12 +88,16 @@ struct Worker {
     busy: Duration,
     last_snapshot: Instant,
     dirty: bool,
+    /// The id of the last save into the project's state (or of the one restored).
+    saved_id: Option<u64>,
+    /// [`SessionEdit::heard_new`] at the last save.
+    saved_heard: u64,
+    last_save: Instant,
 }
 
 impl Worker {
     fn new(setup: WorkerSetup, session: SessionEdit) -> Self {
         Self {
-            session,
             planned: None,
             last_plan: SessionPlan::default(),
             tempo: None,
@@ -94,6 +106,10 @@ impl Worker {
             busy: Duration::ZERO,
             last_snapshot: Instant::now() - SNAPSHOT_INTERVAL,
             dirty: true,
+            saved_id: setup.saved_id,
+            saved_heard: session.heard_new(),
+            last_save: Instant::now(),
+            session,
             setup,
         }
     }
@@ -116,6 +132,9 @@ impl Worker {
                     // where the input says, so a bounce does not depend on the analysis' speed.
                     if !link.rendering.load(Ordering::Acquire) {
                         self.plan_if(|planned, now| planned != now)?;
+                        if self.last_save.elapsed() >= SAVE_INTERVAL {
+                            self.save()?;
+                        }
                     }
                     self.publish(self.dirty);
                     std::thread::park_timeout(IDLE);
@@ -127,8 +146,37 @@ impl Worker {
         while let Some(block) = link.input.pop() {
             self.take(&block)?;
         }
+        self.save()?;
         // The editor keeps the last state after the activation ends.
         self.setup.status.publish(Arc::new(self.snapshot()));
+        Ok(())
+    }
+
+    /// Saves the analysis into the project's state if something new was heard since the last
+    /// save. A state the host loaded meanwhile is left alone: the next activation continues
+    /// it instead.
+    fn save(&mut self) -> Result<()> {
+        self.last_save = Instant::now();
+        if self.session.heard_new() == self.saved_heard {
+            return Ok(());
+        }
+        let slot = &self.setup.params.saved_analysis;
+        let current = |slot: &Option<SavedAnalysis>| slot.as_ref().map(|s| s.id);
+        if current(&lock(slot)) != self.saved_id {
+            return Ok(());
+        }
+        let hop = EditOptions::for_model(self.session.model()).hop_frames;
+        let saved = SavedAnalysis::new(
+            self.setup.model_info.source.clone(),
+            self.session.save(hop)?,
+        );
+        let id = saved.id;
+        let mut slot = lock(slot);
+        if current(&slot) == self.saved_id {
+            *slot = Some(saved);
+            self.saved_id = Some(id);
+        }
+        self.saved_heard = self.session.heard_new();
         Ok(())
     }
 
@@ -308,6 +356,7 @@ impl Worker {
             tempo: self.latest.and_then(|t| t.tempo),
             time_sig: self.latest.and_then(|t| t.time_sig),
             fault: None,
+            notice: self.setup.notice.clone(),
         }
     }
 
@@ -316,10 +365,16 @@ impl Worker {
         let stored = StoredSession {
             source: self.setup.model_info.source,
             session: self.session,
+            saved_id: self.saved_id,
         };
-        match self.setup.store.lock() {
-            Ok(mut slot) => *slot = Some(stored),
-            Err(poisoned) => *poisoned.into_inner() = Some(stored),
-        }
+        *lock(&self.setup.store) = Some(stored);
     }
+}
+
+/// Locks `mutex`, taking over a poisoned one (its holder panicked; the data is still whole,
+/// as every writer replaces it in one assignment).
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -1,0 +1,327 @@
+//! A session's analysis as a project keeps it: per region, the scoring planning reads and the
+//! fingerprint replays are compared with, packed into a few bytes a second (never audio or
+//! spectrogram frames). A restored session plans exactly as the live one did; its regions are
+//! closed (audio heard after them starts new regions) and are analysed again only where the
+//! audio at their position changes.
+
+use anyhow::{bail, ensure, Context, Result};
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use std::io::{Read, Write};
+use std::sync::Arc;
+
+use super::{Cursor, Region, Scored, SessionEdit, FINGERPRINT_BLOCK};
+use crate::engine::beats::BeatGrid;
+use crate::engine::boundaries::ChangeCurve;
+use crate::engine::scoring::ScoreTimeline;
+use crate::engine::slicer::Slicer;
+
+/// Layout of [`SavedRegion::packed`]; another version is refused, never misread.
+const FORMAT: u32 = 1;
+
+/// The analysis of a session, as saved with a project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedSession {
+    format: u32,
+    /// Sample rate the timeline was heard at.
+    rate: u32,
+    regions: Vec<SavedRegion>,
+}
+
+/// One region's scoring and fingerprint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct SavedRegion {
+    start: u64,
+    samples: u64,
+    first_block: u64,
+    tempo_bpm: f64,
+    frame_rate: f64,
+    segment_frames: u32,
+    hop_frames: u32,
+    duration: f64,
+    /// The arrays (see [`pack`]), deflated, in base64 so the host's JSON state holds them as
+    /// one string.
+    packed: String,
+}
+
+impl SavedSession {
+    /// The sample rate the saved timeline was heard at.
+    pub fn rate(&self) -> u32 {
+        self.rate
+    }
+
+    /// Bytes the packed analysis takes (what the project grows by).
+    pub fn packed_bytes(&self) -> usize {
+        self.regions.iter().map(|r| r.packed.len()).sum()
+    }
+}
+
+impl SessionEdit {
+    /// The analysis of everything heard, for saving. Regions not scored since they last
+    /// changed are scored first, at the step planning uses (`hop_frames`).
+    pub fn save(&mut self, hop_frames: usize) -> Result<SavedSession> {
+        let rate = f64::from(self.rate);
+        let mut regions = Vec::with_capacity(self.regions.len());
+        for region in &mut self.regions {
+            let (start, samples, first_block) = (region.start, region.samples, region.first_block);
+            let fingerprint = region.fingerprint.clone();
+            let scored = region.score(&self.model, hop_frames, self.hop_frames, rate)?;
+            regions.push(SavedRegion::of(
+                start,
+                samples,
+                first_block,
+                &fingerprint,
+                scored,
+            )?);
+        }
+        Ok(SavedSession {
+            format: FORMAT,
+            rate: self.rate,
+            regions,
+        })
+    }
+
+    /// A session continuing `saved`, scored with `model` (the one it was saved with: the
+    /// scores are the model's). Fails, naming the problem, on a damaged or foreign state.
+    pub fn restore(model: Arc<Slicer>, saved: &SavedSession) -> Result<Self> {
+        ensure!(
+            saved.format == FORMAT,
+            "the saved analysis has format {} (this version reads {FORMAT})",
+            saved.format
+        );
+        let mut session = Self::new(model, saved.rate)?;
+        let frame_rate = session.model.features().frame_rate();
+        let mut end = 0;
+        for (i, region) in saved.regions.iter().enumerate() {
+            let restored = region
+                .restore(frame_rate)
+                .with_context(|| format!("saved analysis, region {}", i + 1))?;
+            ensure!(
+                restored.start >= end,
+                "saved analysis, region {}: overlaps the one before",
+                i + 1
+            );
+            end = restored.start + restored.samples;
+            session.regions.push(restored);
+        }
+        session.cursor = Cursor::Idle;
+        Ok(session)
+    }
+}
+
+impl SavedRegion {
+    fn of(
+        start: u64,
+        samples: u64,
+        first_block: u64,
+        fingerprint: &[f32],
+        scored: &Scored,
+    ) -> Result<Self> {
+        let frame_rate = scored.curve.frame_rate;
+        let timeline = &scored.timeline;
+        let frames = |seconds: f64| (seconds * frame_rate).round() as u32;
+        let mut out = Packer::default();
+        out.floats(fingerprint.iter().copied());
+        out.deltas(timeline.segments.iter().map(|s| frames(s.start)));
+        out.floats(timeline.segments.iter().map(|s| s.score as f32));
+        out.codes(&scored.curve.codes);
+        for list in [
+            &scored.beats.beats,
+            &scored.beats.downbeats,
+            &scored.beats.onsets,
+        ] {
+            out.deltas(list.iter().map(|&t| frames(t)));
+        }
+        let mut deflate =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        deflate.write_all(&out.bytes)?;
+        Ok(Self {
+            start,
+            samples,
+            first_block,
+            tempo_bpm: scored.beats.tempo_bpm,
+            frame_rate,
+            segment_frames: frames(timeline.segment_seconds),
+            hop_frames: frames(timeline.hop_seconds),
+            duration: timeline.duration,
+            packed: base64::engine::general_purpose::STANDARD.encode(deflate.finish()?),
+        })
+    }
+
+    fn restore(&self, frame_rate: f64) -> Result<Region> {
+        ensure!(
+            self.frame_rate == frame_rate,
+            "analysed at {} frames a second, the model works at {frame_rate}",
+            self.frame_rate
+        );
+        ensure!(
+            self.first_block == self.start.div_ceil(FINGERPRINT_BLOCK),
+            "its fingerprint does not start at its first whole block"
+        );
+        let deflated = base64::engine::general_purpose::STANDARD
+            .decode(&self.packed)
+            .context("the packed analysis is not base64")?;
+        let mut bytes = Vec::new();
+        flate2::read::DeflateDecoder::new(&deflated[..])
+            .read_to_end(&mut bytes)
+            .context("the packed analysis does not inflate")?;
+        let mut input = Unpacker { bytes: &bytes };
+        let fingerprint = input.floats()?;
+        let starts = input.deltas()?;
+        let scores = input.floats()?;
+        let codes = input.codes()?;
+        let mut times = || -> Result<Vec<f64>> {
+            Ok(input
+                .deltas()?
+                .into_iter()
+                .map(|f| f64::from(f) / frame_rate)
+                .collect())
+        };
+        let (beats, downbeats, onsets) = (times()?, times()?, times()?);
+        ensure!(
+            input.bytes.is_empty(),
+            "the packed analysis has trailing bytes"
+        );
+        ensure!(
+            starts.len() == scores.len(),
+            "segments and scores differ in number"
+        );
+        let blocks_inside =
+            ((self.start + self.samples) / FINGERPRINT_BLOCK).saturating_sub(self.first_block);
+        ensure!(
+            fingerprint.len() as u64 == blocks_inside,
+            "its fingerprint has {} blocks, the region {blocks_inside}",
+            fingerprint.len()
+        );
+        ensure!(
+            self.duration.is_finite() && self.duration >= 0.0,
+            "its duration is {}",
+            self.duration
+        );
+        let timeline = ScoreTimeline::from_frames(
+            starts
+                .into_iter()
+                .map(|s| s as usize)
+                .zip(scores.into_iter().map(f64::from)),
+            self.segment_frames as usize,
+            self.hop_frames as usize,
+            frame_rate,
+            self.duration,
+        );
+        let scored = Scored {
+            samples: self.samples,
+            timeline,
+            beats: BeatGrid {
+                tempo_bpm: self.tempo_bpm,
+                beats,
+                downbeats,
+                onsets,
+            },
+            curve: ChangeCurve { codes, frame_rate },
+        };
+        Ok(Region::restored(
+            self.start,
+            self.samples,
+            self.first_block,
+            fingerprint,
+            scored,
+        ))
+    }
+}
+
+/// Little-endian arrays, each after its length.
+#[derive(Default)]
+struct Packer {
+    bytes: Vec<u8>,
+}
+
+impl Packer {
+    fn len(&mut self, n: usize) {
+        self.bytes.extend((n as u32).to_le_bytes());
+    }
+
+    fn floats(&mut self, values: impl ExactSizeIterator<Item = f32>) {
+        self.len(values.len());
+        values.for_each(|v| self.bytes.extend(v.to_le_bytes()));
+    }
+
+    /// Ascending values as differences from the one before: mostly equal, so they deflate to
+    /// almost nothing.
+    fn deltas(&mut self, values: impl ExactSizeIterator<Item = u32>) {
+        self.len(values.len());
+        let mut last = 0u32;
+        for v in values {
+            self.bytes.extend(v.wrapping_sub(last).to_le_bytes());
+            last = v;
+        }
+    }
+
+    /// A smooth curve's codes, as differences (small, so they deflate well).
+    fn codes(&mut self, codes: &[u16]) {
+        self.len(codes.len());
+        let mut last = 0u16;
+        for &c in codes {
+            self.bytes.extend(c.wrapping_sub(last).to_le_bytes());
+            last = c;
+        }
+    }
+}
+
+/// Reads what [`Packer`] wrote.
+struct Unpacker<'a> {
+    bytes: &'a [u8],
+}
+
+impl Unpacker<'_> {
+    fn take<const N: usize>(&mut self) -> Result<[u8; N]> {
+        if self.bytes.len() < N {
+            bail!("the packed analysis ends early");
+        }
+        let (head, rest) = self.bytes.split_at(N);
+        self.bytes = rest;
+        Ok(head.try_into().expect("split at N"))
+    }
+
+    fn len(&mut self, width: usize) -> Result<usize> {
+        let n = u32::from_le_bytes(self.take()?) as usize;
+        ensure!(
+            n.saturating_mul(width) <= self.bytes.len(),
+            "the packed analysis ends early"
+        );
+        Ok(n)
+    }
+
+    fn floats(&mut self) -> Result<Vec<f32>> {
+        let n = self.len(4)?;
+        let values: Vec<f32> = (0..n)
+            .map(|_| self.take().map(f32::from_le_bytes))
+            .collect::<Result<_>>()?;
+        ensure!(
+            values.iter().all(|v| v.is_finite()),
+            "the packed analysis holds a value that is not a number"
+        );
+        Ok(values)
+    }
+
+    fn deltas(&mut self) -> Result<Vec<u32>> {
+        let n = self.len(4)?;
+        let mut last = 0u32;
+        (0..n)
+            .map(|_| {
+                last = last.wrapping_add(u32::from_le_bytes(self.take()?));
+                Ok(last)
+            })
+            .collect()
+    }
+
+    fn codes(&mut self) -> Result<Vec<u16>> {
+        let n = self.len(2)?;
+        let mut last = 0u16;
+        (0..n)
+            .map(|_| {
+                last = last.wrapping_add(u16::from_le_bytes(self.take()?));
+                Ok(last)
+            })
+            .collect()
+    }
+}
