@@ -6,6 +6,10 @@
 //! (MIDI notes) become the cut list and the score controller (MIDI CC, 7-bit) the segment
 //! scores, so the figures are those of what a DAW records from the plugin.
 //!
+//! With `AUDIO_SLICER_ANALYSIS=timeline` the plugin runs in Timeline analysis instead: each
+//! recording is played once (the analysis pass, which passes the audio), then bounced, and the
+//! size of the analysis the project would save is reported per hour of audio.
+//!
 //! Run with `cargo bench --bench plugin_quality`; the benchmark folder is
 //! `$AUDIO_SLICER_BENCH` or `../shared/bench/dev`. Cut lists go to
 //! `target/plugin-quality/cuts`.
@@ -23,7 +27,7 @@ use audio_slicer::engine::training::{audio_files_in, file_with_stem};
 use audio_slicer::plugin::AudioSlicer;
 use audio_slicer::research::metrics::{load_truths, score_dir};
 use nice_plug::prelude::*;
-use plugin_support::{render, Setup};
+use plugin_support::{render, set_param, Setup};
 
 const BLOCK: usize = 512;
 
@@ -42,12 +46,20 @@ fn main() -> anyhow::Result<()> {
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/plugin-quality/cuts");
     std::fs::create_dir_all(&out)?;
     let raws = audio_files_in(&bench.join("test/input"))?;
-    let (mut audio_seconds, started) = (0.0, Instant::now());
+    let timeline = std::env::var("AUDIO_SLICER_ANALYSIS").is_ok_and(|a| a == "timeline");
+    let (mut audio_seconds, mut saved_bytes, started) = (0.0, 0, Instant::now());
     for truth in load_truths(&bench, "test")? {
         let raw = file_with_stem(&raws, &truth.name)
             .ok_or_else(|| anyhow::anyhow!("no raw recording named {}", truth.name))?;
         let clip = read_audio(raw)?;
-        let list = bounce(&clip.channels, clip.sample_rate, &raw.display().to_string());
+        let source = raw.display().to_string();
+        let list = if timeline {
+            let (list, bytes) = bounce_timeline(&clip.channels, clip.sample_rate, &source);
+            saved_bytes += bytes;
+            list
+        } else {
+            bounce(&clip.channels, clip.sample_rate, &source)
+        };
         audio_seconds += list.duration;
         let kept: f64 = list.keep.iter().map(|k| k[1] - k[0]).sum();
         eprintln!(
@@ -64,6 +76,12 @@ fn main() -> anyhow::Result<()> {
         "bounced {audio_seconds:.0} s of audio at {:.1}x real time",
         audio_seconds / started.elapsed().as_secs_f64()
     );
+    if timeline {
+        println!(
+            "saved analysis: {saved_bytes} bytes for {audio_seconds:.0} s, {:.0} kB an hour",
+            saved_bytes as f64 / audio_seconds * 3600.0 / 1000.0
+        );
+    }
     Ok(())
 }
 
@@ -85,6 +103,27 @@ fn bounce(channels: &[Vec<f32>], rate: u32, source: &str) -> CutList {
         .collect();
     let mut plugin = AudioSlicer::default();
     let result = render(&mut plugin, &input, &setup);
+    cut_list(&result, frames, rate, source)
+}
+
+/// Plays one recording through a fresh plugin in Timeline analysis, then bounces it; returns
+/// the bounce's cut list and the bytes of the analysis the project saves.
+fn bounce_timeline(channels: &[Vec<f32>], rate: u32, source: &str) -> (CutList, usize) {
+    let mut plugin = AudioSlicer::default();
+    // The first variant: Timeline.
+    set_param(&plugin, "analysis", 0.0);
+    let setup = Setup::offline(rate, &[BLOCK]);
+    render(&mut plugin, channels, &setup);
+    let result = render(&mut plugin, channels, &setup);
+    assert_eq!(result.latency, 0);
+    plugin.deactivate();
+    let saved = plugin.slicer_params().serialize_fields()["timeline-analysis"].len();
+    (cut_list(&result, channels[0].len(), rate, source), saved)
+}
+
+/// The cut list a DAW records from a render's MIDI (cut notes and score CC), in the input's
+/// seconds.
+fn cut_list(result: &plugin_support::Render, frames: usize, rate: u32, source: &str) -> CutList {
     let duration = frames as f64 / f64::from(rate);
     let seconds = |at: usize| at.saturating_sub(result.latency) as f64 / f64::from(rate);
     let mut cuts = Vec::new();

@@ -38,7 +38,7 @@ pub fn header(ui: &mut egui::Ui, snapshot: &Snapshot, status: &Status, params: &
     ui.horizontal_wrapped(|ui| {
         let rate = f64::from(status.sample_rate.load(Ordering::Relaxed).max(1));
         let latency = f64::from(status.latency_samples.load(Ordering::Relaxed)) / rate;
-        ui.label(format!("lookahead {:.0} ms", latency * 1000.0));
+        ui.label(format!("latency {:.0} ms", latency * 1000.0));
         ui.separator();
         ui.label(format!("analysed {:.1} s", snapshot.analysed_seconds));
         ui.separator();
@@ -86,7 +86,11 @@ pub fn controls(ui: &mut egui::Ui, params: &SlicerParams, setter: &ParamSetter) 
         "Snap" => params.snap,
     );
     ui.strong("Output");
-    param_rows!(ui, setter, "Mode" => params.mode, "Crossfade" => params.crossfade);
+    param_rows!(ui, setter,
+        "Mode" => params.mode,
+        "Crossfade" => params.crossfade,
+        "Analysis" => params.analysis,
+    );
     ui.strong("MIDI");
     param_rows!(ui, setter,
         "Send MIDI" => params.midi_out,

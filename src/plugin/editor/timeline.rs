@@ -12,6 +12,10 @@ const CUT: Color32 = Color32::from_rgba_premultiplied(110, 30, 30, 110);
 const KEPT: Color32 = Color32::from_rgba_premultiplied(20, 60, 30, 60);
 const MARKER: Color32 = Color32::from_rgb(255, 90, 90);
 const GRID: Color32 = Color32::from_gray(70);
+/// Timeline analysis: stretches of the song not analysed yet (they pass untouched).
+const NOT_ANALYSED: Color32 = Color32::from_rgba_premultiplied(60, 60, 60, 90);
+/// The longest view: a whole song, or a long session.
+const MAX_ZOOM_SECONDS: f64 = 3600.0;
 /// Room under the plot for the ruler labels.
 const RULER: f32 = 18.0;
 
@@ -26,11 +30,14 @@ pub fn show(ui: &mut egui::Ui, snapshot: &Snapshot, params: &SlicerParams) {
     ui.horizontal(|ui| {
         ui.label("Show");
         ui.add(
-            egui::Slider::new(&mut zoom, 5.0..=600.0)
+            egui::Slider::new(&mut zoom, 5.0..=MAX_ZOOM_SECONDS)
                 .logarithmic(true)
                 .suffix(" s"),
         );
         ui.checkbox(&mut follow, "Follow");
+        if ui.button("Whole track").clicked() {
+            zoom = end.clamp(5.0, MAX_ZOOM_SECONDS);
+        }
         ui.label(format!("{} cuts", snapshot.cuts.len()));
     });
     if let Ok(mut e) = params.editor.lock() {
@@ -65,6 +72,20 @@ pub fn show(ui: &mut egui::Ui, snapshot: &Snapshot, params: &SlicerParams) {
     let y = |s: f64| plot.max.y - (s / top).clamp(0.0, 1.0) as f32 * plot.height();
 
     ruler(&painter, snapshot, plot, rect, t0, t1, &x);
+    // Timeline analysis: grey where the song has not been heard yet.
+    if !snapshot.coverage.is_empty() {
+        let mut from = t0.max(0.0);
+        for &(a, b) in snapshot.coverage.iter().chain([&(t1, t1)]) {
+            if a > from {
+                let r = Rect::from_min_max(
+                    Pos2::new(x(from), plot.min.y),
+                    Pos2::new(x(a.min(t1)), plot.max.y),
+                );
+                painter.rect_filled(r, 0.0, NOT_ANALYSED);
+            }
+            from = from.max(b);
+        }
+    }
     for b in visible.clone() {
         let shade = match b.keep {
             Some(false) => CUT,
