@@ -120,3 +120,47 @@ fn state_round_trips_every_parameter_and_field_and_drives_processing() {
     assert_eq!(&out.audio[0][l..], &input[0][..input[0].len() - l]);
     assert!(out.midi.is_empty(), "MIDI out was switched off");
 }
+
+#[test]
+#[ignore = "needs target/bundled/Audio Slicer.clap (cargo xtask bundle audio_slicer --release)"]
+fn timeline_analysis_gates_the_second_pass_and_survives_a_reopened_project() {
+    let (noise_at, noise_len, total) = (8.0, 4.0, 20.0);
+    let mut left = music(noise_at, RATE, 41);
+    left.extend(noise(noise_len, RATE, 42));
+    left.extend(music(total - noise_at - noise_len, RATE, 43));
+    let input = vec![left.clone(), left];
+    let mut session = ClapSession::open();
+    session.use_model(tiny_model_dir());
+    let mut json = session.state();
+    json["params"]["analysis"] = serde_json::json!({"string": "timeline"});
+    session.load_state(&json);
+    // The analysis pass passes the track untouched, with no latency.
+    let first = session.render(&input, RATE);
+    assert_eq!(first.latency, 0);
+    assert!(first.audio == input, "the analysis pass changed the audio");
+    // The second pass gates the noise from the plan, still with no latency.
+    let second = session.render(&input, RATE);
+    assert_eq!(second.latency, 0);
+    let cut = seconds(noise_at + 1.0)..seconds(noise_at + noise_len - 1.0);
+    assert!(
+        second.audio[0][cut].iter().all(|&x| x == 0.0),
+        "noise not cut"
+    );
+    let early = 0..seconds(noise_at - 2.0);
+    assert_eq!(second.audio[0][early.clone()], input[0][early]);
+    let notes = second.midi.iter().filter(|m| m.1 & 0xE0 == 0x80).count();
+    assert!(notes >= 2, "no cut notes");
+    // The project as saved, in a new instance: its first bounce is the edit.
+    let saved = session.state();
+    assert!(saved["fields"]["timeline-analysis"]
+        .as_str()
+        .is_some_and(|s| s.contains("packed")));
+    let mut reopened = ClapSession::open();
+    reopened.load_state(&saved);
+    let bounce = reopened.render(&input, RATE);
+    assert!(
+        bounce.audio == second.audio,
+        "the reopened project's bounce differs"
+    );
+    assert_eq!(bounce.midi, second.midi);
+}
