@@ -14,7 +14,7 @@ use audio_slicer::plugin::analysis::{HISTORY_BINS, MAX_CUTS};
 use audio_slicer::plugin::snapshot::{CutMarker, TimelineBin};
 use audio_slicer::plugin::AudioSlicer;
 use nice_plug::prelude::*;
-use plugin_support::{music, noise, process_timed, render, Setup};
+use plugin_support::{music, noise, process_timed, render, HostTransport, Setup};
 
 const RATE: u32 = 48_000;
 /// Seconds of audio per measurement: long enough that start-up costs vanish (the process()
@@ -52,7 +52,7 @@ fn main() {
         rate: RATE,
         blocks: vec![BLOCK],
         mode: ProcessMode::Realtime,
-        tempo: None,
+        transport: HostTransport::Absent,
     };
     let mut plugin = AudioSlicer::default();
     // Warm-up render (loads the model, plans the FFTs), then the measured one, paced as real

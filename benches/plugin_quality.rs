@@ -27,7 +27,7 @@ use audio_slicer::engine::training::{audio_files_in, file_with_stem};
 use audio_slicer::plugin::AudioSlicer;
 use audio_slicer::research::metrics::{load_truths, score_dir};
 use nice_plug::prelude::*;
-use plugin_support::{render, set_param, Setup};
+use plugin_support::{render, set_param, HostTransport, Setup};
 
 const BLOCK: usize = 512;
 
@@ -112,7 +112,12 @@ fn bounce_timeline(channels: &[Vec<f32>], rate: u32, source: &str) -> (CutList, 
     let mut plugin = AudioSlicer::default();
     // The first variant: Timeline.
     set_param(&plugin, "analysis", 0.0);
-    let setup = Setup::offline(rate, &[BLOCK]);
+    // A playing song without a tempo: the plan tracks the recording's own beats, as the
+    // command line's edit does.
+    let setup = Setup {
+        transport: HostTransport::Playing,
+        ..Setup::offline(rate, &[BLOCK])
+    };
     render(&mut plugin, channels, &setup);
     let result = render(&mut plugin, channels, &setup);
     assert_eq!(result.latency, 0);

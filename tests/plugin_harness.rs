@@ -190,7 +190,7 @@ fn a_render_faster_than_real_time_is_exact_even_when_the_host_says_real_time() {
         rate: RATE,
         blocks: vec![512],
         mode: ProcessMode::Realtime,
-        tempo: Some(120.0),
+        transport: HostTransport::PlayingAt(120.0),
     };
     let fast = render(&mut gated(true), &input, &setup);
     assert_eq!(fast.latency, offline.latency);
@@ -206,7 +206,7 @@ fn realtime_processing_never_allocates() {
         rate: RATE,
         blocks: vec![64, 1, 16_384, 480],
         mode: ProcessMode::Realtime,
-        tempo: Some(120.0),
+        transport: HostTransport::PlayingAt(120.0),
     };
     let r = render(&mut plugin, &input, &setup);
     assert_eq!(r.allocations, 0);

@@ -1,7 +1,9 @@
 //! Timeline analysis driven without a host: the first pass over a track passes it untouched
 //! and analyses it; a second pass (after a re-activation, as a host bounces) gates it from the
 //! plan of the whole track with no latency, the same edit the command line plans, with no
-//! allocation in `process()`; a changed threshold re-plans without re-analysis.
+//! allocation in `process()`; a changed threshold re-plans without re-analysis; the analysis of
+//! a played song is saved with the project; a host that never plays (pedalboard) is analysed as
+//! a stream kept apart from the song.
 #![cfg(feature = "plugin")]
 
 mod plugin_support;
@@ -114,6 +116,14 @@ fn assert_near(a: &[(usize, usize)], b: &[(usize, usize)], tolerance: usize, end
     }
 }
 
+/// A song playing from position 0 (without a tempo, so the plan tracks its own beats).
+fn playing(blocks: &[usize]) -> Setup {
+    Setup {
+        transport: HostTransport::Playing,
+        ..Setup::offline(RATE, blocks)
+    }
+}
+
 #[test]
 fn the_second_pass_gates_the_command_lines_edit_with_no_latency() {
     let (noise_at, noise_len, total) = (9.0, 4.0, 24.0);
@@ -210,7 +220,7 @@ fn real_time_timeline_processing_never_allocates() {
 fn the_analysis_is_saved_with_the_project_and_gates_a_new_instance() {
     let total = 20.0;
     let input = session(7.0, 3.0, total);
-    let setup = Setup::offline(RATE, &[1024]);
+    let setup = playing(&[1024]);
     let mut heard = timeline_plugin();
     render(&mut heard, &input, &setup);
     let edit = render(&mut heard, &input, &setup);
@@ -269,4 +279,55 @@ fn the_analysis_is_saved_with_the_project_and_gates_a_new_instance() {
         .clone()
         .unwrap_or_default();
     assert!(notice.contains("saved analysis"), "{notice}");
+}
+
+#[test]
+fn a_host_that_never_plays_is_analysed_as_a_stream_apart_from_the_song() {
+    let input = session(6.0, 3.0, 16.0);
+    let stopped = Setup {
+        transport: HostTransport::Stopped,
+        ..Setup::offline(RATE, &[1024])
+    };
+    let mut plugin = timeline_plugin();
+    // A DAW processing silence before its first play: nothing is analysed.
+    let silence = vec![vec![0.0; seconds(2.0)]; 2];
+    assert!(render(&mut plugin, &silence, &stopped).output == silence);
+    plugin.deactivate();
+    assert_eq!(plugin.status().snapshot().analysed_seconds, 0.0);
+
+    // pedalboard: stopped at position 0 on every buffer, one pass after another. The first
+    // pass is heard on the stream, the second gated with the command line's edit.
+    let first = render(&mut plugin, &input, &stopped);
+    assert!(first.output == input, "the first pass changed the audio");
+    let second = render(&mut plugin, &input, &stopped);
+    assert_eq!(second.latency, 0);
+    let expected = offline_cuts(&input, 1.0);
+    assert!(!expected.is_empty(), "the command line cuts nothing");
+    assert_near(
+        &cut_notes(&second),
+        &expected,
+        seconds(0.002),
+        input[0].len(),
+    );
+    // The stream is no song: nothing of it goes into the project.
+    plugin.deactivate();
+    let fields = plugin.slicer_params().serialize_fields();
+    assert!(
+        fields.get("timeline-analysis").is_none_or(|s| s == "null"),
+        "the stream was saved as the song's analysis"
+    );
+
+    // The host plays its song: the stream's plan gates nothing there; the song is heard anew.
+    let song = render(&mut plugin, &input, &playing(&[1024]));
+    assert!(song.output == input, "the stream's plan gated the song");
+    let song_edit = render(&mut plugin, &input, &playing(&[1024]));
+    assert_eq!(cut_notes(&song_edit), cut_notes(&second));
+    plugin.deactivate();
+    let analysed = plugin.status().snapshot().analysed_seconds;
+    assert!((analysed - 16.0).abs() < 1e-6, "{analysed}");
+    // A stopped song is not a stream: what the host processes then passes, unanalysed.
+    let other = session(2.0, 5.0, 10.0);
+    assert!(render(&mut plugin, &other, &stopped).output == other);
+    plugin.deactivate();
+    assert_eq!(plugin.status().snapshot().analysed_seconds, analysed);
 }

@@ -25,7 +25,7 @@ pub mod timeline;
 pub mod transport;
 
 use std::num::NonZeroU32;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use nice_plug::prelude::*;
@@ -53,6 +53,9 @@ pub struct AudioSlicer {
     running: Option<Running>,
     /// The timeline analysis, kept between activations.
     sessions: SessionStore,
+    /// Whether the host has played its transport since the plugin was created (see
+    /// [`timeline::Running`]).
+    song_seen: Arc<AtomicBool>,
     /// A restart was asked for and has not happened yet.
     restart_requested: bool,
 }
@@ -86,6 +89,7 @@ impl Default for AudioSlicer {
             status: Arc::new(Status::default()),
             running: None,
             sessions: SessionStore::default(),
+            song_seen: Arc::default(),
             restart_requested: false,
         }
     }
@@ -176,16 +180,17 @@ impl AudioSlicer {
             Err(poisoned) => poisoned.into_inner().clone(),
         };
         let saved_id = saved.as_ref().map(|s| s.id);
+        let (kept, stream) = match kept {
+            Some(stored) if stored.source == loaded.source && stored.session.rate() == rate => {
+                // The song heard before, unless the host loaded another state since.
+                let song = (stored.saved_id == saved_id).then_some(stored.session);
+                (song, stored.stream)
+            }
+            _ => (None, None),
+        };
         let mut notice = None;
         let session = match (kept, saved) {
-            // The session heard before, unless the host loaded another state since.
-            (Some(stored), _)
-                if stored.source == loaded.source
-                    && stored.session.rate() == rate
-                    && stored.saved_id == saved_id =>
-            {
-                stored.session
-            }
+            (Some(session), _) => session,
             (_, Some(saved)) if saved.model == loaded.source && saved.session.rate() == rate => {
                 match SessionEdit::restore(loaded.model.clone(), &saved.session) {
                     Ok(session) => session,
@@ -218,7 +223,7 @@ impl AudioSlicer {
             saved_id,
             notice,
         };
-        let thread = timeline::spawn(setup, session)
+        let thread = timeline::spawn(setup, session, stream)
             .map_err(|e| format!("cannot start the analysis thread: {e}"))?;
         Ok(Running::Timeline(timeline::Running::new(
             link,
@@ -226,6 +231,7 @@ impl AudioSlicer {
             max_block,
             rate as f32,
             offline,
+            self.song_seen.clone(),
         )))
     }
 }

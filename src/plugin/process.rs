@@ -14,7 +14,7 @@ use nice_plug::prelude::*;
 use super::gate::{apply_gain, DelayLine, GateState, Mark};
 use super::pace::RenderPace;
 use super::params::{GateMode, MidiSettings, SlicerParams};
-use super::shared::{fault_bits, GateEvent, InputBlock, Link, Status, TransportTag, BLOCK};
+use super::shared::{fault_bits, Clock, GateEvent, InputBlock, Link, Status, TransportTag, BLOCK};
 use super::AudioSlicer;
 
 /// Transitions and scores the gate can hold ahead of the output.
@@ -209,6 +209,7 @@ impl Running {
             let len = (frames - done).min(BLOCK);
             let mut block = InputBlock {
                 generation: self.generation,
+                clock: Clock::Stream,
                 position: self.position + done as u64,
                 len,
                 transport: advanced(transport, done, self.rate),

@@ -32,12 +32,25 @@ pub struct TransportTag {
     pub time_sig: Option<(i32, i32)>,
 }
 
+/// Which timeline a position is on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Clock {
+    /// The host's song position, while its transport plays.
+    #[default]
+    Song,
+    /// Samples since the last reset: the timeline of a host that never plays its transport
+    /// (an offline processor such as pedalboard) or gives no position at all.
+    Stream,
+}
+
 /// Mono input for the analysis thread, with where it sits in the stream and the song.
 #[derive(Debug, Clone, Copy)]
 pub struct InputBlock {
     /// Reset count when the block was written; a new one restarts the analysis.
     pub generation: u32,
-    /// Stream position (samples since the last reset) of the first sample.
+    /// The timeline `position` is on.
+    pub clock: Clock,
+    /// Position of the first sample on `clock`.
     pub position: u64,
     /// Valid samples.
     pub len: usize,

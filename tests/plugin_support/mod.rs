@@ -158,8 +158,22 @@ pub struct Setup {
     pub rate: u32,
     pub blocks: Vec<usize>,
     pub mode: ProcessMode,
-    /// Host tempo in BPM, if the transport should be playing.
-    pub tempo: Option<f64>,
+    /// What the host's transport says.
+    pub transport: HostTransport,
+}
+
+/// What the host's transport says during a render.
+#[derive(Debug, Clone, Copy)]
+pub enum HostTransport {
+    /// No transport information at all.
+    Absent,
+    /// Stopped at song position 0 on every buffer at 120 BPM in 4/4: what pedalboard's JUCE
+    /// host sends, as it has no play head.
+    Stopped,
+    /// Playing from song position 0, with no tempo.
+    Playing,
+    /// Playing from song position 0 at this tempo in BPM, in 4/4.
+    PlayingAt(f64),
 }
 
 impl Setup {
@@ -168,7 +182,7 @@ impl Setup {
             rate,
             blocks: blocks.to_vec(),
             mode: ProcessMode::Offline,
-            tempo: None,
+            transport: HostTransport::Absent,
         }
     }
 }
@@ -289,15 +303,22 @@ fn violations() -> u32 {
     return 0;
 }
 
-/// A playing transport at sample `at`, when the setup has a tempo.
+/// The setup's transport at sample `at`.
 fn transport(setup: &Setup, at: usize) -> Transport {
     let mut t = Transport::new(setup.rate as f32);
-    if let Some(tempo) = setup.tempo {
-        t.playing = true;
+    let (playing, tempo) = match setup.transport {
+        HostTransport::Absent => return t,
+        HostTransport::Stopped => (false, 120.0),
+        HostTransport::Playing => (true, 0.0),
+        HostTransport::PlayingAt(tempo) => (true, tempo),
+    };
+    t.playing = playing;
+    t.pos_samples = Some(if playing { at as i64 } else { 0 });
+    if tempo > 0.0 {
         t.tempo = Some(tempo);
         t.time_sig_numerator = Some(4);
         t.time_sig_denominator = Some(4);
-        t.pos_samples = Some(at as i64);
+        let at = if playing { at } else { 0 };
         t.pos_beats = Some(at as f64 / f64::from(setup.rate) * tempo / 60.0);
     }
     t

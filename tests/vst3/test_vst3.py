@@ -1,5 +1,6 @@
 """The bundled VST3 in pedalboard (JUCE's VST3 host): offline rendering, parameters read and
-set by name, the bad stretch silenced, the music unchanged, the latency compensated.
+set by name, the bad stretch silenced, the music unchanged, the latency compensated; Timeline
+analysis, whose second pass gates the command line's edit with no latency.
 
 Run through run.sh, which makes the venv, the bundle path and the fixture (a session with
 noise between music, and a tiny model trained on that music) available.
@@ -99,6 +100,23 @@ def same(a, b):
     if isinstance(b, (int, float)) and not isinstance(b, bool):
         return abs(float(a) - b) <= max(0.02 * abs(b), 0.002)
     return str(a) == str(b)
+
+
+def gated_spans(audio, out, rate):
+    """Spans (in seconds) where the output is below half the input's power: the cuts, each
+    edge at the middle of its equal-power ramp."""
+    level = np.abs(audio[0]).astype(np.float64)
+    sure = level > 1e-3
+    gated = np.abs(out[0]) < np.sqrt(0.5) * level
+    index = np.flatnonzero(sure & gated)
+    spans = []
+    for i in index:
+        # Samples too quiet to tell are bridged; a gap of 50 ms ends a span.
+        if spans and i - spans[-1][1] <= 0.05 * rate:
+            spans[-1][1] = i + 1
+        else:
+            spans.append([i, i + 1])
+    return [(a / rate, b / rate) for a, b in spans]
 
 
 class Vst3(unittest.TestCase):
@@ -222,6 +240,43 @@ class Vst3(unittest.TestCase):
         self.assertEqual(str(restored.mode), "Analyse only")
         self.assertTrue(same(restored.min_cut_s, 1.5))
         self.assertEqual(int(restored.score_cc), 20)
+
+    def test_timeline_second_pass_gates_the_command_lines_edit(self):
+        # pedalboard has no play head: the plugin sees a stopped transport at position 0 on
+        # every buffer, and analyses what it hears as a stream from each reset.
+        plugin = load()
+        plugin.analysis = "Timeline"
+        # The new mode reaches the plugin in the next process call (see test_state_*), and
+        # starts with the activation pedalboard's reset makes before the call after it.
+        flush(plugin, self.rate)
+        first = plugin.process(self.audio, self.rate, buffer_size=1024)
+        # Nothing heard yet: the analysis pass passes bit for bit (and with no latency).
+        np.testing.assert_array_equal(first, self.audio)
+        second = plugin.process(self.audio, self.rate, buffer_size=1024)
+        self.assertEqual(second.shape, self.audio.shape)
+        with open(os.path.join(os.environ["AUDIO_SLICER_FIXTURE"], "cli", "edit.cuts.json")) as f:
+            cli = json.load(f)
+        expected, start = [], 0.0
+        for a, b in cli["keep"] + [[cli["duration"], cli["duration"]]]:
+            if a > start:
+                expected.append((start, a))
+            start = b
+        self.assertTrue(expected, "the command line cuts nothing")
+        cuts = gated_spans(self.audio, second, self.rate)
+        self.assertEqual(len(cuts), len(expected), f"{cuts} vs {expected}")
+        error = max(abs(p - q) for c, e in zip(cuts, expected) for p, q in zip(c, e))
+        print(f"cut boundaries within {error * 1000:.2f} ms of the command line's", file=sys.stderr)
+        for (a, b), (x, y) in zip(cuts, expected):
+            self.assertLessEqual(abs(a - x), 0.010, f"{cuts} vs {expected}")
+            self.assertLessEqual(abs(b - y), 0.010, f"{cuts} vs {expected}")
+        # Away from the cuts the audio is the input, at the same position: no latency.
+        keep = np.ones(self.audio.shape[1], dtype=bool)
+        for a, b in cuts:
+            keep[max(0, self.seconds(a - 0.05)): self.seconds(b + 0.05)] = False
+        np.testing.assert_array_equal(second[:, keep], self.audio[:, keep])
+        # A third pass, in other buffers, bounces the same edit.
+        third = plugin.process(self.audio, self.rate, buffer_size=333)
+        np.testing.assert_array_equal(third, second)
 
     def test_renders_are_identical(self):
         first = load().process(self.audio, self.rate, buffer_size=4096)

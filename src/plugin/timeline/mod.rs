@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use crossbeam::queue::ArrayQueue;
 use serde::{Deserialize, Serialize};
 
-use super::shared::InputBlock;
+use super::shared::{Clock, InputBlock};
 use crate::engine::fades::{fade_in, fade_out};
 use crate::engine::session::{SavedSession, SessionEdit};
 
@@ -31,8 +31,11 @@ pub type SessionStore = Arc<Mutex<Option<StoredSession>>>;
 pub struct StoredSession {
     /// Where the model came from ("built-in" or its directory).
     pub source: String,
-    /// The session itself (its rate is the rate it was heard at).
+    /// The session itself (its rate is the rate it was heard at): the song's timeline.
     pub session: SessionEdit,
+    /// What a host that never played its transport streamed ([`Clock::Stream`]): kept apart
+    /// from the song's analysis, which it must never replace, and never saved.
+    pub stream: Option<SessionEdit>,
     /// The [`SavedAnalysis::id`] of the project's saved analysis this session continues: one
     /// that no longer matches the project's means the host loaded another state since.
     pub saved_id: Option<u64>,
@@ -70,6 +73,8 @@ impl SavedAnalysis {
 /// The plan of the whole analysed timeline, as the audio thread gates it.
 #[derive(Debug, Default, Clone)]
 pub struct GatePlan {
+    /// The timeline the positions below are on.
+    pub clock: Clock,
     /// Keep/cut edges in timeline samples, ascending: each even index starts a cut, the odd
     /// one after it ends the cut.
     pub edges: Vec<u64>,
@@ -183,6 +188,7 @@ mod tests {
 
     fn plan() -> GatePlan {
         GatePlan {
+            clock: Clock::Song,
             edges: vec![1000, 2000, 5000, 6000],
             coverage: vec![(0, 4000), (4000, 8000)],
             scores: vec![(0, 0.1), (1000, 0.9), (7000, 0.2)],

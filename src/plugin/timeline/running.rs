@@ -7,7 +7,7 @@
 //! analysis runs.
 
 use std::f32::consts::FRAC_PI_2;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -20,7 +20,7 @@ use crate::plugin::gate::{apply_gain, Mark};
 use crate::plugin::pace::RenderPace;
 use crate::plugin::params::{GateMode, MidiSettings, SlicerParams};
 use crate::plugin::process::{advanced, send_mark, tag};
-use crate::plugin::shared::{fault_bits, InputBlock, Status, TransportTag, BLOCK};
+use crate::plugin::shared::{fault_bits, Clock, InputBlock, Status, TransportTag, BLOCK};
 use crate::plugin::AudioSlicer;
 
 /// How long an offline render sleeps between checks on the analysis.
@@ -38,26 +38,34 @@ pub struct Running {
     rate: f32,
     offline: bool,
     pace: RenderPace,
-    /// Samples since the last reset: the timeline of a host that gives no song position.
+    /// Samples since the last reset: the [`Clock::Stream`] position.
     stream: u64,
+    /// Whether the host has played its transport since the plugin was created: from then on
+    /// a stopped transport is a stopped song, not a stream (shared by every activation).
+    song_seen: Arc<AtomicBool>,
+    /// Whether the stream since the last reset has had sound: a stream is analysed from its
+    /// first sound on, so a DAW that processes silence before its first play analyses nothing.
+    stream_sounded: bool,
     /// Blocks sent to the analysis thread, counting the plan the thread makes when it starts
     /// as the first (so an offline render waits for that plan before its first buffer).
     sent: u64,
     /// Timeline position the next buffer continues, if the last one was played.
-    expected: Option<u64>,
+    expected: Option<(Clock, u64)>,
     gain: f32,
     note_on: bool,
     note_key: (u8, u8),
 }
 
 impl Running {
-    /// State for buffers of up to `max_block` frames.
+    /// State for buffers of up to `max_block` frames; `song_seen` is the plugin's record of
+    /// whether the host has played its transport.
     pub fn new(
         link: Arc<PlanLink>,
         thread: JoinHandle<()>,
         max_block: usize,
         rate: f32,
         offline: bool,
+        song_seen: Arc<AtomicBool>,
     ) -> Self {
         Self {
             link,
@@ -69,6 +77,8 @@ impl Running {
             offline,
             pace: RenderPace::new(rate),
             stream: 0,
+            song_seen,
+            stream_sounded: false,
             sent: 1,
             expected: None,
             gain: 1.0,
@@ -80,6 +90,7 @@ impl Running {
     /// Starts the stream position again from 0; the analysis keeps everything it heard.
     pub fn reset(&mut self) {
         self.stream = 0;
+        self.stream_sounded = false;
         self.expected = None;
         self.pace.reset();
     }
@@ -98,12 +109,12 @@ impl Running {
         }
         let rendering = self.pace.observe(Instant::now(), frames) || self.offline;
         self.link.rendering.store(rendering, Ordering::Release);
+        let finite = self.downmix(buffer.as_slice_immutable(), frames);
         let (position, transport) = {
             let t = context.transport();
-            (timeline_position(t, self.stream), tag(t))
+            (self.position(t, frames), tag(t))
         };
         self.stream += frames as u64;
-        let finite = self.downmix(buffer.as_slice_immutable(), frames);
         if !finite {
             status.flag(fault_bits::NON_FINITE_INPUT);
             for channel in buffer.as_slice().iter_mut() {
@@ -121,27 +132,31 @@ impl Running {
         self.take_plan();
 
         let continuing = position.is_some() && position == self.expected;
-        self.expected = position.map(|p| p + frames as u64);
+        self.expected = position.map(|(clock, p)| (clock, p + frames as u64));
         let midi = params.midi();
         if self.note_on
             && (!continuing || !midi.enabled || self.note_key != (midi.note, midi.channel))
         {
             self.end_note(context, 0);
         }
-        let Some(p0) = position else {
+        let Some((clock, p0)) = position else {
             // Stopped: nothing is analysed or gated.
             return;
         };
         if finite {
-            self.send_input(p0, frames, transport, status);
+            self.send_input(clock, p0, frames, transport, status);
         }
         let ramp = (params.crossfade.value() * self.rate).round() as usize;
         if !continuing {
             // A jump in the audio itself: the gain jumps with it instead of ramping from
             // wherever the last position left it.
-            self.gain = self.plan.as_ref().map_or(1.0, |plan| plan.target(p0, ramp));
+            self.gain = self
+                .plan
+                .as_ref()
+                .filter(|plan| plan.clock == clock)
+                .map_or(1.0, |plan| plan.target(p0, ramp));
         }
-        let gated = !faulted && self.gate(p0, frames, ramp, context, &midi);
+        let gated = !faulted && self.gate(clock, p0, frames, ramp, context, &midi);
         let mode = params.mode.value();
         // Audition mutes what Gate keeps, so it changes the audio even where every gain is 1.
         if finite && mode != GateMode::Analyse && (gated || mode == GateMode::Audition) {
@@ -156,6 +171,24 @@ impl Running {
                 }
             }
         }
+    }
+
+    /// Where this buffer of `frames` plays: on the song while the host plays; on the stream,
+    /// from its first sound, in a host that has never played; nowhere while a song is stopped
+    /// (a DAW processing live input must not be analysed at made-up positions).
+    fn position(&mut self, transport: &Transport, frames: usize) -> Option<(Clock, u64)> {
+        if transport.playing {
+            if let Some(p) = transport.pos_samples() {
+                self.song_seen.store(true, Ordering::Relaxed);
+                // Before the song's start (a pre-roll) nothing plays on the timeline.
+                return u64::try_from(p).ok().map(|p| (Clock::Song, p));
+            }
+        }
+        if self.song_seen.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.stream_sounded |= self.mono[..frames].iter().any(|&x| x != 0.0);
+        self.stream_sounded.then_some((Clock::Stream, self.stream))
     }
 
     /// Fills `mono` with the buffer's average; returns whether every sample was finite.
@@ -174,13 +207,15 @@ impl Running {
     /// whether any gain differs from 1.
     fn gate(
         &mut self,
+        clock: Clock,
         p0: u64,
         frames: usize,
         ramp: usize,
         context: &mut impl ProcessContext<AudioSlicer>,
         midi: &MidiSettings,
     ) -> bool {
-        let Some(plan) = self.plan.as_deref() else {
+        // A plan of the other clock's timeline says nothing about this one.
+        let Some(plan) = self.plan.as_deref().filter(|plan| plan.clock == clock) else {
             self.gains[..frames].fill(1.0);
             return false;
         };
@@ -229,14 +264,22 @@ impl Running {
         any
     }
 
-    /// Sends `frames` of `mono` at timeline position `p0` to the analysis thread; offline
+    /// Sends `frames` of `mono` at position `p0` on `clock` to the analysis thread; offline
     /// waits for room, real time drops what does not fit and reports it.
-    fn send_input(&mut self, p0: u64, frames: usize, transport: TransportTag, status: &Status) {
+    fn send_input(
+        &mut self,
+        clock: Clock,
+        p0: u64,
+        frames: usize,
+        transport: TransportTag,
+        status: &Status,
+    ) {
         let mut done = 0;
         while done < frames {
             let len = (frames - done).min(BLOCK);
             let mut block = InputBlock {
                 generation: 0,
+                clock,
                 position: p0 + done as u64,
                 len,
                 transport: advanced(transport, done, self.rate),
@@ -316,16 +359,5 @@ impl Drop for Running {
             thread.thread().unpark();
             let _ = thread.join();
         }
-    }
-}
-
-/// Where on the timeline this buffer plays: the host's song position while it plays; the
-/// stream position when the host gives no position at all; `None` while a transport that has
-/// a position is stopped (or before the song's start).
-fn timeline_position(transport: &Transport, stream: u64) -> Option<u64> {
-    match transport.pos_samples() {
-        None => Some(stream),
-        Some(p) if transport.playing && p >= 0 => Some(p as u64),
-        Some(_) => None,
     }
 }

@@ -16,7 +16,7 @@ use super::{GatePlan, PlanLink, SavedAnalysis, SessionStore, StoredSession};
 use crate::engine::edit::{EditOptions, ThresholdMode};
 use crate::engine::session::{SessionEdit, SessionPlan};
 use crate::plugin::params::SlicerParams;
-use crate::plugin::shared::{InputBlock, Status, TransportTag};
+use crate::plugin::shared::{Clock, InputBlock, Status, TransportTag};
 use crate::plugin::snapshot::{scaled_score, CutMarker, ModelInfo, Snapshot, TimelineBin};
 use crate::plugin::transport::host_grid;
 
@@ -47,15 +47,19 @@ pub struct WorkerSetup {
     pub notice: Option<String>,
 }
 
-/// Starts the timeline analysis thread on `session`, which goes back into the setup's store
-/// when the thread ends.
-pub fn spawn(setup: WorkerSetup, session: SessionEdit) -> std::io::Result<JoinHandle<()>> {
+/// Starts the timeline analysis thread on the song's `session` and the `stream` heard before
+/// (see [`StoredSession`]), which go back into the setup's store when the thread ends.
+pub fn spawn(
+    setup: WorkerSetup,
+    session: SessionEdit,
+    stream: Option<SessionEdit>,
+) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("audio-slicer timeline".into())
         .spawn(move || {
             let link = setup.link.clone();
             let status = setup.status.clone();
-            let mut worker = Worker::new(setup, session);
+            let mut worker = Worker::new(setup, session, stream);
             // A panic in the engine must not take the host down: catch it and say so.
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| worker.run()));
             let message = match outcome {
@@ -77,7 +81,11 @@ struct Planned {
 
 struct Worker {
     setup: WorkerSetup,
+    /// The song's timeline.
     session: SessionEdit,
+    /// The stream of a host that has not played its transport; planned instead of the song
+    /// while there is one.
+    stream: Option<SessionEdit>,
     planned: Option<Planned>,
     last_plan: SessionPlan,
     /// The newest transport tag with a tempo, and the timeline sample it was taken at.
@@ -96,7 +104,7 @@ struct Worker {
 }
 
 impl Worker {
-    fn new(setup: WorkerSetup, session: SessionEdit) -> Self {
+    fn new(setup: WorkerSetup, session: SessionEdit, stream: Option<SessionEdit>) -> Self {
         Self {
             planned: None,
             last_plan: SessionPlan::default(),
@@ -110,7 +118,21 @@ impl Worker {
             saved_heard: session.heard_new(),
             last_save: Instant::now(),
             session,
+            stream,
             setup,
+        }
+    }
+
+    /// The session being planned: the stream while there is one, else the song.
+    fn active(&self) -> &SessionEdit {
+        self.stream.as_ref().unwrap_or(&self.session)
+    }
+
+    /// The clock of [`Self::active`]'s positions.
+    fn clock(&self) -> Clock {
+        match self.stream {
+            Some(_) => Clock::Stream,
+            None => Clock::Song,
         }
     }
 
@@ -188,8 +210,24 @@ impl Worker {
             self.tempo = Some((block.position, tag));
         }
         self.latest = Some(tag);
-        self.session
-            .push(block.position, &block.samples[..block.len])?;
+        let session = match block.clock {
+            Clock::Song => {
+                // The host plays its song: what it streamed before is no part of it.
+                if self.stream.take().is_some() {
+                    self.planned = None;
+                }
+                &mut self.session
+            }
+            Clock::Stream => match &mut self.stream {
+                Some(stream) => stream,
+                empty => {
+                    self.planned = None;
+                    let model = self.session.model().clone();
+                    empty.insert(SessionEdit::new(model, self.session.rate())?)
+                }
+            },
+        };
+        session.push(block.position, &block.samples[..block.len])?;
         let step = (REPLAN_SECONDS * f64::from(self.session.rate())) as u64;
         self.plan_if(|planned, now| {
             planned.key != now.key || now.heard_new >= planned.heard_new + step
@@ -204,12 +242,12 @@ impl Worker {
         let params = self.setup.params.clone();
         let now = Planned {
             key: params.plan_key(),
-            heard_new: self.session.heard_new(),
+            heard_new: self.active().heard_new(),
         };
         if self.planned.is_some_and(|planned| !stale(planned, now)) {
             return Ok(());
         }
-        let model = self.session.model().clone();
+        let model = self.active().model().clone();
         let threshold = match model.default_threshold() {
             Some(t) => ThresholdMode::Absolute(t * f64::from(params.threshold.value())),
             None => ThresholdMode::Calibrated,
@@ -238,7 +276,8 @@ impl Worker {
             }
             Some(grid)
         };
-        self.last_plan = self.session.plan(&options, &mut grid_of)?;
+        let session = self.stream.as_mut().unwrap_or(&mut self.session);
+        self.last_plan = session.plan(&options, &mut grid_of)?;
         self.planned = Some(now);
         self.send_plan(rate_hz);
         self.dirty = true;
@@ -253,6 +292,7 @@ impl Worker {
             .take()
             .or_else(|| link.recycle.pop())
             .unwrap_or_default();
+        plan.clock = self.clock();
         plan.edges.clear();
         for (a, b) in self.last_plan.cut_samples(rate) {
             // Cuts that touch join into one.
@@ -300,7 +340,7 @@ impl Worker {
 
     /// The editor's view of the last plan.
     fn snapshot(&self) -> Snapshot {
-        let session = &self.session;
+        let session = self.active();
         let rate = f64::from(session.rate());
         let plan = &self.last_plan;
         let mut bins = Vec::new();
@@ -365,6 +405,7 @@ impl Worker {
         let stored = StoredSession {
             source: self.setup.model_info.source,
             session: self.session,
+            stream: self.stream,
             saved_id: self.saved_id,
         };
         *lock(&self.setup.store) = Some(stored);
