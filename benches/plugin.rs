@@ -1,7 +1,8 @@
-//! Plugin costs, measured in one run and printed as figures the issue asks about:
-//! `process()` time against copying the same buffers through (a plugin that does nothing), the
-//! analysis thread's CPU share at 48 kHz stereo, the latency in milliseconds, and the memory
-//! the editor's timeline is bounded to (the same after 3 hours as after 20 minutes).
+//! Plugin costs in both analysis modes, measured in one run and printed as figures the issues
+//! ask about: `process()` time against copying the same buffers through (a plugin that does
+//! nothing), the analysis thread's CPU share at 48 kHz stereo, the latency in milliseconds, and
+//! the memory Lookahead's editor timeline is bounded to (the same after 3 hours as after 20
+//! minutes).
 //!
 //! Run with `cargo bench --bench plugin`. Uses the built-in model.
 
@@ -14,7 +15,7 @@ use audio_slicer::plugin::analysis::{HISTORY_BINS, MAX_CUTS};
 use audio_slicer::plugin::snapshot::{CutMarker, TimelineBin};
 use audio_slicer::plugin::AudioSlicer;
 use nice_plug::prelude::*;
-use plugin_support::{music, noise, process_timed, render, HostTransport, Setup};
+use plugin_support::{music, noise, process_timed, render, set_param, HostTransport, Setup};
 
 const RATE: u32 = 48_000;
 /// Seconds of audio per measurement: long enough that start-up costs vanish (the process()
@@ -46,52 +47,93 @@ fn copy_through(input: &[Vec<f32>]) -> Duration {
     started.elapsed()
 }
 
-fn main() {
-    let input = stereo();
-    let setup = Setup {
+/// What one analysis mode costs.
+struct Figures {
+    /// Time inside `process()` over the input, paced as real time.
+    process: Duration,
+    /// The analysis thread's share of one core (busy time over audio time).
+    load: f64,
+    /// Seconds the analysis heard.
+    analysed: f64,
+    /// Reported latency in samples.
+    latency: usize,
+}
+
+/// Measures the mode that is `analysis` (the Analysis parameter's plain value).
+fn measure(analysis: f32, input: &[Vec<f32>]) -> Figures {
+    let plugin_in_mode = || {
+        let plugin = AudioSlicer::default();
+        set_param(&plugin, "analysis", analysis);
+        plugin
+    };
+    let realtime = Setup {
         rate: RATE,
         blocks: vec![BLOCK],
         mode: ProcessMode::Realtime,
-        transport: HostTransport::Absent,
+        transport: HostTransport::Playing,
     };
-    let mut plugin = AudioSlicer::default();
-    // Warm-up render (loads the model, plans the FFTs), then the measured one, paced as real
-    // time: faster than that the plugin takes the render for an offline bounce and waits for
-    // its analysis. Only the time inside process() counts.
-    let warm = render(&mut plugin, &input, &setup);
+    let mut plugin = plugin_in_mode();
+    // Warm-up render (loads the model, plans the FFTs; in Timeline also the analysis pass),
+    // then the measured one, paced as real time: faster than that the plugin takes the render
+    // for an offline bounce and waits for its analysis. Only the time inside process() counts.
+    let warm = render(&mut plugin, input, &realtime);
     plugin.reset();
-    let (_, process) = process_timed(&mut plugin, &input, &setup, warm.latency, true);
-    let copy = copy_through(&input);
+    let (_, process) = process_timed(&mut plugin, input, &realtime, warm.latency, true);
     plugin.deactivate();
 
     // Analysis load: an offline render waits for the analysis, so all of it is measured.
-    let mut plugin = AudioSlicer::default();
-    let offline = render(&mut plugin, &input, &Setup::offline(RATE, &[BLOCK]));
+    let mut plugin = plugin_in_mode();
+    let offline = Setup {
+        transport: HostTransport::Playing,
+        ..Setup::offline(RATE, &[BLOCK])
+    };
+    let rendered = render(&mut plugin, input, &offline);
     std::thread::sleep(Duration::from_millis(200));
     let snapshot = plugin.status().snapshot();
     plugin.deactivate();
+    Figures {
+        process,
+        load: snapshot.load,
+        analysed: snapshot.analysed_seconds,
+        latency: rendered.latency,
+    }
+}
 
+fn main() {
+    let input = stereo();
+    let copy = copy_through(&input);
+    println!("audio: {SECONDS} s, {RATE} Hz stereo, blocks of {BLOCK}");
+    // The Analysis parameter's variants: Timeline, then Lookahead.
+    for (name, analysis, aims) in [
+        ("Timeline", 0.0, (1.5, 2.0)),
+        ("Lookahead", 1.0, (2.0, 5.0)),
+    ] {
+        let f = measure(analysis, &input);
+        println!("{name} analysis:");
+        println!(
+            "  process(): {:.1} ms, copy-through: {:.1} ms, ratio {:.2}x (aim < {}x; includes the copy into the analysis queue{})",
+            f.process.as_secs_f64() * 1e3,
+            copy.as_secs_f64() * 1e3,
+            f.process.as_secs_f64() / copy.as_secs_f64().max(1e-9),
+            aims.0,
+            if analysis == 0.0 { "; the pass after the analysis pass, gating" } else { "" }
+        );
+        println!(
+            "  analysis thread: {:.2} % of one core in real time (aim < {} %), {:.1} s analysed",
+            f.load * 100.0,
+            aims.1,
+            f.analysed
+        );
+        println!(
+            "  latency: {} samples = {:.0} ms",
+            f.latency,
+            f.latency as f64 * 1e3 / f64::from(RATE)
+        );
+    }
     let timeline_bytes = HISTORY_BINS * std::mem::size_of::<TimelineBin>()
         + MAX_CUTS * std::mem::size_of::<CutMarker>();
-    println!("audio: {SECONDS} s, {RATE} Hz stereo, blocks of {BLOCK}");
     println!(
-        "process(): {:.1} ms, copy-through: {:.1} ms, ratio {:.2}x (aim < 2x; includes the copy into the analysis queue)",
-        process.as_secs_f64() * 1e3,
-        copy.as_secs_f64() * 1e3,
-        process.as_secs_f64() / copy.as_secs_f64().max(1e-9)
-    );
-    println!(
-        "analysis thread: {:.2} % of one core in real time (aim < 5 %), {:.1} s analysed",
-        snapshot.load * 100.0,
-        snapshot.analysed_seconds
-    );
-    println!(
-        "latency: {} samples = {:.0} ms",
-        offline.latency,
-        offline.latency as f64 * 1e3 / f64::from(RATE)
-    );
-    println!(
-        "editor timeline: at most {HISTORY_BINS} bins + {MAX_CUTS} cuts = {:.0} KiB per snapshot, whatever the length (3 h included)",
+        "Lookahead editor timeline: at most {HISTORY_BINS} bins + {MAX_CUTS} cuts = {:.0} KiB per snapshot, whatever the length (3 h included)",
         timeline_bytes as f64 / 1024.0
     );
 }

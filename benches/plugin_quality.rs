@@ -1,14 +1,15 @@
 //! The plugin's own edits of a benchmark's test recordings, scored like `audio-slicer evaluate`.
 //!
-//! Each raw recording is bounced through the plugin as a DAW would bounce it (offline, stereo
-//! or mono as the file is, 512-sample blocks, the latency's worth of tail rendered after the
-//! end), with the built-in model and default parameters. The cut markers the plugin sends out
-//! (MIDI notes) become the cut list and the score controller (MIDI CC, 7-bit) the segment
-//! scores, so the figures are those of what a DAW records from the plugin.
+//! Each raw recording is played once through the plugin in Timeline analysis (the default; the
+//! analysis pass, which passes the audio) and then bounced as a DAW would bounce it (offline,
+//! stereo or mono as the file is, 512-sample blocks), with the built-in model and default
+//! parameters. The cut markers the plugin sends out (MIDI notes) become the cut list and the
+//! score controller (MIDI CC, 7-bit) the segment scores, so the figures are those of what a DAW
+//! records from the plugin; the size of the analysis the project would save is reported per
+//! hour of audio.
 //!
-//! With `AUDIO_SLICER_ANALYSIS=timeline` the plugin runs in Timeline analysis instead: each
-//! recording is played once (the analysis pass, which passes the audio), then bounced, and the
-//! size of the analysis the project would save is reported per hour of audio.
+//! With `AUDIO_SLICER_ANALYSIS=lookahead` the plugin runs in Lookahead analysis instead: one
+//! bounce of each recording, with the latency's worth of tail rendered after the end.
 //!
 //! Run with `cargo bench --bench plugin_quality`; the benchmark folder is
 //! `$AUDIO_SLICER_BENCH` or `../shared/bench/dev`. Cut lists go to
@@ -27,7 +28,7 @@ use audio_slicer::engine::training::{audio_files_in, file_with_stem};
 use audio_slicer::plugin::AudioSlicer;
 use audio_slicer::research::metrics::{load_truths, score_dir};
 use nice_plug::prelude::*;
-use plugin_support::{render, set_param, HostTransport, Setup};
+use plugin_support::{lookahead_plugin, render, set_param, HostTransport, Setup};
 
 const BLOCK: usize = 512;
 
@@ -46,7 +47,7 @@ fn main() -> anyhow::Result<()> {
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/plugin-quality/cuts");
     std::fs::create_dir_all(&out)?;
     let raws = audio_files_in(&bench.join("test/input"))?;
-    let timeline = std::env::var("AUDIO_SLICER_ANALYSIS").is_ok_and(|a| a == "timeline");
+    let timeline = std::env::var("AUDIO_SLICER_ANALYSIS").as_deref() != Ok("lookahead");
     let (mut audio_seconds, mut saved_bytes, started) = (0.0, 0, Instant::now());
     for truth in load_truths(&bench, "test")? {
         let raw = file_with_stem(&raws, &truth.name)
@@ -88,7 +89,7 @@ fn main() -> anyhow::Result<()> {
 /// Bounces one recording through a fresh plugin and reads its markers back as a cut list.
 fn bounce(channels: &[Vec<f32>], rate: u32, source: &str) -> CutList {
     let frames = channels[0].len();
-    let mut plugin = AudioSlicer::default();
+    let mut plugin = lookahead_plugin();
     let setup = Setup::offline(rate, &[BLOCK]);
     // The host renders the latency's worth of tail so the last markers come out; a first
     // render learns the latency.
@@ -101,7 +102,7 @@ fn bounce(channels: &[Vec<f32>], rate: u32, source: &str) -> CutList {
             padded
         })
         .collect();
-    let mut plugin = AudioSlicer::default();
+    let mut plugin = lookahead_plugin();
     let result = render(&mut plugin, &input, &setup);
     cut_list(&result, frames, rate, source)
 }

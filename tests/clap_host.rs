@@ -18,16 +18,23 @@ fn seconds(t: f64) -> usize {
     (t * f64::from(RATE)) as usize
 }
 
+/// Music, noise from `noise_at` for `noise_len` seconds, music to `total`, the same in both
+/// channels; `seed` picks the material.
+fn stereo_session(noise_at: f64, noise_len: f64, total: f64, seed: u64) -> Vec<Vec<f32>> {
+    let mut left = music(noise_at, RATE, seed);
+    left.extend(noise(noise_len, RATE, seed + 1));
+    left.extend(music(total - noise_at - noise_len, RATE, seed + 2));
+    vec![left.clone(), left]
+}
+
 #[test]
 #[ignore = "needs target/bundled/Audio Slicer.clap (cargo xtask bundle audio_slicer --release)"]
-fn the_bundled_clap_plugin_marks_and_gates_offline() {
+fn lookahead_analysis_marks_and_gates_a_first_pass() {
     let (noise_at, noise_len, total) = (8.0, 4.0, 20.0);
-    let mut left = music(noise_at, RATE, 21);
-    left.extend(noise(noise_len, RATE, 22));
-    left.extend(music(total - noise_at - noise_len, RATE, 23));
-    let input = vec![left.clone(), left];
+    let input = stereo_session(noise_at, noise_len, total, 21);
     let mut session = ClapSession::open();
     session.use_model(tiny_model_dir());
+    session.use_analysis("lookahead");
     let out = session.render(&input, RATE);
     let l = out.latency;
     assert!(l > 0 && l < seconds(5.0), "latency {l}");
@@ -111,10 +118,7 @@ fn state_round_trips_every_parameter_and_field_and_drives_processing() {
     assert_eq!(restored, saved);
     // Restored "Analyse only" drives processing: the output is the input (Timeline analysis
     // adds no latency, so `l` is 0 here).
-    let mut left = music(6.0, RATE, 31);
-    left.extend(noise(3.0, RATE, 32));
-    left.extend(music(6.0, RATE, 33));
-    let input = vec![left.clone(), left];
+    let input = stereo_session(6.0, 3.0, 15.0, 31);
     let out = second.render(&input, RATE);
     let l = out.latency;
     assert_eq!(&out.audio[0][l..], &input[0][..input[0].len() - l]);
@@ -125,15 +129,10 @@ fn state_round_trips_every_parameter_and_field_and_drives_processing() {
 #[ignore = "needs target/bundled/Audio Slicer.clap (cargo xtask bundle audio_slicer --release)"]
 fn timeline_analysis_gates_the_second_pass_and_survives_a_reopened_project() {
     let (noise_at, noise_len, total) = (8.0, 4.0, 20.0);
-    let mut left = music(noise_at, RATE, 41);
-    left.extend(noise(noise_len, RATE, 42));
-    left.extend(music(total - noise_at - noise_len, RATE, 43));
-    let input = vec![left.clone(), left];
+    let input = stereo_session(noise_at, noise_len, total, 41);
     let mut session = ClapSession::open();
     session.use_model(tiny_model_dir());
-    let mut json = session.state();
-    json["params"]["analysis"] = serde_json::json!({"string": "timeline"});
-    session.load_state(&json);
+    session.use_analysis("timeline");
     // The analysis pass passes the track untouched, with no latency.
     let first = session.render(&input, RATE);
     assert_eq!(first.latency, 0);

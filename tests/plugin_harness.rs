@@ -34,7 +34,7 @@ fn seconds(t: f64) -> usize {
 }
 
 fn gated(mode_gate: bool) -> AudioSlicer {
-    let plugin = AudioSlicer::default();
+    let plugin = lookahead_plugin();
     use_model(&plugin, tiny_model_dir());
     set_param(&plugin, "snap", 0.0);
     if !mode_gate {
@@ -252,7 +252,7 @@ fn state_round_trips() {
 
 #[test]
 fn a_missing_model_passes_audio_through_and_says_why() {
-    let mut plugin = AudioSlicer::default();
+    let mut plugin = lookahead_plugin();
     use_model(&plugin, std::path::Path::new("/nonexistent/model"));
     let input = session(1.0, 1.0, 3.0);
     let r = render(&mut plugin, &input, &Setup::offline(RATE, &[256]));
@@ -293,7 +293,7 @@ fn non_finite_input_leaves_as_silence_and_is_reported() {
 
 #[test]
 fn the_built_in_model_loads_and_reactivation_at_another_rate_works() {
-    let mut plugin = AudioSlicer::default();
+    let mut plugin = lookahead_plugin();
     let input = vec![music(3.0, 48_000, 5)];
     let first = render(&mut plugin, &input, &Setup::offline(48_000, &[512]));
     let info = plugin.status().snapshot().model.clone();

@@ -194,7 +194,9 @@ impl Default for SlicerParams {
             ),
             snap: EnumParam::new("Snap", Snap::Beat),
             mode: EnumParam::new("Mode", GateMode::Gate),
-            // Lookahead stays the default until every host test also covers Timeline.
+            // Lookahead stays the default until a change of Analysis takes effect in every host:
+            // Ardour applies a project's state after activating the plugin and never restarts
+            // it, so a project's saved mode other than the default is not the one that runs.
             analysis: EnumParam::new("Analysis", Analysis::Lookahead),
             midi_out: BoolParam::new("MIDI out", true),
             midi_channel: IntParam::new("MIDI channel", 1, IntRange::Linear { min: 1, max: 16 }),

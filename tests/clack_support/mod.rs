@@ -223,6 +223,13 @@ impl ClapSession {
         );
     }
 
+    /// Sets the Analysis parameter ("timeline" or "lookahead") through the saved state.
+    pub fn use_analysis(&mut self, id: &str) {
+        let mut json = self.state();
+        json["params"]["analysis"] = serde_json::json!({ "string": id });
+        self.load_state(&json);
+    }
+
     /// Renders `input` offline at `rate` with a playing transport.
     pub fn render(&mut self, input: &[Vec<f32>], rate: u32) -> Output {
         let (render, latency) = self

@@ -338,6 +338,14 @@ pub fn set_param(plugin: &AudioSlicer, id: &str, plain: f32) {
     }
 }
 
+/// A plugin in Lookahead analysis, whatever the default.
+pub fn lookahead_plugin() -> AudioSlicer {
+    let plugin = AudioSlicer::default();
+    // The second variant: Lookahead.
+    set_param(&plugin, "analysis", 1.0);
+    plugin
+}
+
 /// Points the plugin at a model directory (as the editor does).
 pub fn use_model(plugin: &AudioSlicer, dir: &Path) {
     *plugin.slicer_params().model_path.lock().unwrap() = dir.display().to_string();

@@ -24,9 +24,15 @@ from pedalboard.io import AudioFile  # noqa: E402
 BUNDLE = os.environ["AUDIO_SLICER_VST3"]
 
 
-def load():
+def load(analysis=None):
+    """The plugin with Snap off, in `analysis` (None: the default, Lookahead)."""
     plugin = pedalboard.load_plugin(BUNDLE)
     plugin.snap = "Off"
+    if analysis is not None:
+        plugin.analysis = analysis
+        # The new mode reaches the plugin in the next process call (see test_state_*), and
+        # starts with the activation pedalboard's reset makes before the call after it.
+        flush(plugin, FIXTURE["rate"])
     return plugin
 
 
@@ -88,6 +94,7 @@ CHANGED = {
     "midi_channel": 5,
     "score_cc": 30,
     "cut_note": "D4",
+    "analysis": "Timeline",
 }
 
 
@@ -244,11 +251,7 @@ class Vst3(unittest.TestCase):
     def test_timeline_second_pass_gates_the_command_lines_edit(self):
         # pedalboard has no play head: the plugin sees a stopped transport at position 0 on
         # every buffer, and analyses what it hears as a stream from each reset.
-        plugin = load()
-        plugin.analysis = "Timeline"
-        # The new mode reaches the plugin in the next process call (see test_state_*), and
-        # starts with the activation pedalboard's reset makes before the call after it.
-        flush(plugin, self.rate)
+        plugin = load(analysis="Timeline")
         first = plugin.process(self.audio, self.rate, buffer_size=1024)
         # Nothing heard yet: the analysis pass passes bit for bit (and with no latency).
         np.testing.assert_array_equal(first, self.audio)

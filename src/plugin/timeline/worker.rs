@@ -28,6 +28,9 @@ const SNAPSHOT_INTERVAL: Duration = Duration::from_millis(50);
 const REPLAN_SECONDS: f64 = 1.0;
 /// Least time between two saves of the analysis into the project's state while playing.
 const SAVE_INTERVAL: Duration = Duration::from_secs(10);
+/// Time without input after which the transport is taken to have stopped, and what it played
+/// is saved at once: a project saved right after a pass then holds all of it.
+const SAVE_WHEN_STOPPED: Duration = Duration::from_millis(500);
 
 /// Everything the timeline analysis thread is started with.
 pub struct WorkerSetup {
@@ -101,6 +104,8 @@ struct Worker {
     /// [`SessionEdit::heard_new`] at the last save.
     saved_heard: u64,
     last_save: Instant,
+    /// When the last input block arrived.
+    last_input: Instant,
 }
 
 impl Worker {
@@ -117,6 +122,7 @@ impl Worker {
             saved_id: setup.saved_id,
             saved_heard: session.heard_new(),
             last_save: Instant::now(),
+            last_input: Instant::now(),
             session,
             stream,
             setup,
@@ -147,6 +153,7 @@ impl Worker {
                     let started = Instant::now();
                     self.take(&block)?;
                     self.busy += started.elapsed();
+                    self.last_input = Instant::now();
                     link.consumed.fetch_add(1, Ordering::AcqRel);
                 }
                 None => {
@@ -154,7 +161,9 @@ impl Worker {
                     // where the input says, so a bounce does not depend on the analysis' speed.
                     if !link.rendering.load(Ordering::Acquire) {
                         self.plan_if(|planned, now| planned != now)?;
-                        if self.last_save.elapsed() >= SAVE_INTERVAL {
+                        if self.last_save.elapsed() >= SAVE_INTERVAL
+                            || self.last_input.elapsed() >= SAVE_WHEN_STOPPED
+                        {
                             self.save()?;
                         }
                     }
