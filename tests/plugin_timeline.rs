@@ -3,7 +3,8 @@
 //! plan of the whole track with no latency, the same edit the command line plans, with no
 //! allocation in `process()`; a changed threshold re-plans without re-analysis; the analysis of
 //! a played song is saved with the project; a host that never plays (pedalboard) is analysed as
-//! a stream kept apart from the song.
+//! a stream kept apart from the song; a change of Analysis, or a project state loaded while the
+//! host keeps the plugin active (as Ardour loads one), takes effect without a re-activation.
 #![cfg(feature = "plugin")]
 
 mod plugin_support;
@@ -330,4 +331,94 @@ fn a_host_that_never_plays_is_analysed_as_a_stream_apart_from_the_song() {
     assert!(render(&mut plugin, &other, &stopped).output == other);
     plugin.deactivate();
     assert_eq!(plugin.status().snapshot().analysed_seconds, analysed);
+}
+
+#[test]
+fn a_change_of_analysis_takes_effect_while_the_plugin_stays_active() {
+    let input = session(6.0, 3.0, 16.0);
+    let setup = playing(&[1024]);
+    let plugin = &mut timeline_plugin();
+    set_param(plugin, "analysis", 1.0);
+    let lookahead = render(plugin, &input, &setup);
+    assert!(lookahead.latency > 0);
+
+    // The host never re-activates (Ardour ignores restart requests). Offline, the first
+    // buffer after the change is already the new mode's: latency 0, the audio analysed and
+    // passed bit for bit.
+    set_param(plugin, "analysis", 0.0);
+    let first = process_all(plugin, &input, &setup, lookahead.latency);
+    assert_eq!(first.latency, 0);
+    assert_eq!(first.allocations, 0);
+    assert!(
+        first.output == input,
+        "the first Timeline pass changed the audio"
+    );
+    let second = process_all(plugin, &input, &setup, first.latency);
+    assert_eq!(second.allocations, 0);
+    assert_near(
+        &cut_notes(&second),
+        &offline_cuts(&input, 1.0),
+        seconds(0.002),
+        input[0].len(),
+    );
+
+    // And back: the lookahead's latency is reported again.
+    set_param(plugin, "analysis", 1.0);
+    let back = process_all(plugin, &input, &setup, second.latency);
+    assert_eq!(back.latency, lookahead.latency);
+    assert_eq!(back.allocations, 0);
+}
+
+#[test]
+fn a_project_loaded_after_activation_gates_from_its_saved_analysis() {
+    let input = session(7.0, 3.0, 20.0);
+    let setup = playing(&[1024]);
+    let mut heard = timeline_plugin();
+    render(&mut heard, &input, &setup);
+    let edit = render(&mut heard, &input, &setup);
+    assert!(!cut_notes(&edit).is_empty(), "nothing to compare: no cuts");
+    heard.deactivate();
+    let fields = heard.slicer_params().serialize_fields();
+
+    // Ardour's order: the plugin is created and activated, then the project's state is loaded,
+    // and the export follows without another activation.
+    let reopened = &mut timeline_plugin();
+    let silence = vec![vec![0.0; 4096]; 2];
+    render(reopened, &silence, &Setup::offline(RATE, &[1024]));
+    reopened.slicer_params().deserialize_fields(&fields);
+    let bounce = process_all(reopened, &input, &setup, 0);
+    assert_eq!(bounce.allocations, 0);
+    assert!(
+        bounce.output == edit.output,
+        "the loaded analysis did not gate"
+    );
+    assert_eq!(cut_notes(&bounce), cut_notes(&edit));
+}
+
+#[test]
+fn a_state_loaded_into_a_running_lookahead_leaves_its_window_alone() {
+    let input = session(5.0, 3.0, 14.0);
+    let setup = Setup::offline(RATE, &[1024]);
+    let plugin = &mut timeline_plugin();
+    set_param(plugin, "analysis", 1.0);
+    let whole = render(plugin, &input, &setup);
+    let fields = plugin.slicer_params().serialize_fields();
+    // The same render, with the project's (unchanged) state loaded half way through.
+    let split = 1024 * 300;
+    let head: Vec<Vec<f32>> = input.iter().map(|c| c[..split].to_vec()).collect();
+    let tail: Vec<Vec<f32>> = input.iter().map(|c| c[split..].to_vec()).collect();
+    let first = render(plugin, &head, &setup);
+    plugin.slicer_params().deserialize_fields(&fields);
+    let second = process_all(plugin, &tail, &setup, first.latency);
+    assert_eq!(second.latency, whole.latency);
+    let joined: Vec<Vec<f32>> = first
+        .output
+        .iter()
+        .zip(&second.output)
+        .map(|(a, b)| [a.as_slice(), b].concat())
+        .collect();
+    assert!(
+        joined == whole.output,
+        "the state load restarted the lookahead"
+    );
 }

@@ -1,14 +1,18 @@
-//! Audio Slicer as a VST3/CLAP insert: a thin shell over the engine's streaming analysis.
+//! Audio Slicer as a VST3/CLAP insert: a thin shell over the engine's session analysis.
 //!
 //! Threads: the host's audio thread ([`AudioSlicer::process`]) copies input into fixed-size
-//! blocks on a lock-free queue, delays the audio by the lookahead and gates it from the
-//! decisions the analysis thread ([`analysis`]) publishes; the editor ([`editor`]) reads the
-//! snapshots the analysis thread publishes. In real time the audio thread never allocates,
-//! locks or waits (undecided audio is kept); when the host renders offline (as it says at
-//! activation, or as [`pace`] notices from a render running faster than real time) it waits
-//! for the analysis, so bounces are exact and identical. Any fault passes the audio through unchanged
-//! and is reported in the editor.
+//! blocks on a lock-free queue and gates the audio, either from the plan of the whole analysed
+//! timeline with no added latency ([`timeline`], the Timeline mode) or from the decisions of a
+//! sliding window behind a delay line ([`analysis`], the Lookahead mode); the analysis thread
+//! publishes plans to it and snapshots to the editor ([`editor`]), which only reads them. A
+//! change of mode, model or loaded project state starts the new state on a thread of its own
+//! ([`activation`]) while the old one keeps playing. In real time the audio thread never
+//! allocates, locks or waits; when the host renders offline (as it says at activation, or as
+//! [`pace`] notices from a render running faster than real time) it waits for the analysis,
+//! so bounces are exact and identical. Any fault passes the audio through unchanged and is
+//! reported in the editor.
 
+mod activation;
 pub mod analysis;
 pub mod buffers;
 mod clap_entry;
@@ -30,56 +34,27 @@ use std::sync::Arc;
 
 use nice_plug::prelude::*;
 
-use self::analysis::AnalysisSetup;
-use self::params::{Analysis, SlicerParams, MAX_CROSSFADE_SECONDS};
-use self::shared::{Link, Status, BLOCK};
+use self::activation::{Basis, Built, Rebuilder, Recipe, Running, Starter};
+use self::params::SlicerParams;
+use self::shared::Status;
 use self::snapshot::Snapshot;
-use self::timeline::{PlanLink, SessionStore, WorkerSetup};
-use crate::engine::cut_plan::CutOptions;
-use crate::engine::session::SessionEdit;
-use crate::engine::stream::StreamingAnalyser;
-
-/// Seconds of input the queue to the analysis thread holds, so a slow moment of the analysis
-/// (or of the machine) does not drop audio.
-const INPUT_QUEUE_SECONDS: f64 = 8.0;
-/// Decisions and scores in flight from the analysis thread to the audio thread.
-const EVENT_QUEUE: usize = 4096;
+use self::timeline::SessionStore;
 
 /// The plugin.
 pub struct AudioSlicer {
     params: Arc<SlicerParams>,
     status: Arc<Status>,
     /// Per-activation state; `None` while inactive or after a fault.
-    running: Option<Running>,
+    running: Option<Box<Running>>,
+    /// What `running` was started for; `None` while inactive.
+    recipe: Option<Recipe>,
+    /// Starts another running state when the parameters ask for one while active.
+    rebuilder: Option<Rebuilder>,
     /// The timeline analysis, kept between activations.
     sessions: SessionStore,
     /// Whether the host has played its transport since the plugin was created (see
     /// [`timeline::Running`]).
     song_seen: Arc<AtomicBool>,
-    /// A restart was asked for and has not happened yet.
-    restart_requested: bool,
-}
-
-/// An activation's audio-thread state, by analysis mode.
-enum Running {
-    Lookahead(process::Running),
-    Timeline(timeline::Running),
-}
-
-impl Running {
-    fn analysis(&self) -> Analysis {
-        match self {
-            Running::Lookahead(_) => Analysis::Lookahead,
-            Running::Timeline(_) => Analysis::Timeline,
-        }
-    }
-
-    fn latency(&self) -> usize {
-        match self {
-            Running::Lookahead(running) => running.latency(),
-            Running::Timeline(_) => 0,
-        }
-    }
 }
 
 impl Default for AudioSlicer {
@@ -88,9 +63,10 @@ impl Default for AudioSlicer {
             params: Arc::new(SlicerParams::default()),
             status: Arc::new(Status::default()),
             running: None,
+            recipe: None,
+            rebuilder: None,
             sessions: SessionStore::default(),
             song_seen: Arc::default(),
-            restart_requested: false,
         }
     }
 }
@@ -106,133 +82,40 @@ impl AudioSlicer {
         &self.params
     }
 
-    /// Loads the model and starts the analysis for `rate`, returning the running state and its
-    /// latency, or why it cannot run.
-    fn start(
-        &self,
-        rate: f32,
-        channels: usize,
-        max_block: usize,
-        offline: bool,
-    ) -> Result<Running, String> {
-        if !(rate.is_finite() && rate >= 1000.0) {
-            return Err(format!("unsupported sample rate {rate} Hz"));
-        }
-        let rate_hz = rate.round() as u32;
-        let dir = self.params.model_dir();
-        let loaded = model::load(dir.as_deref()).map_err(|e| format!("model not loaded: {e:#}"))?;
-        if self.params.analysis.value() == Analysis::Timeline {
-            return self.start_timeline(loaded, rate_hz, max_block, offline);
-        }
-        let hop = loaded.model.default_hop_frames();
-        let analyser = StreamingAnalyser::new(loaded.model.clone(), rate_hz, hop)
-            .map_err(|e| format!("cannot analyse at {rate} Hz: {e:#}"))?;
-        // Lookahead: the analysis delay; for the planner, a segment or the default min-keep if
-        // longer, so short kept pieces between cuts are cut as the offline edit cuts them; room
-        // to snap a boundary earlier; and half the longest ramp so a ramp can start before its
-        // cut.
-        let lookahead = analyser
-            .segment_seconds()
-            .max(CutOptions::default().min_keep);
-        let latency_seconds = analyser.analysis_delay_seconds(rate_hz)
-            + lookahead
-            + CutOptions::default().snap_tolerance
-            + f64::from(MAX_CROSSFADE_SECONDS) / 2.0;
-        let latency = (latency_seconds * f64::from(rate)).ceil() as usize;
-        let blocks = ((INPUT_QUEUE_SECONDS * f64::from(rate)) as usize + max_block).div_ceil(BLOCK);
-        let link = Arc::new(Link::new(blocks, EVENT_QUEUE));
-        let info = analysis::model_info(&loaded.model, &loaded.source);
-        self.status.publish(Arc::new(Snapshot {
-            model: info.clone(),
-            ..Snapshot::default()
-        }));
-        let thread = analysis::spawn(AnalysisSetup {
-            link: link.clone(),
-            status: self.status.clone(),
-            params: self.params.clone(),
-            analyser,
-            lookahead,
-            rate: rate_hz,
-            model_info: info,
-        })
-        .map_err(|e| format!("cannot start the analysis thread: {e}"))?;
-        Ok(Running::Lookahead(process::Running::new(
-            link, thread, channels, max_block, latency, rate, offline,
-        )))
+    /// Reports `latency` samples to the host and the editor.
+    fn report_latency(&self, latency: usize, context: &mut impl ProcessContext<Self>) {
+        let latency = latency as u32;
+        self.status
+            .latency_samples
+            .store(latency, Ordering::Relaxed);
+        context.set_latency_samples(latency);
     }
 
-    /// Starts timeline analysis, continuing the session heard before when it was heard at this
-    /// rate with this model.
-    fn start_timeline(
-        &self,
-        loaded: model::LoadedModel,
-        rate: u32,
-        max_block: usize,
-        offline: bool,
-    ) -> Result<Running, String> {
-        let info = analysis::model_info(&loaded.model, &loaded.source);
-        let kept = match self.sessions.lock() {
-            Ok(mut slot) => slot.take(),
-            Err(poisoned) => poisoned.into_inner().take(),
+    /// Asks for another running state when the parameters ask for one, and swaps in one that
+    /// is ready. Offline, waits for it, so a bounce does not depend on how fast it starts.
+    fn follow_parameters(&mut self, context: &mut impl ProcessContext<Self>) {
+        let Some(rebuilder) = self.rebuilder.as_mut() else {
+            return;
         };
-        let saved = match self.params.saved_analysis.lock() {
-            Ok(slot) => slot.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        };
-        let saved_id = saved.as_ref().map(|s| s.id);
-        let (kept, stream) = match kept {
-            Some(stored) if stored.source == loaded.source && stored.session.rate() == rate => {
-                // The song heard before, unless the host loaded another state since.
-                let song = (stored.saved_id == saved_id).then_some(stored.session);
-                (song, stored.stream)
+        if !rebuilder.pending() {
+            let forced = self.status.model_changed.swap(false, Ordering::AcqRel);
+            if forced || self.recipe != Some(Recipe::current(&self.params)) {
+                rebuilder.request(forced);
             }
-            _ => (None, None),
-        };
-        let mut notice = None;
-        let session = match (kept, saved) {
-            (Some(session), _) => session,
-            (_, Some(saved)) if saved.model == loaded.source && saved.session.rate() == rate => {
-                match SessionEdit::restore(loaded.model.clone(), &saved.session) {
-                    Ok(session) => session,
-                    Err(e) => {
-                        notice = Some(format!(
-                            "the project's saved analysis was not restored ({e:#}); \
-                             play the track to analyse it again"
-                        ));
-                        nice_warn!("{e:#}");
-                        SessionEdit::new(loaded.model.clone(), rate)
-                            .map_err(|e| format!("cannot analyse at {rate} Hz: {e:#}"))?
-                    }
+        }
+        let wait = self.running.as_deref().is_some_and(Running::rendering);
+        match rebuilder.take(wait) {
+            None => {}
+            Some(Built::Unchanged(recipe)) => self.recipe = Some(recipe),
+            Some(Built::Started(recipe, running)) => {
+                self.recipe = Some(recipe);
+                self.report_latency(running.as_deref().map_or(0, Running::latency), context);
+                let old = std::mem::replace(&mut self.running, running);
+                if let (Some(old), Some(rebuilder)) = (old, self.rebuilder.as_ref()) {
+                    rebuilder.retire(old);
                 }
             }
-            _ => SessionEdit::new(loaded.model.clone(), rate)
-                .map_err(|e| format!("cannot analyse at {rate} Hz: {e:#}"))?,
-        };
-        let blocks = ((INPUT_QUEUE_SECONDS * f64::from(rate)) as usize + max_block).div_ceil(BLOCK);
-        let link = Arc::new(PlanLink::new(blocks));
-        self.status.publish(Arc::new(Snapshot {
-            model: info.clone(),
-            ..Snapshot::default()
-        }));
-        let setup = WorkerSetup {
-            link: link.clone(),
-            status: self.status.clone(),
-            params: self.params.clone(),
-            store: self.sessions.clone(),
-            model_info: info,
-            saved_id,
-            notice,
-        };
-        let thread = timeline::spawn(setup, session, stream)
-            .map_err(|e| format!("cannot start the analysis thread: {e}"))?;
-        Ok(Running::Timeline(timeline::Running::new(
-            link,
-            thread,
-            max_block,
-            rate as f32,
-            offline,
-            self.song_seen.clone(),
-        )))
+        }
     }
 }
 
@@ -277,45 +160,59 @@ impl Plugin for AudioSlicer {
         context: &mut impl ActivateContext<Self>,
     ) -> bool {
         // Stop (and join) the previous analysis before starting another.
+        self.rebuilder = None;
         self.running = None;
-        self.restart_requested = false;
-        let channels = layout.main_output_channels.map_or(0, NonZeroU32::get) as usize;
-        let offline = config.process_mode == ProcessMode::Offline;
-        let max_block = config.max_buffer_size.max(1) as usize;
         self.status.audio_faults.store(0, Ordering::Relaxed);
         self.status
             .sample_rate
             .store(config.sample_rate.round() as u32, Ordering::Relaxed);
-        match self.start(config.sample_rate, channels, max_block, offline) {
-            Ok(running) => {
-                let latency = running.latency() as u32;
-                self.status
-                    .latency_samples
-                    .store(latency, Ordering::Relaxed);
-                context.set_latency_samples(latency);
-                self.running = Some(running);
-            }
-            Err(message) => {
-                // Keep the host's session working: pass audio through and say why.
-                nice_error!("{message}");
-                self.status.latency_samples.store(0, Ordering::Relaxed);
-                context.set_latency_samples(0);
-                self.status.publish(Arc::new(Snapshot::fault(message)));
+        self.status.model_changed.store(false, Ordering::Relaxed);
+        let starter = Starter {
+            params: self.params.clone(),
+            status: self.status.clone(),
+            sessions: self.sessions.clone(),
+            song_seen: self.song_seen.clone(),
+            rate: config.sample_rate,
+            channels: layout.main_output_channels.map_or(0, NonZeroU32::get) as usize,
+            max_block: config.max_buffer_size.max(1) as usize,
+            offline: config.process_mode == ProcessMode::Offline,
+        };
+        let basis = Basis::current(&self.params);
+        // On failure the audio passes through and the editor says why.
+        let (recipe, running) = starter.start();
+        let latency = running.as_deref().map_or(0, Running::latency) as u32;
+        self.status
+            .latency_samples
+            .store(latency, Ordering::Relaxed);
+        context.set_latency_samples(latency);
+        self.running = running;
+        self.recipe = Some(recipe);
+        match Rebuilder::spawn(starter, basis) {
+            Ok(rebuilder) => self.rebuilder = Some(rebuilder),
+            Err(e) => {
+                // What runs keeps running; only changes of mode or model wait for the next
+                // activation.
+                nice_error!("cannot start the rebuild thread: {e}");
+                self.status.publish(Arc::new(Snapshot::fault(format!(
+                    "changes of Analysis or model apply at the next activation \
+                     (cannot start a thread: {e})"
+                ))));
             }
         }
         true
     }
 
     fn reset(&mut self) {
-        match self.running.as_mut() {
-            Some(Running::Lookahead(running)) => running.reset(),
-            Some(Running::Timeline(running)) => running.reset(),
-            None => {}
+        if let Some(running) = self.running.as_mut() {
+            running.reset();
         }
     }
 
     fn deactivate(&mut self) {
+        // The rebuild thread first: it may hold a state being started.
+        self.rebuilder = None;
         self.running = None;
+        self.recipe = None;
     }
 
     fn process(
@@ -324,25 +221,9 @@ impl Plugin for AudioSlicer {
         _aux: &mut AuxiliaryBuffers,
         context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
-        // A new model, or another analysis mode, takes a new activation.
-        let mode_changed = self
-            .running
-            .as_ref()
-            .is_some_and(|r| r.analysis() != self.params.analysis.value());
-        if self.status.model_changed.swap(false, Ordering::AcqRel)
-            || (mode_changed && !self.restart_requested)
-        {
-            self.restart_requested = true;
-            context.request_restart();
-        }
-        match self.running.as_mut() {
-            Some(Running::Lookahead(running)) => {
-                running.process(buffer, context, &self.params, &self.status)
-            }
-            Some(Running::Timeline(running)) => {
-                running.process(buffer, context, &self.params, &self.status)
-            }
-            None => {}
+        self.follow_parameters(context);
+        if let Some(running) = self.running.as_mut() {
+            running.process(buffer, context, &self.params, &self.status);
         }
         ProcessStatus::Normal
     }

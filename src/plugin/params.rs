@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::cut_plan::{CutOptions, SnapMode};
 use crate::engine::render::DEFAULT_CROSSFADE_SECONDS;
-use crate::plugin::timeline::SavedAnalysis;
+use crate::plugin::timeline::AnalysisSlot;
 
 /// Longest crossfade the parameter allows, in seconds. The lookahead includes half of it so a
 /// ramp centred on a cut can start before the cut.
@@ -107,7 +107,7 @@ pub struct SlicerParams {
     /// The timeline analysis, saved with the project so an export in a new session of the
     /// host gates what an earlier one heard.
     #[persist = "timeline-analysis"]
-    pub saved_analysis: Arc<Mutex<Option<SavedAnalysis>>>,
+    pub saved_analysis: AnalysisSlot,
 
     /// Threshold as a multiple of the model's calibrated threshold (1 = the model's default).
     #[id = "threshold"]
@@ -133,7 +133,7 @@ pub struct SlicerParams {
     /// What happens to the audio.
     #[id = "mode"]
     pub mode: EnumParam<GateMode>,
-    /// Timeline or lookahead analysis (a change restarts the plugin).
+    /// Timeline or lookahead analysis (a change starts the other mode at once).
     #[id = "analysis"]
     pub analysis: EnumParam<Analysis>,
     /// Whether scores and cuts are sent as MIDI.
@@ -170,7 +170,7 @@ impl Default for SlicerParams {
         let cut = CutOptions::default();
         Self {
             model_path: Arc::new(Mutex::new(String::new())),
-            saved_analysis: Arc::new(Mutex::new(None)),
+            saved_analysis: AnalysisSlot::default(),
             editor: Arc::new(Mutex::new(EditorSettings::default())),
             threshold: FloatParam::new(
                 "Threshold",

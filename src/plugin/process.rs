@@ -86,6 +86,11 @@ impl Running {
         self.latency
     }
 
+    /// Whether the last buffer was rendered offline (as the host said, or as its pace shows).
+    pub fn rendering(&self) -> bool {
+        self.rendering
+    }
+
     /// Starts the stream again from position 0 (realtime-safe: the analysis thread sees the
     /// new generation on the next block and restarts itself).
     pub fn reset(&mut self) {

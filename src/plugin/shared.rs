@@ -151,8 +151,8 @@ pub struct Status {
     pub sample_rate: AtomicU32,
     /// Samples the audio thread has sent for analysis.
     pub written: AtomicU64,
-    /// Set by the editor when the user picks another model; the audio thread asks the host
-    /// to restart the plugin, which loads it.
+    /// Set by the editor when the user picks a model; the plugin starts again with it while
+    /// the host keeps it active.
     pub model_changed: AtomicBool,
 }
 

@@ -112,6 +112,8 @@ impl ActivateContext<AudioSlicer> for Activation {
 struct Context {
     transport: Transport,
     events: Vec<(u32, PluginNoteEvent<AudioSlicer>)>,
+    /// The latency the plugin last reported while processing.
+    latency: Cell<Option<u32>>,
 }
 
 impl ProcessContext<AudioSlicer> for Context {
@@ -136,7 +138,9 @@ impl ProcessContext<AudioSlicer> for Context {
         self.events.push((event.timing(), event));
         Ok(())
     }
-    fn set_latency_samples(&self, _samples: u32) {}
+    fn set_latency_samples(&self, samples: u32) {
+        self.latency.set(Some(samples));
+    }
     fn request_restart(&self) {}
     fn set_current_voice_capacity(&self, _capacity: u32) {}
 }
@@ -147,7 +151,7 @@ pub struct Render {
     pub output: Vec<Vec<f32>>,
     /// MIDI events with their absolute sample position.
     pub midi: Vec<(usize, PluginNoteEvent<AudioSlicer>)>,
-    /// Latency reported at activation.
+    /// Latency reported last: at activation, or while processing when the plugin changed it.
     pub latency: usize,
     /// Allocations made inside `process()`.
     pub allocations: u32,
@@ -240,6 +244,7 @@ pub fn process_timed(
     let mut context = Context {
         transport: Transport::new(setup.rate as f32),
         events: Vec::with_capacity(4096),
+        latency: Cell::new(None),
     };
     let mut allocations = 0;
     let mut at = 0;
@@ -287,7 +292,7 @@ pub fn process_timed(
         Render {
             output,
             midi,
-            latency,
+            latency: context.latency.get().map_or(latency, |l| l as usize),
             allocations,
         },
         inside,

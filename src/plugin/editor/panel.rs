@@ -135,16 +135,16 @@ pub fn model(ui: &mut egui::Ui, app: &mut SlicerApp, snapshot: &Snapshot) {
     });
 }
 
-/// Saves the model choice with the project and asks the host to restart the plugin with it.
+/// Saves the model choice with the project and asks the plugin to start again with it.
 fn set_model(app: &mut SlicerApp, path: String) {
     if let Ok(mut current) = app.params.model_path.lock() {
         *current = path.clone();
     }
     app.status.model_changed.store(true, Ordering::Release);
     app.message = if path.is_empty() {
-        "switching to the built-in model (applies when the host restarts the plugin)".into()
+        "switching to the built-in model".into()
     } else {
-        format!("loading {path} (applies when the host restarts the plugin)")
+        format!("loading {path}")
     };
 }
 

@@ -10,10 +10,11 @@
 mod running;
 mod worker;
 
-use std::sync::atomic::{AtomicBool, AtomicU64};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crossbeam::queue::ArrayQueue;
+use nice_plug::params::persist::PersistentField;
 use serde::{Deserialize, Serialize};
 
 use super::shared::{Clock, InputBlock};
@@ -67,6 +68,49 @@ impl SavedAnalysis {
             model,
             session,
         }
+    }
+}
+
+/// The project's saved analysis (the `timeline-analysis` state field), counting the states the
+/// host loads into it: a load after activation (Ardour loads a project that way) asks the
+/// plugin to start again from what was loaded.
+#[derive(Debug, Default)]
+pub struct AnalysisSlot {
+    analysis: Mutex<Option<SavedAnalysis>>,
+    loads: AtomicU64,
+}
+
+impl AnalysisSlot {
+    /// The saved analysis, locked. A panic elsewhere while it was held leaves a whole value
+    /// (every write replaces it at once), so a poisoned lock is used as it is.
+    pub fn lock(&self) -> MutexGuard<'_, Option<SavedAnalysis>> {
+        self.analysis
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A copy of the saved analysis.
+    pub fn get(&self) -> Option<SavedAnalysis> {
+        self.lock().clone()
+    }
+
+    /// How many states the host has loaded into the slot.
+    pub fn loads(&self) -> u64 {
+        self.loads.load(Ordering::Acquire)
+    }
+}
+
+impl<'a> PersistentField<'a, Option<SavedAnalysis>> for AnalysisSlot {
+    fn set(&self, new_value: Option<SavedAnalysis>) {
+        *self.lock() = new_value;
+        self.loads.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn map<F, R>(&self, f: F) -> R
+    where
+        F: Fn(&Option<SavedAnalysis>) -> R,
+    {
+        f(&self.lock())
     }
 }
 

@@ -87,6 +87,11 @@ impl Running {
         }
     }
 
+    /// Whether the last buffer was rendered offline (as the host said, or as its pace shows).
+    pub fn rendering(&self) -> bool {
+        self.link.rendering.load(Ordering::Relaxed)
+    }
+
     /// Starts the stream position again from 0; the analysis keeps everything it heard.
     pub fn reset(&mut self) {
         self.stream = 0;
@@ -124,6 +129,16 @@ impl Running {
             }
         }
         let faulted = self.link.failed.load(Ordering::Acquire);
+        let continuing = position.is_some() && position == self.expected;
+        // Offline, a jump (a second pass from the start) is gated from the plan of everything
+        // heard before it: the analysis plans at a jump, so the block goes first.
+        let sent_first = match position {
+            Some((clock, p0)) if rendering && !continuing && finite && !faulted => {
+                self.send_input(clock, p0, frames, transport, status);
+                true
+            }
+            _ => false,
+        };
         if faulted {
             status.flag(fault_bits::NO_ANALYSIS);
         } else if rendering {
@@ -131,7 +146,6 @@ impl Running {
         }
         self.take_plan();
 
-        let continuing = position.is_some() && position == self.expected;
         self.expected = position.map(|(clock, p)| (clock, p + frames as u64));
         let midi = params.midi();
         if self.note_on
@@ -143,7 +157,7 @@ impl Running {
             // Stopped: nothing is analysed or gated.
             return;
         };
-        if finite {
+        if finite && !sent_first {
             self.send_input(clock, p0, frames, transport, status);
         }
         let ramp = (params.crossfade.value() * self.rate).round() as usize;

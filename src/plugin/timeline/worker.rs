@@ -106,6 +106,8 @@ struct Worker {
     last_save: Instant,
     /// When the last input block arrived.
     last_input: Instant,
+    /// Where the block after the last one starts, if it continues it.
+    next: Option<(Clock, u64)>,
 }
 
 impl Worker {
@@ -123,6 +125,7 @@ impl Worker {
             saved_heard: session.heard_new(),
             last_save: Instant::now(),
             last_input: Instant::now(),
+            next: None,
             session,
             stream,
             setup,
@@ -193,7 +196,7 @@ impl Worker {
         }
         let slot = &self.setup.params.saved_analysis;
         let current = |slot: &Option<SavedAnalysis>| slot.as_ref().map(|s| s.id);
-        if current(&lock(slot)) != self.saved_id {
+        if current(&slot.lock()) != self.saved_id {
             return Ok(());
         }
         let hop = EditOptions::for_model(self.session.model()).hop_frames;
@@ -202,7 +205,7 @@ impl Worker {
             self.session.save(hop)?,
         );
         let id = saved.id;
-        let mut slot = lock(slot);
+        let mut slot = slot.lock();
         if current(&slot) == self.saved_id {
             *slot = Some(saved);
             self.saved_id = Some(id);
@@ -219,6 +222,12 @@ impl Worker {
             self.tempo = Some((block.position, tag));
         }
         self.latest = Some(tag);
+        // A jump (a pass from the start again, a locate) first plans everything heard before
+        // it: offline, the audio thread gates the block from that plan.
+        if self.next != Some((block.clock, block.position)) {
+            self.plan_if(|planned, now| planned != now)?;
+        }
+        self.next = Some((block.clock, block.position + block.len as u64));
         let session = match block.clock {
             Clock::Song => {
                 // The host plays its song: what it streamed before is no part of it.
