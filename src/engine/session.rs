@@ -11,7 +11,14 @@
 //! Hearing a region again (the transport looped, or the song is played twice) analyses
 //! nothing: the audio is checked against the fingerprint instead. Where it differs (a region
 //! re-recorded or moved), the old analysis ends there and the new audio is analysed in its
-//! place; what lies beyond is dropped until it is heard again.
+//! place; what lies beyond is dropped until it is heard again. Hosts ramp the first and last
+//! milliseconds of a pass, so audio must differ for a few blocks in a row before it counts as
+//! changed.
+//!
+//! Digital silence is where a track has no audio: it joins a region only when sound follows it
+//! in the same run, so a pass that rolls on past the end of the track's audio plans what the
+//! command line plans for the file, and silence heard over analysed audio (a muted pass, an
+//! export's pre-roll) replaces nothing.
 
 mod saved;
 #[cfg(test)]
@@ -38,6 +45,12 @@ use super::slicer::Slicer;
 /// position each started at.
 pub const FINGERPRINT_BLOCK: u64 = 4096;
 
+/// Consecutive whole fingerprint blocks that must differ before a replay is taken for new
+/// audio. Hosts change the first and last few milliseconds of a pass (Ardour declicks the
+/// first ~1000 samples when its transport starts rolling, and fades out when it stops), so
+/// one block that differs is not yet a new take; three blocks (0.28 s at 44.1 kHz) are.
+const DIVERGING_BLOCKS: u32 = 3;
+
 /// Segments described at once as the audio arrives: the autoencoder's batch.
 const DESCRIBE_BATCH: usize = 64;
 
@@ -61,7 +74,13 @@ enum Cursor {
     Idle,
     /// Extending `regions[index]`, whose analysis is open; `next` is the timeline sample
     /// expected next.
-    Extending { index: usize, next: u64 },
+    Extending {
+        index: usize,
+        next: u64,
+        /// Samples of digital silence heard since the region's last sound: they join the region
+        /// only if sound follows them in this run.
+        silence: u64,
+    },
     /// Hearing `regions[index]` again, comparing it with its fingerprint.
     Replaying {
         index: usize,
@@ -70,7 +89,18 @@ enum Cursor {
         /// heard from its start (only whole blocks are compared).
         sum: f64,
         whole: bool,
+        /// Differing blocks heard in a row, if the last compared block differed.
+        differing: Option<Differing>,
     },
+}
+
+/// A run of consecutive replayed blocks that differ from the fingerprint.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Differing {
+    /// Timeline sample where the first of them starts.
+    from: u64,
+    /// How many blocks differed.
+    blocks: u32,
 }
 
 /// One contiguous stretch of the timeline as it was heard.
@@ -90,7 +120,8 @@ struct Region {
     /// The last scoring, kept while the region does not change.
     scored: Option<Scored>,
     /// Samples kept for a replay that may yet turn out to differ: the current fingerprint
-    /// block's, so the new region can start at the block's first sample.
+    /// block's, and those of the differing blocks before it, so a new region can start at the
+    /// first differing block's first sample.
     replay_buffer: Vec<f32>,
 }
 
@@ -204,17 +235,31 @@ impl SessionEdit {
         self.cursor = Cursor::Idle;
     }
 
-    /// Ends the current run: the next block starts a new one wherever it is.
+    /// Ends the current run: the next block starts a new one wherever it is. A replay that
+    /// differed for fewer than [`DIVERGING_BLOCKS`] when the run ended changed nothing, and a
+    /// region that heard only digital silence is dropped.
     pub fn break_run(&mut self) {
+        match self.cursor {
+            Cursor::Replaying { index, .. } => self.regions[index].replay_buffer.clear(),
+            Cursor::Extending { index, .. } if self.regions[index].samples == 0 => {
+                self.regions.remove(index);
+            }
+            _ => {}
+        }
         self.cursor = Cursor::Idle;
     }
 
     /// The analysed spans in timeline samples, ascending.
     pub fn coverage(&self) -> Vec<(u64, u64)> {
-        self.regions
-            .iter()
+        self.heard_regions()
             .map(|r| (r.start, r.start + r.samples))
             .collect()
+    }
+
+    /// The regions that heard sound: a run that has heard only digital silence so far keeps
+    /// an empty one.
+    fn heard_regions(&self) -> impl Iterator<Item = &Region> {
+        self.regions.iter().filter(|r| r.samples > 0)
     }
 
     /// Samples of audio analysed (replays not counted).
@@ -237,7 +282,7 @@ impl SessionEdit {
             Cursor::Extending { next, .. } | Cursor::Replaying { next, .. } => Some(next),
         };
         if expected != Some(position) {
-            self.cursor = Cursor::Idle;
+            self.break_run();
         }
         let (mut at, mut rest) = (position, samples);
         while !rest.is_empty() {
@@ -269,57 +314,85 @@ impl SessionEdit {
                         next: at,
                         sum: 0.0,
                         whole: at % FINGERPRINT_BLOCK == 0,
+                        differing: None,
                     }
                 } else if let Some(index) = open_end {
-                    Cursor::Extending { index, next: at }
+                    Cursor::Extending {
+                        index,
+                        next: at,
+                        silence: 0,
+                    }
                 } else {
                     let index = self.regions.partition_point(|r| r.start < at);
                     let region = self.open_region(at)?;
                     self.regions.insert(index, region);
-                    Cursor::Extending { index, next: at }
+                    Cursor::Extending {
+                        index,
+                        next: at,
+                        silence: 0,
+                    }
                 };
                 Ok(0)
             }
-            Cursor::Extending { index, .. } => {
+            Cursor::Extending { index, silence, .. } => {
                 // A region grows up to the next one's start; from there it is a replay.
                 let room = self
                     .regions
                     .get(index + 1)
                     .map_or(u64::MAX, |next| next.start - at);
                 let n = (samples.len() as u64).min(room) as usize;
-                let region = &mut self.regions[index];
-                region.extend(&samples[..n])?;
-                region.describe(&self.model, self.hop_frames, DESCRIBE_BATCH)?;
-                self.heard_new += n as u64;
-                let next = at + n as u64;
-                self.cursor = if n as u64 == room {
-                    Cursor::Idle
-                } else {
-                    Cursor::Extending { index, next }
+                let taken = &samples[..n];
+                // Silence after the last sound (a pass that rolls on past the end of the
+                // track's audio) joins the region only once sound follows it.
+                let silence = match taken.iter().rposition(|&x| x != 0.0) {
+                    None => silence + n as u64,
+                    Some(last) => {
+                        let region = &mut self.regions[index];
+                        region.extend_silence(silence)?;
+                        region.extend(&taken[..=last])?;
+                        region.describe(&self.model, self.hop_frames, DESCRIBE_BATCH)?;
+                        self.heard_new += silence + last as u64 + 1;
+                        (n - 1 - last) as u64
+                    }
                 };
+                let next = at + n as u64;
+                self.cursor = Cursor::Extending {
+                    index,
+                    next,
+                    silence,
+                };
+                if n as u64 == room {
+                    self.break_run();
+                }
                 Ok(n)
             }
             Cursor::Replaying {
                 index,
                 mut sum,
                 mut whole,
+                mut differing,
                 ..
             } => {
                 let region = &mut self.regions[index];
                 let end = region.start + region.samples;
                 if at == end {
+                    // Audio that differed up to the end of what was heard before is new: the
+                    // region ends where it began to differ.
+                    if let Some(differing) = differing {
+                        return self.diverge(index, differing.from, 0);
+                    }
                     // Past what was heard before: the rest is new. It extends the region while
-                    // its analysis is open, and starts the next region otherwise.
+                    // its analysis is open, and starts the next region otherwise (at its first
+                    // sound).
                     region.replay_buffer.clear();
-                    let index = match region.is_open() {
-                        true => index,
-                        false => {
-                            let region = self.open_region(at)?;
-                            self.regions.insert(index + 1, region);
-                            index + 1
-                        }
+                    self.cursor = match region.is_open() {
+                        true => Cursor::Extending {
+                            index,
+                            next: at,
+                            silence: 0,
+                        },
+                        false => Cursor::Idle,
                     };
-                    self.cursor = Cursor::Extending { index, next: at };
                     return Ok(0);
                 }
                 let block_end = (at / FINGERPRINT_BLOCK + 1) * FINGERPRINT_BLOCK;
@@ -333,14 +406,31 @@ impl SessionEdit {
                 let next = at + n as u64;
                 if next == block_end {
                     let block = at / FINGERPRINT_BLOCK;
-                    let stored = region.fingerprint_of(block);
                     let heard = (sum / FINGERPRINT_BLOCK as f64) as f32;
-                    if let (true, Some(stored)) = (whole, stored) {
-                        if !same_fingerprint(stored, heard) {
-                            return self.diverge(index, block * FINGERPRINT_BLOCK, n);
+                    differing = match (whole, region.fingerprint_of(block)) {
+                        // Digital silence over analysed audio is the track muted or not
+                        // playing (a host's export pre-roll, a mute), not new audio: gated or
+                        // not it sounds the same, so it never replaces the analysis.
+                        (true, Some(stored))
+                            if heard != 0.0 && !same_fingerprint(stored, heard) =>
+                        {
+                            let from = block * FINGERPRINT_BLOCK;
+                            Some(
+                                differing.map_or(Differing { from, blocks: 1 }, |d| Differing {
+                                    blocks: d.blocks + 1,
+                                    ..d
+                                }),
+                            )
                         }
+                        _ => None,
+                    };
+                    match differing {
+                        Some(d) if d.blocks >= DIVERGING_BLOCKS => {
+                            return self.diverge(index, d.from, n);
+                        }
+                        Some(_) => {}
+                        None => region.replay_buffer.clear(),
                     }
-                    region.replay_buffer.clear();
                     (sum, whole) = (0.0, true);
                 }
                 self.cursor = Cursor::Replaying {
@@ -348,15 +438,16 @@ impl SessionEdit {
                     next,
                     sum,
                     whole,
+                    differing,
                 };
                 Ok(n)
             }
         }
     }
 
-    /// The replay of `regions[index]` differs from its fingerprint in the block starting at
-    /// `from`: the old analysis ends there, and a new region takes the block's samples (the
-    /// last `n` of which are still to be counted as taken).
+    /// The replay of `regions[index]` differs from its fingerprint from the block starting at
+    /// `from` on: the old analysis ends there, and a new region takes the samples buffered
+    /// since (the last `n` of which are still to be counted as taken).
     fn diverge(&mut self, index: usize, from: u64, n: usize) -> Result<usize> {
         let buffered = std::mem::take(&mut self.regions[index].replay_buffer);
         let features = self.model.features().clone();
@@ -375,6 +466,7 @@ impl SessionEdit {
         self.cursor = Cursor::Extending {
             index,
             next: from + buffered.len() as u64,
+            silence: 0,
         };
         Ok(n)
     }
@@ -397,7 +489,7 @@ impl SessionEdit {
     ) -> Result<SessionPlan> {
         let rate = f64::from(self.rate);
         let mut planned = Vec::with_capacity(self.regions.len());
-        for region in &mut self.regions {
+        for region in self.regions.iter_mut().filter(|r| r.samples > 0) {
             let (start, samples) = (region.start, region.samples);
             let grid = grid_of(start, samples);
             let scored = region.score(&self.model, options.hop_frames, self.hop_frames, rate)?;
@@ -480,6 +572,18 @@ impl Region {
     fn fingerprint_of(&self, block: u64) -> Option<f32> {
         let i = block.checked_sub(self.first_block)?;
         self.fingerprint.get(i as usize).copied()
+    }
+
+    /// Appends `samples` of digital silence to the open analysis and the fingerprint.
+    fn extend_silence(&mut self, samples: u64) -> Result<()> {
+        const ZEROS: [f32; 1024] = [0.0; 1024];
+        let mut left = samples;
+        while left > 0 {
+            let n = left.min(ZEROS.len() as u64) as usize;
+            self.extend(&ZEROS[..n])?;
+            left -= n as u64;
+        }
+        Ok(())
     }
 
     /// Appends samples to the open analysis and the fingerprint.

@@ -34,7 +34,7 @@ use crate::engine::stream::StreamingAnalyser;
 const INPUT_QUEUE_SECONDS: f64 = 8.0;
 /// Decisions and scores in flight from the analysis thread to the audio thread.
 const EVENT_QUEUE: usize = 4096;
-/// How long the rebuild thread sleeps between looks at its queue.
+/// How long the rebuild thread sleeps between looks at its queue and the parameters.
 const REBUILD_IDLE: Duration = Duration::from_millis(20);
 /// How long an offline render sleeps between checks on a state being built.
 const OFFLINE_POLL: Duration = Duration::from_micros(200);
@@ -273,18 +273,21 @@ impl Starter {
 
 /// What the rebuild thread answers a request with.
 pub enum Built {
-    /// Nothing the running state was started from changed (a project state loaded into a
-    /// Lookahead activation with the same model): it keeps running, undisturbed.
+    /// The running state still serves what the parameters ask for (see [`Basis`]): it keeps
+    /// running, undisturbed.
     Unchanged(Recipe),
     /// A new state for `Recipe`, or `None` when it could not start (the editor says why).
     Started(Recipe, Option<Box<Running>>),
 }
 
-/// What a running state was started from, as far as a project state can change it.
+/// What a running state was started from, as far as a parameter or a project state can
+/// change it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Basis {
     analysis: Analysis,
     model_dir: Option<String>,
+    /// [`AnalysisSlot::loads`](super::timeline::AnalysisSlot::loads).
+    state_loads: u64,
 }
 
 impl Basis {
@@ -293,15 +296,27 @@ impl Basis {
         Self {
             analysis: params.analysis.value(),
             model_dir: params.model_dir(),
+            state_loads: params.saved_analysis.loads(),
         }
+    }
+
+    /// Whether a state started from `self` can go on running for `now`: the same mode and
+    /// model, and for Timeline analysis no other saved analysis loaded. A Lookahead window
+    /// holds nothing a state load replaces; starting it again would only lose the audio in
+    /// its delay line. A recipe that changed and changed back (a host that sets every
+    /// parameter as it starts) starts nothing either.
+    fn still_serves(&self, now: &Basis) -> bool {
+        self.analysis == now.analysis
+            && self.model_dir == now.model_dir
+            && (now.analysis == Analysis::Lookahead || self.state_loads == now.state_loads)
     }
 }
 
 /// What the audio thread asks of the rebuild thread.
 enum Request {
-    /// Start what the parameters ask for now; `forced` even if it is what runs already (the
-    /// user picked a model again, which may have been retrained).
-    Build { forced: bool },
+    /// Start what the parameters ask for now, even if it is what runs already (the user
+    /// picked a model again, which may have been retrained).
+    Force,
     /// Drop a state the audio thread no longer uses.
     Retire(Box<Running>),
 }
@@ -315,18 +330,23 @@ struct RebuildLink {
 
 /// The rebuild thread of one activation; dropping it stops the thread and drops whatever it
 /// still holds.
+///
+/// The thread watches the parameters itself, so a state the host loads is started as soon as
+/// it is loaded, not when the host next processes (`ardour7-export` loads a project and
+/// exports it at once).
 pub struct Rebuilder {
     link: Arc<RebuildLink>,
     thread: Option<JoinHandle<()>>,
-    /// A build was asked for and has not been taken yet.
-    pending: bool,
+    /// A forced build was asked for and nothing was taken since.
+    forcing: bool,
 }
 
 impl Rebuilder {
-    /// Starts the thread that starts states from `starter`; `basis` is what the running
-    /// state was started from.
-    pub fn spawn(starter: Starter, basis: Basis) -> std::io::Result<Self> {
-        // At most one build is in flight, and the audio thread retires one state per build.
+    /// Starts the thread that starts states from `starter`; `recipe` and `basis` are what the
+    /// running state was started for and from.
+    pub fn spawn(starter: Starter, recipe: Recipe, basis: Basis) -> std::io::Result<Self> {
+        // At most one state is built and not yet taken; the audio thread retires one state
+        // per state taken.
         let link = Arc::new(RebuildLink {
             requests: ArrayQueue::new(8),
             built: ArrayQueue::new(1),
@@ -335,45 +355,42 @@ impl Rebuilder {
         let thread_link = link.clone();
         let thread = std::thread::Builder::new()
             .name("audio-slicer-rebuild".into())
-            .spawn(move || rebuild_loop(&thread_link, &starter, basis))?;
+            .spawn(move || {
+                let mut watcher = Watcher {
+                    starter,
+                    recipe,
+                    basis,
+                };
+                watcher.run(&thread_link);
+            })?;
         Ok(Self {
             link,
             thread: Some(thread),
-            pending: false,
+            forcing: false,
         })
     }
 
-    /// Whether a build was asked for and not taken yet.
-    pub fn pending(&self) -> bool {
-        self.pending
-    }
-
-    /// Asks for a new state for the parameters as they are when the thread starts it;
-    /// `forced`, even if it is the one running.
-    pub fn request(&mut self, forced: bool) {
-        if self.pending {
-            return;
-        }
-        if self.link.requests.push(Request::Build { forced }).is_ok() {
-            self.pending = true;
+    /// Asks for a new state even if the parameters ask for the one running.
+    pub fn force(&mut self) {
+        if self.link.requests.push(Request::Force).is_ok() {
+            self.forcing = true;
             self.wake();
         }
     }
 
-    /// The state asked for, if it is ready; with `wait`, waits until it is (offline renders).
-    pub fn take(&mut self, wait: bool) -> Option<Built> {
-        if !self.pending {
-            return None;
-        }
+    /// A state (or answer) the thread has ready. With `wait`, and a state coming (`expecting`,
+    /// or a forced build asked for), waits until it is ready (offline renders).
+    pub fn take(&mut self, expecting: bool, wait: bool) -> Option<Built> {
         loop {
             if let Some(built) = self.link.built.pop() {
-                self.pending = false;
+                self.forcing = false;
                 return Some(built);
             }
             let alive = self.thread.as_ref().is_some_and(|t| !t.is_finished());
-            if !wait || !alive {
+            if !(wait && (expecting || self.forcing) && alive) {
                 return None;
             }
+            self.wake();
             std::thread::sleep(OFFLINE_POLL);
         }
     }
@@ -381,8 +398,8 @@ impl Rebuilder {
     /// Hands `running` to the rebuild thread to be dropped there.
     pub fn retire(&self, running: Box<Running>) {
         if let Err(Request::Retire(running)) = self.link.requests.push(Request::Retire(running)) {
-            // Cannot happen (one retirement per build, and room for several): dropping it here
-            // joins its thread on the audio thread, which is still better than leaking it.
+            // Cannot happen (one retirement per state taken, and room for several): dropping
+            // it here joins its thread on the audio thread, which still beats leaking it.
             drop(running);
         }
         self.wake();
@@ -408,28 +425,50 @@ impl Drop for Rebuilder {
     }
 }
 
-fn rebuild_loop(link: &RebuildLink, starter: &Starter, mut basis: Basis) {
-    while !link.stop.load(Ordering::Acquire) {
-        while let Some(request) = link.requests.pop() {
-            match request {
-                Request::Build { forced } => {
-                    let now = Basis::current(&starter.params);
-                    // A Lookahead window holds nothing a state load replaces; starting it again
-                    // would only lose the audio in its delay line. Timeline analysis starts
-                    // again on every load, which may bring another saved analysis.
-                    let built = if !forced && now == basis && now.analysis == Analysis::Lookahead {
-                        Built::Unchanged(Recipe::current(&starter.params))
-                    } else {
-                        let (recipe, running) = starter.start();
-                        basis = now;
-                        Built::Started(recipe, running)
-                    };
-                    // The queue has room: the audio thread asks for one build at a time.
-                    let _ = link.built.push(built);
+/// The rebuild thread's view: what the newest state it handed over was started for and from.
+struct Watcher {
+    starter: Starter,
+    recipe: Recipe,
+    basis: Basis,
+}
+
+impl Watcher {
+    fn run(&mut self, link: &RebuildLink) {
+        let mut forced = false;
+        while !link.stop.load(Ordering::Acquire) {
+            while let Some(request) = link.requests.pop() {
+                match request {
+                    Request::Force => forced = true,
+                    Request::Retire(running) => drop(running),
                 }
-                Request::Retire(running) => drop(running),
             }
+            // One state at a time in the hand-over slot: the next is built once it is taken.
+            // The basis is watched too: a project state may bring another model.
+            let params = &self.starter.params;
+            if link.built.is_empty()
+                && (forced
+                    || Recipe::current(params) != self.recipe
+                    || Basis::current(params) != self.basis)
+            {
+                let built = self.build(forced);
+                forced = false;
+                let _ = link.built.push(built);
+            }
+            std::thread::park_timeout(REBUILD_IDLE);
         }
-        std::thread::park_timeout(REBUILD_IDLE);
+    }
+
+    fn build(&mut self, forced: bool) -> Built {
+        let params = &self.starter.params;
+        let now = Basis::current(params);
+        if !forced && self.basis.still_serves(&now) {
+            self.recipe = Recipe::current(params);
+            self.basis = now;
+            return Built::Unchanged(self.recipe);
+        }
+        let (recipe, running) = self.starter.start();
+        self.recipe = recipe;
+        self.basis = now;
+        Built::Started(recipe, running)
     }
 }

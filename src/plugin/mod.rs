@@ -32,6 +32,7 @@ use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use nice_plug::plugin::ParamValue;
 use nice_plug::prelude::*;
 
 use self::activation::{Basis, Built, Rebuilder, Recipe, Running, Starter};
@@ -91,20 +92,19 @@ impl AudioSlicer {
         context.set_latency_samples(latency);
     }
 
-    /// Asks for another running state when the parameters ask for one, and swaps in one that
-    /// is ready. Offline, waits for it, so a bounce does not depend on how fast it starts.
+    /// Swaps in the running state the parameters ask for when the rebuild thread has it ready
+    /// (a user's pick of a model asks for one even if it is the same). Offline, waits for it,
+    /// so a bounce does not depend on how fast it starts.
     fn follow_parameters(&mut self, context: &mut impl ProcessContext<Self>) {
         let Some(rebuilder) = self.rebuilder.as_mut() else {
             return;
         };
-        if !rebuilder.pending() {
-            let forced = self.status.model_changed.swap(false, Ordering::AcqRel);
-            if forced || self.recipe != Some(Recipe::current(&self.params)) {
-                rebuilder.request(forced);
-            }
+        if self.status.model_changed.swap(false, Ordering::AcqRel) {
+            rebuilder.force();
         }
+        let expecting = self.recipe != Some(Recipe::current(&self.params));
         let wait = self.running.as_deref().is_some_and(Running::rendering);
-        match rebuilder.take(wait) {
+        match rebuilder.take(expecting, wait) {
             None => {}
             Some(Built::Unchanged(recipe)) => self.recipe = Some(recipe),
             Some(Built::Started(recipe, running)) => {
@@ -144,6 +144,14 @@ impl Plugin for AudioSlicer {
     type Editor = editor::SlicerEditor;
     type SysExMessage = ();
     type BackgroundTask = ();
+
+    fn filter_state(state: &mut PluginState) {
+        // Projects saved before the Analysis parameter existed ran the lookahead: they keep it.
+        state
+            .params
+            .entry("analysis".into())
+            .or_insert_with(|| ParamValue::String("lookahead".into()));
+    }
 
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()
@@ -187,7 +195,7 @@ impl Plugin for AudioSlicer {
         context.set_latency_samples(latency);
         self.running = running;
         self.recipe = Some(recipe);
-        match Rebuilder::spawn(starter, basis) {
+        match Rebuilder::spawn(starter, recipe, basis) {
             Ok(rebuilder) => self.rebuilder = Some(rebuilder),
             Err(e) => {
                 // What runs keeps running; only changes of mode or model wait for the next
@@ -254,3 +262,37 @@ impl Vst3Plugin for AudioSlicer {
 }
 
 nice_export_vst3!(AudioSlicer);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state_with(analysis: Option<&str>) -> PluginState {
+        let mut state = PluginState {
+            version: String::new(),
+            params: Default::default(),
+            fields: Default::default(),
+        };
+        if let Some(id) = analysis {
+            let value = ParamValue::String(id.into());
+            state.params.insert("analysis".into(), value);
+        }
+        AudioSlicer::filter_state(&mut state);
+        state
+    }
+
+    fn analysis_of(state: &PluginState) -> Option<&str> {
+        match state.params.get("analysis") {
+            Some(ParamValue::String(id)) => Some(id),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn projects_saved_before_the_analysis_parameter_keep_the_lookahead() {
+        assert_eq!(analysis_of(&state_with(None)), Some("lookahead"));
+        for id in ["timeline", "lookahead"] {
+            assert_eq!(analysis_of(&state_with(Some(id))), Some(id));
+        }
+    }
+}

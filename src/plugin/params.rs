@@ -194,9 +194,8 @@ impl Default for SlicerParams {
             ),
             snap: EnumParam::new("Snap", Snap::Beat),
             mode: EnumParam::new("Mode", GateMode::Gate),
-            // Lookahead stays the default until a change of Analysis takes effect in every host:
-            // Ardour applies a project's state after activating the plugin and never restarts
-            // it, so a project's saved mode other than the default is not the one that runs.
+            // Lookahead stays the default while `ardour7-export` of a project saved in Lookahead
+            // starts it late: Ardour loads the state after activating the plugin (README).
             analysis: EnumParam::new("Analysis", Analysis::Lookahead),
             midi_out: BoolParam::new("MIDI out", true),
             midi_channel: IntParam::new("MIDI channel", 1, IntRange::Linear { min: 1, max: 16 }),

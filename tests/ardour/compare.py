@@ -158,6 +158,9 @@ class Renderer:
             print(f"pedalboard: {key} ({label}) = {getattr(self.plugin, key)}")
             if label == "Crossfade":
                 self.crossfade_s = float(num)
+        # pedalboard hands parameter changes to the plugin in a process call; the mode they
+        # choose starts with the activation the next render's reset makes.
+        self.plugin.process(np.zeros((1, 64), dtype=np.float32), rate, buffer_size=64, reset=False)
         self.latency = int(getattr(self.plugin, "reported_latency_samples", -1))
         print(f"pedalboard: the plugin reports {self.latency} samples of latency ({self.latency / rate:.3f} s)")
         self.cache = {}

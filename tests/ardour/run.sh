@@ -28,11 +28,16 @@
 #     analysis threads on SCHED_IDLE) must still equal pedalboard's offline render.
 #  8. session.lua (play): the transport rolls in real time over the region on the dummy
 #     backend (after Ardour's latency pre-roll, ~9.9 s), and Ardour and the plugin survive it.
+#     Steps 3-8 run the plugin in Lookahead analysis (PARAMS sets it).
+#  9. Timeline analysis in a session of its own: a real-time pass with 0 latency, the project
+#     saved with the analysis; two exports in new Ardour processes must each be the recording
+#     with no latency, cut where the command line cuts (timeline_compare.py), and the same.
 #
 # Environment: AUDIO_SLICER_VST3 (bundle path), AUDIO_SLICER_ARDOUR_SKIP_FIXTURE=1 (use the
 # fixture already written instead of running cargo), AUDIO_SLICER_FIXTURE (the fixture's
 # directory, target/tmp/plugin-host-fixture unless set),
-# AUDIO_SLICER_ARDOUR_SKIP_PLAY=1 (leave out step 8).
+# AUDIO_SLICER_ARDOUR_SKIP_PLAY=1 (leave out step 8), AUDIO_SLICER_ARDOUR_ONLY_TIMELINE=1 (leave
+# out steps 3-8: a fixture that is a long recording with a real model, for a measurement).
 set -uo pipefail
 export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ in tests/ardour
 cd "$(dirname "$0")/../.."
@@ -49,7 +54,7 @@ bundle="${AUDIO_SLICER_VST3:-$repo/target/bundled/Audio Slicer.vst3}"
 # reload shows they were saved. Min cut 0.8 s still cuts the fixture's 4 s of noise, and is a
 # value pedalboard sets exactly (it snaps a float to the nearest of the values it sampled from
 # the plugin's display: 0.6 would become 0.6006 there, while Ardour passes 0.6 on exactly).
-PARAMS="Mode=1:Gate;Snap=0:Off;Min cut=0.8;Score CC=21"
+PARAMS="Mode=1:Gate;Snap=0:Off;Min cut=0.8;Score CC=21;Analysis=1:Lookahead"
 TIMEOUT=600
 
 passed=0
@@ -172,6 +177,29 @@ run_lua() { # step, log file; the rest of the environment is set by the caller
   grep -q "^AS OK $1" "$2" && [ "$rc" -eq 0 ]
 }
 
+report_results() { # log file, exit code
+  grep -v '^RESULT ' "$1" | sed 's/^/  /'
+  while read -r _ check verdict detail; do
+    if [ "$verdict" = PASS ]; then pass "$check: $detail"; else fail "$check: $detail"; fi
+  done < <(grep '^RESULT ' "$1")
+  if [ "$2" -ne 0 ] && ! grep -q '^RESULT .* FAIL ' "$1"; then
+    tail -n 20 "$1"
+    fail "compare.py failed (exit $2); see $1"
+  fi
+}
+
+same_audio() { # two WAVs: the same frames, sample for sample
+  "$py" -c '
+import sys, numpy as np
+from pedalboard.io import AudioFile
+def rd(p):
+    with AudioFile(p) as f: return f.read(f.frames)
+a, b = rd(sys.argv[1]), rd(sys.argv[2])
+sys.exit(0 if a.shape == b.shape and np.array_equal(a, b) else 1)' "$1" "$2"
+}
+
+if [ "${AUDIO_SLICER_ARDOUR_ONLY_TIMELINE:-}" != 1 ]; then
+
 # 3. The session, the track and the plugin.
 if AS_RATE="$rate" AS_CHANNELS="$channels" AS_PARAMS="$PARAMS" run_lua create "$work/create.log"; then
   pass "session created with Audio Slicer on the track, parameters set ($PARAMS)"
@@ -227,16 +255,6 @@ ms2=$(( ($(date +%s%N) - start) / 1000000 ))
 "$py" "$here/compare.py" main "$fixture" "$work/export.wav" "$bundle" "$PARAMS" "$work/report.json" \
   >"$work/compare.log" 2>&1
 compare_rc=$?
-report_results() { # log file, exit code
-  grep -v '^RESULT ' "$1" | sed 's/^/  /'
-  while read -r _ check verdict detail; do
-    if [ "$verdict" = PASS ]; then pass "$check: $detail"; else fail "$check: $detail"; fi
-  done < <(grep '^RESULT ' "$1")
-  if [ "$2" -ne 0 ] && ! grep -q '^RESULT .* FAIL ' "$1"; then
-    tail -n 20 "$1"
-    fail "compare.py failed (exit $2); see $1"
-  fi
-}
 report_results "$work/compare.log" "$compare_rc"
 
 # 7b. The command line's edit of the same recording, same model and options (Snap Off, Min cut
@@ -251,16 +269,6 @@ else
   tail -n 20 "$work/cli.log"
   fail "cli_edit: audio-slicer edit failed; see $work/cli.log"
 fi
-
-same_audio() { # two WAVs: the same frames, sample for sample
-  "$py" -c '
-import sys, numpy as np
-from pedalboard.io import AudioFile
-def rd(p):
-    with AudioFile(p) as f: return f.read(f.frames)
-a, b = rd(sys.argv[1]), rd(sys.argv[2])
-sys.exit(0 if a.shape == b.shape and np.array_equal(a, b) else 1)' "$1" "$2"
-}
 
 # 7a. The second bounce: the same audio, or else an exact render of its own stream (Ardour's lead-in
 # can differ by a few samples between exports; compare.py measures it).
@@ -313,6 +321,49 @@ if [ "${AUDIO_SLICER_ARDOUR_SKIP_PLAY:-}" != 1 ]; then
     pass "real-time pass: the transport rolled for $play_s s with the plugin"
   else
     fail "real-time pass; see $work/play.log"
+  fi
+fi
+
+fi # AUDIO_SLICER_ARDOUR_ONLY_TIMELINE
+
+# 9. Timeline analysis, in a session of its own: a real-time pass, the project saved with the
+#    analysis, then exports of it in new Ardour processes. Each must be the recording with 0
+#    latency and the command line's cuts (timeline_compare.py), and the two the same audio.
+name="slicer-timeline"
+session="$work/$name"
+TL_PARAMS="Mode=1:Gate;Snap=0:Off;Min cut=0.8;Score CC=21;Analysis=0:Timeline"
+play_s=$(( (frames + rate - 1) / rate + 1 ))
+if ! AS_RATE="$rate" AS_CHANNELS="$channels" AS_PARAMS="$TL_PARAMS" run_lua create "$work/tl-create.log"; then
+  fail "timeline: creating the session; see $work/tl-create.log"
+elif ! "$py" "$here/import_wav.py" "$session/$name.ardour" Slice "$wav" 0 >"$work/tl-import.log" 2>&1; then
+  fail "timeline: importing the fixture; see $work/tl-import.log"
+elif ! AS_PLAY_S="$play_s" AS_SAVE=1 run_lua play "$work/tl-play.log"; then
+  fail "timeline: the real-time pass; see $work/tl-play.log"
+else
+  latency=$(grep -o -m1 'AS LATENCY plugin=[0-9]*' "$work/tl-play.log" | cut -d= -f2)
+  if [ "$latency" = 0 ]; then
+    pass "timeline: a real-time pass of $play_s s with 0 reported latency, the project saved after it"
+  else
+    fail "timeline: the plugin reported ${latency:-no} latency in Timeline analysis"
+  fi
+  cli_cuts="$work/cli-timeline/session.cuts.json"
+  mkdir -p "$work/cli-timeline"
+  if ! HOME="$real_home" cargo run --release --quiet --bin audio-slicer -- edit "$wav" -o "$work/cli-timeline/session.wav" \
+      -m "$model" --snap off --min-cut 0.8 --force --quiet >"$work/cli-timeline.log" 2>&1; then
+    fail "timeline: audio-slicer edit failed; see $work/cli-timeline.log"
+  elif export_session "$work/export-timeline.wav" "$work/export-timeline.log" env && [ -s "$work/export-timeline.wav" ]; then
+    "$py" "$here/timeline_compare.py" "$wav" "$work/export-timeline.wav" "$cli_cuts" \
+      >"$work/timeline-compare.log" 2>&1
+    report_results "$work/timeline-compare.log" $?
+    # The analysis is read from the project and not changed by an export: a second is the same.
+    if export_session "$work/export-timeline2.wav" "$work/export-timeline2.log" env \
+      && same_audio "$work/export-timeline.wav" "$work/export-timeline2.wav"; then
+      pass "timeline: a second ardour7-export has the same audio as the first, sample for sample"
+    else
+      fail "timeline: the second ardour7-export differs from the first (or failed; see $work/export-timeline2.log)"
+    fi
+  else
+    fail "timeline: ardour7-export; see $work/export-timeline.log"
   fi
 fi
 

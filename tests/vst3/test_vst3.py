@@ -24,8 +24,9 @@ from pedalboard.io import AudioFile  # noqa: E402
 BUNDLE = os.environ["AUDIO_SLICER_VST3"]
 
 
-def load(analysis=None):
-    """The plugin with Snap off, in `analysis` (None: the default, Lookahead)."""
+def load(analysis="Lookahead"):
+    """The plugin with Snap off, in `analysis` (None: the default, Timeline). Most tests here
+    are of the one-pass bounce, which Lookahead renders."""
     plugin = pedalboard.load_plugin(BUNDLE)
     plugin.snap = "Off"
     if analysis is not None:

@@ -62,7 +62,7 @@ impl SessionEdit {
     pub fn save(&mut self, hop_frames: usize) -> Result<SavedSession> {
         let rate = f64::from(self.rate);
         let mut regions = Vec::with_capacity(self.regions.len());
-        for region in &mut self.regions {
+        for region in self.regions.iter_mut().filter(|r| r.samples > 0) {
             let (start, samples, first_block) = (region.start, region.samples, region.first_block);
             let fingerprint = region.fingerprint.clone();
             let scored = region.score(&self.model, hop_frames, self.hop_frames, rate)?;

@@ -172,6 +172,128 @@ fn changed_audio_replaces_the_old_analysis_from_where_it_differs() {
 }
 
 #[test]
+fn digital_silence_over_heard_audio_replaces_nothing() {
+    let model = tiny_model();
+    let rate = 44_100;
+    let audio = signal(4.0, rate);
+    let mut session = SessionEdit::new(model.clone(), rate).unwrap();
+    push_in_blocks(&mut session, 0, &audio, &[1024]);
+    let opts = options(&model, 0.0);
+    let first = session.plan(&opts, &mut no_host_grid).unwrap();
+    // A host's pre-roll or a muted pass: silence at the analysed positions, then the audio.
+    push_in_blocks(&mut session, 0, &vec![0.0; 2 * 44_100], &[1024]);
+    push_in_blocks(&mut session, 0, &audio, &[512]);
+    assert_eq!(session.coverage(), vec![(0, audio.len() as u64)]);
+    assert_eq!(session.heard_new(), audio.len() as u64);
+    let again = session.plan(&opts, &mut no_host_grid).unwrap();
+    assert_eq!(again.cut_samples(rate), first.cut_samples(rate));
+    // Quiet audio that is not digital silence is new audio.
+    let quiet: Vec<f32> = audio.iter().map(|x| x * 1e-3).collect();
+    push_in_blocks(&mut session, 0, &quiet, &[1024]);
+    assert_eq!(session.heard_new(), 2 * audio.len() as u64);
+}
+
+/// `audio` as a host plays it from its start: declicked (a linear fade over the first `fade`
+/// samples), as Ardour does when its transport starts rolling.
+fn faded_in(audio: &[f32], fade: usize) -> Vec<f32> {
+    let mut faded = audio.to_vec();
+    for (i, x) in faded.iter_mut().take(fade).enumerate() {
+        *x *= i as f32 / fade as f32;
+    }
+    faded
+}
+
+#[test]
+fn a_pass_the_host_faded_in_or_out_replays_the_analysis() {
+    let model = tiny_classifier_model(3, 12);
+    let rate = 44_100;
+    let audio = signal(6.0, rate);
+    // Analysed in a pass that was faded in (a real-time pass in Ardour) ...
+    let mut session = SessionEdit::new(model.clone(), rate).unwrap();
+    push_in_blocks(&mut session, 0, &faded_in(&audio, 1000), &[1024]);
+    let opts = options(&model, 0.5);
+    let first = session.plan(&opts, &mut no_host_grid).unwrap();
+    // ... then played clean (an export), then faded in again and stopped with a fade-out in
+    // the middle of a block.
+    push_in_blocks(&mut session, 0, &audio, &[1024]);
+    session.break_run();
+    let mut stopped = faded_in(&audio[..100_000], 2000);
+    for (i, x) in stopped.iter_mut().rev().take(3000).enumerate() {
+        *x *= i as f32 / 3000.0;
+    }
+    push_in_blocks(&mut session, 0, &stopped, &[512]);
+    session.break_run();
+    assert_eq!(session.coverage(), vec![(0, audio.len() as u64)]);
+    assert_eq!(session.heard_new(), audio.len() as u64);
+    let again = session.plan(&opts, &mut no_host_grid).unwrap();
+    assert_eq!(again.cut_samples(rate), first.cut_samples(rate));
+}
+
+#[test]
+fn audio_that_differs_for_a_moment_replaces_nothing_and_to_the_end_replaces_the_rest() {
+    let model = tiny_model();
+    let rate = 44_100;
+    let audio = signal(6.0, rate);
+    let mut session = SessionEdit::new(model.clone(), rate).unwrap();
+    session.push(0, &audio).unwrap();
+    let block = FINGERPRINT_BLOCK as usize;
+    // Two blocks that differ in the middle of a replay: a host's ramp, not a new take.
+    let mut blip = audio.clone();
+    for x in &mut blip[10 * block..12 * block] {
+        *x *= 0.5;
+    }
+    push_in_blocks(&mut session, 0, &blip, &[1000]);
+    assert_eq!(session.coverage(), vec![(0, audio.len() as u64)]);
+    assert_eq!(session.heard_new(), audio.len() as u64);
+    // A change over the last two whole blocks, played on past the end: the rest is new from
+    // where it began to differ.
+    let whole_blocks = audio.len() / block;
+    let from = (whole_blocks - 2) * block;
+    let mut changed = signal(7.0, rate);
+    for x in &mut changed[from..] {
+        *x *= 0.5;
+    }
+    session.break_run();
+    push_in_blocks(&mut session, 0, &changed, &[1000]);
+    assert_eq!(
+        session.coverage(),
+        vec![(0, from as u64), (from as u64, changed.len() as u64)]
+    );
+}
+
+#[test]
+fn digital_silence_joins_a_region_only_when_sound_follows_it() {
+    let model = tiny_model();
+    let rate = 44_100;
+    let audio = signal(4.0, rate);
+    let opts = options(&model, 0.0);
+    let mut alone = SessionEdit::new(model.clone(), rate).unwrap();
+    push_in_blocks(&mut alone, 0, &audio, &[1024]);
+    let expected = alone.plan(&opts, &mut no_host_grid).unwrap();
+    // A pass that rolls on for a second past the end of the track's audio plans the audio.
+    let mut session = SessionEdit::new(model.clone(), rate).unwrap();
+    let mut rolled_on = audio.clone();
+    rolled_on.resize(audio.len() + rate as usize, 0.0);
+    push_in_blocks(&mut session, 0, &rolled_on, &[1024]);
+    let end = audio.len() as u64;
+    assert_eq!(session.coverage(), vec![(0, end)]);
+    let plan = session.plan(&opts, &mut no_host_grid).unwrap();
+    assert_eq!(plan.cut_samples(rate), expected.cut_samples(rate));
+    // Silence alone where nothing was heard starts no region, before or after a break.
+    let far = 10 * end;
+    push_in_blocks(&mut session, far, &vec![0.0; 20_000], &[1024]);
+    assert_eq!(session.coverage(), vec![(0, end)]);
+    session.break_run();
+    assert_eq!(session.coverage(), vec![(0, end)]);
+    assert_eq!(session.analysed_samples(), end);
+    // Silence followed by sound in one run is part of the region: a gap between two clips.
+    let mut gap = vec![0.0; 30_000];
+    gap.extend_from_slice(&audio[..50_000]);
+    push_in_blocks(&mut session, far, &gap, &[1000]);
+    assert_eq!(session.coverage(), vec![(0, end), (far, far + 80_000)]);
+}
+
+#[test]
 fn a_replay_that_ended_inside_a_block_leaves_nothing_to_the_next_run() {
     let model = tiny_model();
     let rate = 44_100;

@@ -72,8 +72,8 @@ impl SavedAnalysis {
 }
 
 /// The project's saved analysis (the `timeline-analysis` state field), counting the states the
-/// host loads into it: a load after activation (Ardour loads a project that way) asks the
-/// plugin to start again from what was loaded.
+/// host loads into it that bring another analysis: such a load after activation (Ardour loads
+/// a project that way) asks the plugin to start again from what was loaded.
 #[derive(Debug, Default)]
 pub struct AnalysisSlot {
     analysis: Mutex<Option<SavedAnalysis>>,
@@ -94,7 +94,7 @@ impl AnalysisSlot {
         self.lock().clone()
     }
 
-    /// How many states the host has loaded into the slot.
+    /// How many states with another analysis than the slot's the host has loaded into it.
     pub fn loads(&self) -> u64 {
         self.loads.load(Ordering::Acquire)
     }
@@ -102,8 +102,14 @@ impl AnalysisSlot {
 
 impl<'a> PersistentField<'a, Option<SavedAnalysis>> for AnalysisSlot {
     fn set(&self, new_value: Option<SavedAnalysis>) {
-        *self.lock() = new_value;
-        self.loads.fetch_add(1, Ordering::AcqRel);
+        let mut slot = self.lock();
+        let id = |analysis: &Option<SavedAnalysis>| analysis.as_ref().map(|a| a.id);
+        // A host that loads back the state it just read from the plugin (JUCE hosts do) brings
+        // nothing new: the running analysis continues it.
+        if id(&slot) != id(&new_value) {
+            self.loads.fetch_add(1, Ordering::AcqRel);
+        }
+        *slot = new_value;
     }
 
     fn map<F, R>(&self, f: F) -> R
