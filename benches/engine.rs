@@ -59,8 +59,8 @@ fn main() {
     );
 
     let t = Instant::now();
-    let hop = model.default_hop_frames();
-    let timeline = model.score_log_mel(&spec, clip.duration(), hop).unwrap();
+    let hop = model.hop_frames();
+    let timeline = model.score_log_mel(&spec, clip.duration()).unwrap();
     let scoring_s = t.elapsed().as_secs_f64();
     println!(
         "scoring, default model ({}, hop {hop} frames, {} segments): {:>8.1}x real time",
@@ -70,10 +70,8 @@ fn main() {
     );
     let plain = Slicer::reconstruction_only(Autoencoder::from_checkpoint(&model_dir).unwrap());
     let t = Instant::now();
-    let quarter = plain.default_hop_frames();
-    let timeline = plain
-        .score_log_mel(&spec, clip.duration(), quarter)
-        .unwrap();
+    let quarter = plain.hop_frames();
+    let timeline = plain.score_log_mel(&spec, clip.duration()).unwrap();
     let plain_s = t.elapsed().as_secs_f64();
     println!(
         "scoring, its autoencoder alone (reconstruction error, hop {quarter} frames, {} segments): {:>8.1}x real time",
@@ -89,7 +87,7 @@ fn main() {
     write_wav(&input, &clip, WavFormat::Int16).unwrap();
     let t = Instant::now();
     let raw = RecordingAnalysis::of_file(&input, model.features()).unwrap();
-    let options = EditOptions::for_model(&model);
+    let options = EditOptions::default();
     let decision =
         plan_edit_of_log_mel(&model, &raw.spec, raw.duration(), &options, &mut |_, _| {}).unwrap();
     let out = dir.join("edited.wav");

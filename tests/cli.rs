@@ -195,6 +195,62 @@ fn training_with_raw_files_learns_from_the_pairs() {
     let list = edit_take(&out, &noisy_take(&dir, 77), &dir);
     let first = list["keep"][0][0].as_f64().unwrap();
     assert!(first > 2.0 && first < 3.6, "keep starts at {first}: {list}");
+    // A classifier counts its context in segments at the step it was trained at: another
+    // step is refused with the reason, and nothing is written.
+    let out_wav = dir.join("other-hop.wav");
+    let run = run_edit(
+        &noisy_take(&dir, 78),
+        &out_wav,
+        &out,
+        &["--hop-frames", "4"],
+    );
+    assert!(!run.status.success());
+    let err = stderr(&run);
+    assert!(
+        err.contains("--hop-frames 4") && err.contains("the step it was trained at"),
+        "{err}"
+    );
+    assert!(!out_wav.exists() && !dir.join("other-hop.cuts.json").exists());
+}
+
+#[test]
+fn edits_at_two_hops_score_and_plan_at_each() {
+    let dir = scratch("edit-hops");
+    let sr = 22050;
+    let mut raw = music(6.0, sr, 21);
+    let (ns, ne) = (raw.len() as f64 / f64::from(sr), 10.0);
+    raw.extend(noise(4.0, sr, 22));
+    raw.extend(music(6.0, sr, 23));
+    let input = dir.join("raw.wav");
+    write_wav(&input, sr, &[raw], false);
+    let mut steps = Vec::new();
+    for hop in ["4", "16"] {
+        let out = dir.join(format!("hop{hop}.wav"));
+        let args = ["--keep-ratio", "0.75", "--snap", "off", "--min-keep", "1"];
+        let run = run_edit(
+            &input,
+            &out,
+            tiny_model(),
+            &[&args[..], &["--hop-frames", hop]].concat(),
+        );
+        assert!(run.status.success(), "{}", stderr(&run));
+        let list = read_json(&dir.join(format!("hop{hop}.cuts.json")));
+        let segments = list["segments"].as_array().unwrap();
+        let start = |i: usize| segments[i]["start"].as_f64().unwrap();
+        steps.push(start(1) - start(0));
+        // The plan follows the scores at either step: the noise burst is cut.
+        let kept_noise: f64 = list["keep"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| (k[1].as_f64().unwrap().min(ne) - k[0].as_f64().unwrap().max(ns)).max(0.0))
+            .sum();
+        assert!(
+            kept_noise < 1.0,
+            "hop {hop}: kept {kept_noise:.2} s of noise: {list}"
+        );
+    }
+    assert!((steps[1] - 4.0 * steps[0]).abs() < 1e-6, "{steps:?}");
 }
 
 #[test]

@@ -71,7 +71,7 @@ fn offline_cuts(input: &[Vec<f32>], threshold_factor: f64) -> Vec<(usize, usize)
             snap: SnapMode::Off,
             ..CutOptions::default()
         },
-        ..EditOptions::for_model(&model)
+        ..EditOptions::default()
     };
     let duration = mono.len() as f64 / f64::from(RATE);
     let edit = plan_edit_of_log_mel(&model, &spec, duration, &options, &mut |_, _| {}).unwrap();

@@ -16,7 +16,7 @@ use clap::Args;
 use serde_json::json;
 
 use crate::batch::{batch_outputs, expand_inputs, has_extension, run_batch};
-use crate::options::{load_model, positive_count, EditTuning, FormatArg, ModelArg};
+use crate::options::{at_hop, load_model, positive_count, EditTuning, FormatArg, ModelArg};
 use crate::progress::ProgressOptions;
 
 /// Arguments of `score`.
@@ -99,11 +99,10 @@ pub fn run_score(args: ScoreArgs) -> Result<()> {
     let png_path = base.with_extension("scores.png");
     let paths = [json_path.clone(), csv_path.clone(), png_path.clone()];
     let outputs = OutputSet::prepare(&paths, &[&args.file], args.force)?;
-    let model = load_model(args.model.model.as_deref())?;
+    let model = at_hop(load_model(args.model.model.as_deref())?, args.hop_frames)?;
     let analysis = RecordingAnalysis::of_file(&args.file, model.features())?;
     warn_about_input(&args.file, &analysis);
-    let hop = args.hop_frames.unwrap_or(model.default_hop_frames());
-    let timeline = model.score_log_mel(&analysis.spec, analysis.duration(), hop)?;
+    let timeline = model.score_log_mel(&analysis.spec, analysis.duration())?;
     let threshold = model.default_threshold().unwrap_or(f64::NAN);
     write_scores_json(
         outputs.temp_path(&json_path)?,
@@ -173,7 +172,10 @@ pub fn run_edit(args: EditArgs) -> Result<()> {
     if single {
         // Every output path is checked before the analysis.
         let outputs = edit_outputs(&inputs[0], &args.out, args.force)?;
-        let model = load_model(args.model.model.as_deref())?;
+        let model = at_hop(
+            load_model(args.model.model.as_deref())?,
+            args.edit.hop_frames,
+        )?;
         let mut progress = args.progress.reporter("segments scored");
         let summary = edit_one(
             &model,
@@ -199,7 +201,10 @@ pub fn run_edit(args: EditArgs) -> Result<()> {
         );
     }
     let jobs = batch_outputs(&inputs, &args.out)?;
-    let model = load_model(args.model.model.as_deref())?;
+    let model = at_hop(
+        load_model(args.model.model.as_deref())?,
+        args.edit.hop_frames,
+    )?;
     // Several files at once: the line printed as each finishes is the progress.
     run_batch(
         &jobs,
@@ -244,7 +249,7 @@ fn edit_one(
     let [_, json, labels, csv, rpp, png] = edit_paths(out)?;
     let analysis = RecordingAnalysis::of_file(input, model.features())?;
     warn_about_input(input, &analysis);
-    let options = args.edit.to_options(model);
+    let options = args.edit.to_options();
     let decision =
         plan_edit_of_log_mel(model, &analysis.spec, analysis.duration(), &options, report)?;
     if decision.plan.keep.is_empty() {

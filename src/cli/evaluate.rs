@@ -20,7 +20,7 @@ use audio_slicer::research::level_gate::LevelGate;
 use audio_slicer::research::metrics::{load_truths, score_dir, BenchReport};
 use clap::Args;
 
-use crate::options::{positive_count, EditTuning, MethodArg};
+use crate::options::{at_hop, positive_count, EditTuning, MethodArg};
 use crate::progress::ProgressOptions;
 use crate::train::build_model;
 
@@ -50,7 +50,7 @@ pub struct EvaluateArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Score the level-gate baseline (Strip Silence style, -40 dBFS) instead of a model.
-    #[arg(long, conflicts_with_all = ["model", "edited_only", "autoencoder_from", "method"])]
+    #[arg(long, conflicts_with_all = ["model", "edited_only", "autoencoder_from", "method", "hop_frames"])]
     pub level_gate: bool,
     /// When training: what to train (default: pair-classifier).
     #[arg(long, value_enum, conflicts_with = "model")]
@@ -73,8 +73,8 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
     }
     let model = match (&args.model, args.level_gate) {
         (_, true) => None,
-        (Some(dir), false) => Some(Slicer::from_checkpoint(dir)?),
-        (None, false) => Some(train_for_bench(&args)?),
+        (Some(dir), false) => Some(at_hop(Slicer::from_checkpoint(dir)?, args.edit.hop_frames)?),
+        (None, false) => Some(at_hop(train_for_bench(&args)?, args.edit.hop_frames)?),
     };
     let truths = load_truths(&args.bench_dir, &args.split)?;
     if truths.is_empty() {
@@ -92,7 +92,7 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
         let source = raw.display().to_string();
         let list = match &model {
             Some(model) => {
-                let decision = plan_edit(model, &clip, &args.edit.to_options(model))?;
+                let decision = plan_edit(model, &clip, &args.edit.to_options())?;
                 cut_list_of(&decision, &source, clip.sample_rate, model.name())
             }
             None => level_gate_cut_list(&clip, &source),
@@ -144,6 +144,12 @@ fn train_for_bench(args: &EvaluateArgs) -> Result<Slicer> {
 
 /// k-fold cross-validation on `DATA_DIR/{input,desired_output}`: no truth files needed.
 fn run_cross_validation(args: &EvaluateArgs) -> Result<()> {
+    if let Some(hop) = args.edit.hop_frames {
+        return Err(anyhow!(
+            "--hop-frames {hop}: cross-validation trains pair classifiers, which score at the \
+             step they were trained at"
+        ));
+    }
     let method = MethodArg::resolve(args.method, args.edited_only);
     if method != MethodArg::PairClassifier {
         return Err(anyhow!(
@@ -181,7 +187,7 @@ fn run_cross_validation(args: &EvaluateArgs) -> Result<()> {
                 train_on_spectrograms(specs, &names, &options, &mut |_| {})
             }
         },
-        &|model| args.edit.to_options(model),
+        &|_| args.edit.to_options(),
         &mut |step| {
             match step {
                 CrossValStep::Aligning(name) => eprintln!("aligning {name} with its edit"),

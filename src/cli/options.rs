@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use audio_slicer::engine::audio_io::WavFormat;
 use audio_slicer::engine::cut_plan::{CutOptions, SnapMode};
 use audio_slicer::engine::edit::{EditOptions, ThresholdMode};
@@ -23,6 +23,17 @@ pub fn default_model_dir() -> PathBuf {
 pub fn load_model(dir: Option<&Path>) -> Result<Slicer> {
     let dir = dir.map_or_else(default_model_dir, Path::to_path_buf);
     Slicer::from_checkpoint(&dir)
+}
+
+/// `model` scoring a segment every `hop_frames` frames, when the user chose a step
+/// (`--hop-frames`): scores and plans then both follow it, or the choice is refused.
+pub fn at_hop(model: Slicer, hop_frames: Option<usize>) -> Result<Slicer> {
+    match hop_frames {
+        None => Ok(model),
+        Some(hop) => model
+            .with_hop_frames(hop)
+            .with_context(|| format!("--hop-frames {hop}")),
+    }
 }
 
 /// The model option.
@@ -142,7 +153,8 @@ pub struct EditTuning {
     /// Crossfade at each join in seconds (equal power).
     #[arg(long, default_value_t = DEFAULT_CROSSFADE_SECONDS, value_parser = seconds, allow_negative_numbers = true)]
     pub crossfade: f64,
-    /// Step between scored segments in analysis frames (default: the model's).
+    /// Step between scored segments in analysis frames (default: the model's). Only a model
+    /// scored by reconstruction error takes another step than its own.
     #[arg(long, value_parser = positive_count)]
     pub hop_frames: Option<usize>,
     /// Keep cut boundaries where the scores put them instead of moving them to the nearest
@@ -153,9 +165,8 @@ pub struct EditTuning {
 
 impl EditTuning {
     /// The engine options these arguments describe.
-    pub fn to_options(&self, model: &Slicer) -> EditOptions {
-        let mut options = EditOptions::for_model(model);
-        options.threshold = if let Some(r) = self.keep_ratio {
+    pub fn to_options(&self) -> EditOptions {
+        let threshold = if let Some(r) = self.keep_ratio {
             ThresholdMode::KeepRatio(r)
         } else if let Some(p) = self.percentile {
             ThresholdMode::Percentile(p)
@@ -164,25 +175,24 @@ impl EditTuning {
         } else {
             ThresholdMode::Calibrated
         };
-        options.cut = CutOptions {
-            min_keep: self.min_keep,
-            min_cut: self.min_cut,
-            pre_pad: self.pre_pad,
-            post_pad: self.post_pad,
-            snap: match self.snap {
-                SnapArg::Beat => SnapMode::Beat,
-                SnapArg::Bar => SnapMode::Bar,
-                SnapArg::Onset => SnapMode::Onset,
-                SnapArg::Off => SnapMode::Off,
+        EditOptions {
+            threshold,
+            cut: CutOptions {
+                min_keep: self.min_keep,
+                min_cut: self.min_cut,
+                pre_pad: self.pre_pad,
+                post_pad: self.post_pad,
+                snap: match self.snap {
+                    SnapArg::Beat => SnapMode::Beat,
+                    SnapArg::Bar => SnapMode::Bar,
+                    SnapArg::Onset => SnapMode::Onset,
+                    SnapArg::Off => SnapMode::Off,
+                },
+                snap_tolerance: self.snap_tolerance,
             },
-            snap_tolerance: self.snap_tolerance,
-        };
-        options.crossfade = self.crossfade;
-        options.refine_boundaries = !self.no_refine;
-        if let Some(h) = self.hop_frames {
-            options.hop_frames = h;
+            crossfade: self.crossfade,
+            refine_boundaries: !self.no_refine,
         }
-        options
     }
 }
 

@@ -157,7 +157,7 @@ pub fn build_model(
     } else {
         match classifier {
             Some(c) => Scorer::Contextual(ContextScorer::Classifier(c)),
-            None => Scorer::Reconstruction,
+            None => return Ok(Slicer::reconstruction_only(autoencoder)),
         }
     };
     Ok(Slicer::new(autoencoder, scorer))

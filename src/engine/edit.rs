@@ -42,20 +42,18 @@ pub struct EditOptions {
     pub cut: CutOptions,
     /// Crossfade at each join of the rendered edit, in seconds.
     pub crossfade: f64,
-    /// Step between scored segments, in analysis frames.
-    pub hop_frames: usize,
     /// Move cut boundaries to the nearest strong spectral change (within half a segment).
     pub refine_boundaries: bool,
 }
 
-impl EditOptions {
-    /// Defaults for a model: calibrated threshold, quarter-segment hop, 20 ms crossfades.
-    pub fn for_model(model: &Slicer) -> Self {
+impl Default for EditOptions {
+    /// The model's calibrated threshold, the default cut rules, 20 ms crossfades, refined
+    /// boundaries.
+    fn default() -> Self {
         Self {
             threshold: ThresholdMode::Calibrated,
             cut: CutOptions::default(),
             crossfade: DEFAULT_CROSSFADE_SECONDS,
-            hop_frames: model.default_hop_frames(),
             refine_boundaries: true,
         }
     }
@@ -168,7 +166,7 @@ pub fn plan_edit_of_log_mel(
     report: &mut dyn FnMut(usize, usize),
 ) -> Result<EditDecision> {
     let beats = track_beats(&spec.data, spec.n_mels, spec.frame_rate);
-    let timeline = model.score_log_mel_reporting(spec, duration, options.hop_frames, report)?;
+    let timeline = model.score_log_mel_reporting(spec, duration, report)?;
     let curve = ChangeCurve::of(spec);
     let (threshold, plan) = plan_cuts(model, &curve, &timeline, &beats, options)?;
     Ok(EditDecision {
@@ -195,7 +193,9 @@ pub fn plan_cuts(
     let bad: Vec<bool> = bins.iter().map(|&s| s > threshold).collect();
     let plan = if options.refine_boundaries {
         let radius = model.segment_frames() / 2;
-        let frames = refine_to_frames(&bad, options.hop_frames, curve, radius);
+        // The scores' own step: the planner never assumes one.
+        let hop_frames = (timeline.hop_seconds * curve.frame_rate).round() as usize;
+        let frames = refine_to_frames(&bad, hop_frames.max(1), curve, radius);
         let frame_seconds = 1.0 / curve.frame_rate;
         CutPlan::from_bad_mask(
             &frames,

@@ -58,7 +58,6 @@ const DESCRIBE_BATCH: usize = 64;
 pub struct SessionEdit {
     model: Arc<Slicer>,
     rate: u32,
-    hop_frames: usize,
     /// Heard regions, ascending by start and never overlapping.
     regions: Vec<Region>,
     /// What the next sample continues.
@@ -210,7 +209,6 @@ impl SessionEdit {
         // Fail here, not on the first block, if the rate cannot be analysed.
         StreamingLogMel::new(model.features(), rate)?;
         Ok(Self {
-            hop_frames: model.default_hop_frames(),
             model,
             rate,
             regions: Vec::new(),
@@ -350,7 +348,7 @@ impl SessionEdit {
                         let region = &mut self.regions[index];
                         region.extend_silence(silence)?;
                         region.extend(&taken[..=last])?;
-                        region.describe(&self.model, self.hop_frames, DESCRIBE_BATCH)?;
+                        region.describe(&self.model, DESCRIBE_BATCH)?;
                         self.heard_new += silence + last as u64 + 1;
                         (n - 1 - last) as u64
                     }
@@ -492,7 +490,7 @@ impl SessionEdit {
         for region in self.regions.iter_mut().filter(|r| r.samples > 0) {
             let (start, samples) = (region.start, region.samples);
             let grid = grid_of(start, samples);
-            let scored = region.score(&self.model, options.hop_frames, self.hop_frames, rate)?;
+            let scored = region.score(&self.model, rate)?;
             let (threshold, plan) = plan_cuts(
                 &self.model,
                 &scored.curve,
@@ -615,11 +613,11 @@ impl Region {
 
     /// Describes the segments that now lie whole inside the final frames, once at least
     /// `batch` of them are waiting (1 describes every one).
-    fn describe(&mut self, model: &Slicer, hop: usize, batch: usize) -> Result<()> {
+    fn describe(&mut self, model: &Slicer, batch: usize) -> Result<()> {
         let Some(live) = self.live.as_mut() else {
             return Ok(());
         };
-        live.describe(model, hop, batch)
+        live.describe(model, batch)
     }
 
     /// Ends the region at timeline sample `at`: its analysis closes, and what reaches past
@@ -663,20 +661,14 @@ impl Region {
     }
 
     /// Scores the region as it stands, reusing the last scoring when nothing changed.
-    fn score(
-        &mut self,
-        model: &Slicer,
-        hop_frames: usize,
-        model_hop: usize,
-        rate: f64,
-    ) -> Result<&Scored> {
+    fn score(&mut self, model: &Slicer, rate: f64) -> Result<&Scored> {
         if self.scored.as_ref().map(|s| s.samples) != Some(self.samples) {
             let live = self
                 .live
                 .as_mut()
                 .ok_or_else(|| anyhow!("internal error: a restored region lost its scoring"))?;
             let duration = self.samples as f64 / rate;
-            let (mut timeline, spec) = live.score(model, hop_frames, model_hop, duration)?;
+            let (mut timeline, spec) = live.score(model, duration)?;
             // Scores are kept (and saved) at single precision, so a restored session plans
             // exactly as this one.
             for segment in &mut timeline.segments {
@@ -697,8 +689,8 @@ impl Region {
 
 impl Live {
     /// See [`Region::describe`].
-    fn describe(&mut self, model: &Slicer, hop: usize, batch: usize) -> Result<()> {
-        let seg = model.segment_frames();
+    fn describe(&mut self, model: &Slicer, batch: usize) -> Result<()> {
+        let (seg, hop) = (model.segment_frames(), model.hop_frames());
         let Some(local) = self.local.as_mut() else {
             return Ok(());
         };
@@ -721,25 +713,18 @@ impl Live {
 
     /// Scores the analysis as it stands (closing an open one's last frames on a copy); returns
     /// the timeline and the spectrogram it was scored from.
-    fn score(
-        &mut self,
-        model: &Slicer,
-        hop_frames: usize,
-        model_hop: usize,
-        duration: f64,
-    ) -> Result<(ScoreTimeline, LogMel)> {
+    fn score(&mut self, model: &Slicer, duration: f64) -> Result<(ScoreTimeline, LogMel)> {
         let mut spec = self.spec.clone();
         if let Some(features) = self.features.as_mut() {
             spec.data.extend(features.closing_frames());
         }
         let timeline = match model.context_scorer() {
-            // A context scorer works at its own step, whatever `hop_frames` says (as in
-            // `Slicer::score_log_mel`). The descriptors of segments inside the final frames
-            // are kept; only those touching the closing frames are described here.
+            // The descriptors of segments inside the final frames are kept; only those
+            // touching the closing frames are described here.
             Some(scorer) => {
-                self.describe(model, model_hop, 1)?;
-                let seg = model.segment_frames();
-                let starts = segment_starts(spec.frames(), seg, model_hop);
+                self.describe(model, 1)?;
+                let (seg, hop) = (model.segment_frames(), model.hop_frames());
+                let starts = segment_starts(spec.frames(), seg, hop);
                 let mut local = self.local.clone().unwrap_or(SegmentDescriptors {
                     starts: Vec::new(),
                     values: Vec::new(),
@@ -752,7 +737,7 @@ impl Live {
                     model.autoencoder(),
                     &spec,
                     starts[known..].to_vec(),
-                    model_hop,
+                    hop,
                     &mut |_, _| {},
                 )?;
                 local.dim = rest.dim;
@@ -760,7 +745,7 @@ impl Live {
                 local.values.extend(rest.values);
                 model.score_descriptors(scorer, &local, spec.frame_rate, duration)?
             }
-            None => model.score_log_mel(&spec, duration, hop_frames)?,
+            None => model.score_log_mel(&spec, duration)?,
         };
         Ok((timeline, spec))
     }

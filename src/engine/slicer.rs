@@ -45,8 +45,8 @@ pub struct Slicer {
 #[allow(clippy::large_enum_variant)]
 pub enum Scorer {
     /// The autoencoder's reconstruction error (with a raw decoder, the edited decoder's error
-    /// minus the raw one's).
-    Reconstruction,
+    /// minus the raw one's), of segments every `hop_frames` frames.
+    Reconstruction { hop_frames: usize },
     /// A scorer of each segment's descriptors in their context.
     Contextual(ContextScorer),
 }
@@ -107,9 +107,32 @@ impl Slicer {
         }
     }
 
-    /// A model scoring by reconstruction error only.
+    /// A model scoring by reconstruction error only, at a quarter-segment step.
     pub fn reconstruction_only(autoencoder: Autoencoder) -> Self {
-        Self::new(autoencoder, Scorer::Reconstruction)
+        // Four scores per segment length resolve a cut to a quarter of a segment.
+        let hop_frames = (autoencoder.config().segment_frames / 4).max(1);
+        Self::new(autoencoder, Scorer::Reconstruction { hop_frames })
+    }
+
+    /// The model scoring every `hop_frames` frames. Only a model scored by reconstruction
+    /// error takes another step than its own: a context scorer was trained on segments at its
+    /// step, and its context is counted in them.
+    pub fn with_hop_frames(mut self, hop_frames: usize) -> Result<Self> {
+        if hop_frames == 0 {
+            bail!("the step between scored segments must be at least 1 frame");
+        }
+        let own = self.hop_frames();
+        match &mut self.scorer {
+            Scorer::Reconstruction { hop_frames: hop } => *hop = hop_frames,
+            Scorer::Contextual(_) if own != hop_frames => bail!(
+                "model '{}' ({}) scores a segment every {own} frames, the step it was trained \
+                 at; only a model scored by reconstruction error takes another step than its own",
+                self.name(),
+                self.method(),
+            ),
+            Scorer::Contextual(_) => {}
+        }
+        Ok(self)
     }
 
     /// A model scoring by `classifier` over `autoencoder`.
@@ -128,7 +151,7 @@ impl Slicer {
     /// The scorer of contextual descriptors, unless the model scores by reconstruction error.
     pub fn context_scorer(&self) -> Option<&ContextScorer> {
         match &self.scorer {
-            Scorer::Reconstruction => None,
+            Scorer::Reconstruction { .. } => None,
             Scorer::Contextual(s) => Some(s),
         }
     }
@@ -248,11 +271,14 @@ impl Slicer {
         self.autoencoder.config().segment_frames
     }
 
-    /// The step between scored segments this model prefers (the classifier's context is
-    /// measured in segments at that hop).
-    pub fn default_hop_frames(&self) -> usize {
-        self.context_scorer()
-            .map_or((self.segment_frames() / 4).max(1), |s| s.geometry().0)
+    /// The step between scored segments, in analysis frames: every score the model gives is
+    /// of segments this far apart, and plans read it from the scores
+    /// ([`ScoreTimeline::hop_seconds`]).
+    pub fn hop_frames(&self) -> usize {
+        match &self.scorer {
+            Scorer::Reconstruction { hop_frames } => *hop_frames,
+            Scorer::Contextual(scorer) => scorer.geometry().0,
+        }
     }
 
     /// The absolute threshold to use when the user asks for none: the classifier's decision
@@ -272,13 +298,8 @@ impl Slicer {
 
     /// Scores an unnormalised spectrogram of a recording lasting `duration` seconds.
     /// With a classifier the score is the probability that the segment is cut.
-    pub fn score_log_mel(
-        &self,
-        spec: &LogMel,
-        duration: f64,
-        hop_frames: usize,
-    ) -> Result<ScoreTimeline> {
-        self.score_log_mel_reporting(spec, duration, hop_frames, &mut |_, _| {})
+    pub fn score_log_mel(&self, spec: &LogMel, duration: f64) -> Result<ScoreTimeline> {
+        self.score_log_mel_reporting(spec, duration, &mut |_, _| {})
     }
 
     /// [`Self::score_log_mel`], calling `report(done, total)` with the segments scored so far
@@ -287,11 +308,10 @@ impl Slicer {
         &self,
         spec: &LogMel,
         duration: f64,
-        hop_frames: usize,
         report: &mut dyn FnMut(usize, usize),
     ) -> Result<ScoreTimeline> {
         let Some(scorer) = self.context_scorer() else {
-            let timeline = score_log_mel(&self.autoencoder, spec, duration, hop_frames)?;
+            let timeline = score_log_mel(&self.autoencoder, spec, duration, self.hop_frames())?;
             report(timeline.segments.len(), timeline.segments.len());
             return Ok(timeline);
         };

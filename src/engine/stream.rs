@@ -115,21 +115,12 @@ pub struct StreamingAnalyser {
 }
 
 impl StreamingAnalyser {
-    /// An analyser for mono audio at `input_rate` Hz, scoring segments every `hop_frames` frames.
-    /// A model with a classifier must be given its own step ([`Slicer::default_hop_frames`]):
-    /// its context is counted in those steps.
-    pub fn new(model: Arc<Slicer>, input_rate: u32, hop_frames: usize) -> Result<Self> {
+    /// An analyser for mono audio at `input_rate` Hz, scoring segments at the model's step
+    /// ([`Slicer::hop_frames`]).
+    pub fn new(model: Arc<Slicer>, input_rate: u32) -> Result<Self> {
         let features = model.features().clone();
-        let context = match model.context_scorer() {
-            Some(scorer) if hop_frames != scorer.geometry().0 => {
-                return Err(anyhow!(
-                    "the model's {} scores every {} frames, not {hop_frames}",
-                    model.method(),
-                    scorer.geometry().0
-                ));
-            }
-            _ => classifier_context(&model, PRIOR_WEIGHT),
-        };
+        let context = classifier_context(&model, PRIOR_WEIGHT);
+        let hop_frames = model.hop_frames();
         let extractor = LogMelExtractor::new(&features)?;
         if input_rate == 0 {
             return Err(anyhow!("sample rate must be positive"));
@@ -170,7 +161,7 @@ impl StreamingAnalyser {
             next_segment: 0,
             bins: VecDeque::new(),
             bins_offset: 0,
-            hop_frames: hop_frames.max(1),
+            hop_frames,
             scratch: Vec::new(),
             resampler,
             model,

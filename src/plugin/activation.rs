@@ -157,8 +157,7 @@ impl Starter {
     }
 
     fn start_lookahead(&self, loaded: model::LoadedModel, rate: u32) -> Result<Running, String> {
-        let hop = loaded.model.default_hop_frames();
-        let analyser = StreamingAnalyser::new(loaded.model.clone(), rate, hop)
+        let analyser = StreamingAnalyser::new(loaded.model.clone(), rate)
             .map_err(|e| format!("cannot analyse at {rate} Hz: {e:#}"))?;
         // Lookahead: the analysis delay; for the planner, a segment or the default min-keep if
         // longer, so short kept pieces between cuts are cut as the offline edit cuts them; room

@@ -110,9 +110,11 @@ fn slicer_scores_a_dual_autoencoder_by_the_difference() {
                 - per_segment_mse(&model.decode_raw(&z).unwrap(), &x)[0]
         })
         .collect();
-    let slicer = Slicer::reconstruction_only(model);
+    let slicer = Slicer::reconstruction_only(model)
+        .with_hop_frames(FRAMES)
+        .unwrap();
     assert_eq!(slicer.method(), METHOD_DUAL_AUTOENCODER);
-    let timeline = slicer.score_log_mel(&spec, 1.6, FRAMES).unwrap();
+    let timeline = slicer.score_log_mel(&spec, 1.6).unwrap();
     let scores: Vec<f32> = timeline.segments.iter().map(|s| s.score as f32).collect();
     assert_close(&scores, &expected);
 }

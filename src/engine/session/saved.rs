@@ -58,14 +58,14 @@ impl SavedSession {
 
 impl SessionEdit {
     /// The analysis of everything heard, for saving. Regions not scored since they last
-    /// changed are scored first, at the step planning uses (`hop_frames`).
-    pub fn save(&mut self, hop_frames: usize) -> Result<SavedSession> {
+    /// changed are scored first.
+    pub fn save(&mut self) -> Result<SavedSession> {
         let rate = f64::from(self.rate);
         let mut regions = Vec::with_capacity(self.regions.len());
         for region in self.regions.iter_mut().filter(|r| r.samples > 0) {
             let (start, samples, first_block) = (region.start, region.samples, region.first_block);
             let fingerprint = region.fingerprint.clone();
-            let scored = region.score(&self.model, hop_frames, self.hop_frames, rate)?;
+            let scored = region.score(&self.model, rate)?;
             regions.push(SavedRegion::of(
                 start,
                 samples,

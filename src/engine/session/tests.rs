@@ -8,7 +8,7 @@ use crate::engine::stream::tests::{signal, tiny_classifier_model, tiny_model};
 use crate::engine::timeline::TimeRange;
 
 /// Options that cut something with an untrained model: a threshold inside its score range.
-fn options(model: &Slicer, threshold: f64) -> EditOptions {
+fn options(threshold: f64) -> EditOptions {
     EditOptions {
         threshold: ThresholdMode::Absolute(threshold),
         cut: CutOptions {
@@ -16,7 +16,7 @@ fn options(model: &Slicer, threshold: f64) -> EditOptions {
             min_keep: 0.1,
             ..CutOptions::default()
         },
-        ..EditOptions::for_model(model)
+        ..EditOptions::default()
     }
 }
 
@@ -54,14 +54,8 @@ fn a_session_heard_in_blocks_plans_what_the_offline_edit_plans() {
         let mut extractor = LogMelExtractor::new(model.features()).unwrap();
         let spec = log_mel_of(&mut extractor, std::slice::from_ref(&audio), rate).unwrap();
         let duration = audio.len() as f64 / f64::from(rate);
-        let probe = plan_edit_of_log_mel(
-            &model,
-            &spec,
-            duration,
-            &options(&model, 0.0),
-            &mut |_, _| {},
-        )
-        .unwrap();
+        let probe =
+            plan_edit_of_log_mel(&model, &spec, duration, &options(0.0), &mut |_, _| {}).unwrap();
         let mut scores: Vec<f64> = probe.timeline.segments.iter().map(|s| s.score).collect();
         scores.sort_by(f64::total_cmp);
         let mut session = SessionEdit::new(model.clone(), rate).unwrap();
@@ -70,7 +64,7 @@ fn a_session_heard_in_blocks_plans_what_the_offline_edit_plans() {
         let mut cut_something = false;
         for quantile in [0.3, 0.7] {
             let threshold = scores[(quantile * scores.len() as f64) as usize];
-            let opts = options(&model, threshold);
+            let opts = options(threshold);
             let offline =
                 plan_edit_of_log_mel(&model, &spec, duration, &opts, &mut |_, _| {}).unwrap();
             let plan = session.plan(&opts, &mut no_host_grid).unwrap();
@@ -104,9 +98,7 @@ fn cut_spans_are_in_timeline_samples() {
     let audio = signal(6.0, rate);
     let mut session = SessionEdit::new(model.clone(), rate).unwrap();
     session.push(50_000, &audio).unwrap();
-    let plan = session
-        .plan(&options(&model, 0.5), &mut no_host_grid)
-        .unwrap();
+    let plan = session.plan(&options(0.5), &mut no_host_grid).unwrap();
     let region = &plan.regions[0];
     let cuts = plan.cut_samples(rate);
     let kept: u64 = region
@@ -129,7 +121,7 @@ fn hearing_a_region_again_analyses_nothing_and_changes_no_plan() {
     let audio = signal(6.0, rate);
     let mut session = SessionEdit::new(model.clone(), rate).unwrap();
     push_in_blocks(&mut session, 0, &audio, &[1024]);
-    let opts = options(&model, 0.5);
+    let opts = options(0.5);
     let first = session.plan(&opts, &mut no_host_grid).unwrap();
     // The whole song again, then a loop from an unaligned point in the middle.
     push_in_blocks(&mut session, 0, &audio, &[700]);
@@ -165,9 +157,7 @@ fn changed_audio_replaces_the_old_analysis_from_where_it_differs() {
         audio.len() as u64 + (4 * 44_100 - from)
     );
     // The first region's plan still covers its part; the new take is planned on its own.
-    let plan = session
-        .plan(&options(&model, 0.0), &mut no_host_grid)
-        .unwrap();
+    let plan = session.plan(&options(0.0), &mut no_host_grid).unwrap();
     assert_eq!(plan.coverage(), session.coverage());
 }
 
@@ -178,7 +168,7 @@ fn digital_silence_over_heard_audio_replaces_nothing() {
     let audio = signal(4.0, rate);
     let mut session = SessionEdit::new(model.clone(), rate).unwrap();
     push_in_blocks(&mut session, 0, &audio, &[1024]);
-    let opts = options(&model, 0.0);
+    let opts = options(0.0);
     let first = session.plan(&opts, &mut no_host_grid).unwrap();
     // A host's pre-roll or a muted pass: silence at the analysed positions, then the audio.
     push_in_blocks(&mut session, 0, &vec![0.0; 2 * 44_100], &[1024]);
@@ -211,7 +201,7 @@ fn a_pass_the_host_faded_in_or_out_replays_the_analysis() {
     // Analysed in a pass that was faded in (a real-time pass in Ardour) ...
     let mut session = SessionEdit::new(model.clone(), rate).unwrap();
     push_in_blocks(&mut session, 0, &faded_in(&audio, 1000), &[1024]);
-    let opts = options(&model, 0.5);
+    let opts = options(0.5);
     let first = session.plan(&opts, &mut no_host_grid).unwrap();
     // ... then played clean (an export), then faded in again and stopped with a fade-out in
     // the middle of a block.
@@ -266,7 +256,7 @@ fn digital_silence_joins_a_region_only_when_sound_follows_it() {
     let model = tiny_model();
     let rate = 44_100;
     let audio = signal(4.0, rate);
-    let opts = options(&model, 0.0);
+    let opts = options(0.0);
     let mut alone = SessionEdit::new(model.clone(), rate).unwrap();
     push_in_blocks(&mut alone, 0, &audio, &[1024]);
     let expected = alone.plan(&opts, &mut no_host_grid).unwrap();
@@ -308,7 +298,7 @@ fn a_replay_that_ended_inside_a_block_leaves_nothing_to_the_next_run() {
     let mut fresh = SessionEdit::new(model.clone(), rate).unwrap();
     fresh.push(0, &other).unwrap();
     assert_eq!(session.coverage(), fresh.coverage());
-    let opts = options(&model, 0.0);
+    let opts = options(0.0);
     let (a, b) = (
         session.plan(&opts, &mut no_host_grid).unwrap(),
         fresh.plan(&opts, &mut no_host_grid).unwrap(),
@@ -336,14 +326,10 @@ fn a_region_shorter_than_a_segment_is_kept_whole() {
     for model in [tiny_classifier_model(3, 12), tiny_model()] {
         let rate = 44_100;
         let mut session = SessionEdit::new(model.clone(), rate).unwrap();
-        let empty = session
-            .plan(&options(&model, 0.0), &mut no_host_grid)
-            .unwrap();
+        let empty = session.plan(&options(0.0), &mut no_host_grid).unwrap();
         assert!(empty.regions.is_empty());
         session.push(0, &signal(0.05, rate)).unwrap();
-        let plan = session
-            .plan(&options(&model, 0.0), &mut no_host_grid)
-            .unwrap();
+        let plan = session.plan(&options(0.0), &mut no_host_grid).unwrap();
         assert_eq!(plan.coverage(), vec![(0, 2205)]);
         assert!(plan.cut_samples(rate).is_empty());
     }
@@ -369,9 +355,7 @@ fn a_restored_session_plans_exactly_as_the_saved_one() {
         // Two regions, the second still open when saved.
         session.push(0, &audio[..150_000]).unwrap();
         push_in_blocks(&mut session, 200_000, &audio[200_000..], &[999]);
-        let probe = session
-            .plan(&options(&model, 0.0), &mut no_host_grid)
-            .unwrap();
+        let probe = session.plan(&options(0.0), &mut no_host_grid).unwrap();
         let mut scores: Vec<f64> = probe.regions[1]
             .timeline
             .segments
@@ -379,7 +363,7 @@ fn a_restored_session_plans_exactly_as_the_saved_one() {
             .map(|s| s.score)
             .collect();
         scores.sort_by(f64::total_cmp);
-        let saved = session.save(model.default_hop_frames()).unwrap();
+        let saved = session.save().unwrap();
         // Through JSON, as a host's state holds it.
         let json = serde_json::to_string(&saved).unwrap();
         let saved: SavedSession = serde_json::from_str(&json).unwrap();
@@ -388,7 +372,7 @@ fn a_restored_session_plans_exactly_as_the_saved_one() {
         assert_eq!(restored.heard_new(), 0);
         let mut cut_something = false;
         for quantile in [0.2, 0.6] {
-            let opts = options(&model, scores[(quantile * scores.len() as f64) as usize]);
+            let opts = options(scores[(quantile * scores.len() as f64) as usize]);
             let live = session.plan(&opts, &mut no_host_grid).unwrap();
             cut_something |= !live.cut_samples(rate).is_empty();
             assert_same_plans(&restored.plan(&opts, &mut no_host_grid).unwrap(), &live);
@@ -405,9 +389,7 @@ fn a_restored_session_plans_exactly_as_the_saved_one() {
             restored.coverage(),
             vec![(0, 150_000), (200_000, from), (from, audio.len() as u64)]
         );
-        restored
-            .plan(&options(&model, 0.0), &mut no_host_grid)
-            .unwrap();
+        restored.plan(&options(0.0), &mut no_host_grid).unwrap();
     }
 }
 
@@ -416,7 +398,7 @@ fn a_damaged_saved_analysis_is_refused_with_the_reason() {
     let model = tiny_model();
     let mut session = SessionEdit::new(model.clone(), 44_100).unwrap();
     session.push(0, &signal(3.0, 44_100)).unwrap();
-    let saved = serde_json::to_value(session.save(model.default_hop_frames()).unwrap()).unwrap();
+    let saved = serde_json::to_value(session.save().unwrap()).unwrap();
     let with = |edit: &dyn Fn(&mut serde_json::Value)| {
         let mut value = saved.clone();
         edit(&mut value);

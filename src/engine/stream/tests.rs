@@ -52,8 +52,7 @@ fn stream_events(
     audio: &[f32],
     sizes: &[usize],
 ) -> Vec<StreamEvent> {
-    let mut analyser =
-        StreamingAnalyser::new(model.clone(), rate, model.default_hop_frames()).unwrap();
+    let mut analyser = StreamingAnalyser::new(model.clone(), rate).unwrap();
     let mut events = Vec::new();
     let mut at = 0;
     for &size in sizes.iter().cycle() {
@@ -92,9 +91,7 @@ fn offline(model: &Slicer, rate: u32, audio: &[f32]) -> crate::engine::scoring::
     let mut ex = LogMelExtractor::new(model.features()).unwrap();
     let spec = log_mel_of(&mut ex, &[audio.to_vec()], rate).unwrap();
     let duration = audio.len() as f64 / f64::from(rate);
-    model
-        .score_log_mel(&spec, duration, model.default_hop_frames())
-        .unwrap()
+    model.score_log_mel(&spec, duration).unwrap()
 }
 
 fn assert_close(a: f64, b: f64, what: &str) {
@@ -166,8 +163,7 @@ fn bins_are_final_within_the_stated_analysis_delay() {
         (tiny_classifier_model(1, 4), 44_100),
     ] {
         let audio = signal(3.0, rate);
-        let hop = model.default_hop_frames();
-        let mut analyser = StreamingAnalyser::new(model.clone(), rate, hop).unwrap();
+        let mut analyser = StreamingAnalyser::new(model.clone(), rate).unwrap();
         let delay = analyser.analysis_delay_seconds(rate);
         let mut events = Vec::new();
         let mut seen = 0;
@@ -366,8 +362,7 @@ fn stream_to_end(
     let config = model.features();
     let mut padded = audio.to_vec();
     padded.extend(std::iter::repeat_n(0.0, config.n_fft / 2));
-    let hop = model.default_hop_frames();
-    let mut analyser = StreamingAnalyser::new(model.clone(), config.sample_rate, hop).unwrap();
+    let mut analyser = StreamingAnalyser::new(model.clone(), config.sample_rate).unwrap();
     analyser.set_prior_weight(prior);
     let mut events = Vec::new();
     for block in padded.chunks(700) {
@@ -385,7 +380,7 @@ fn streamed_classifier_reaches_the_offline_probabilities_once_it_has_heard_every
     let (short, long) = (2, 6);
     let model = tiny_classifier_model(short, long);
     let config = model.features().clone();
-    let (seg, hop) = (model.segment_frames(), model.default_hop_frames());
+    let (seg, hop) = (model.segment_frames(), model.hop_frames());
     // A length whose centred frames leave no end-aligned extra segment offline.
     let audio = signal(4.0, config.sample_rate);
     let len = config.hop * (seg - 1 + hop * ((audio.len() / config.hop - seg) / hop));
@@ -439,11 +434,20 @@ fn streamed_classifier_reaches_the_offline_probabilities_once_it_has_heard_every
 }
 
 #[test]
-fn a_classifier_needs_its_own_step() {
+fn a_classifier_scores_at_its_own_step() {
     let model = tiny_classifier_model(1, 4);
-    assert!(StreamingAnalyser::new(model.clone(), 44_100, 16).is_err());
-    let analyser = StreamingAnalyser::new(model.clone(), 44_100, 8).unwrap();
-    let plain = StreamingAnalyser::new(tiny_model(), 44_100, 8).unwrap();
+    let only = |m: Arc<Slicer>| Arc::try_unwrap(m).ok().unwrap();
+    assert!(only(tiny_classifier_model(1, 4))
+        .with_hop_frames(16)
+        .is_err());
+    assert!(only(tiny_classifier_model(1, 4)).with_hop_frames(8).is_ok());
+    assert_eq!(
+        only(tiny_model()).with_hop_frames(16).unwrap().hop_frames(),
+        16
+    );
+    let analyser = StreamingAnalyser::new(model.clone(), 44_100).unwrap();
+    let plain_at_8 = Arc::new(only(tiny_model()).with_hop_frames(8).unwrap());
+    let plain = StreamingAnalyser::new(plain_at_8, 44_100).unwrap();
     // Four rows of eight frames of context wait on top of the segment.
     let extra = analyser.analysis_delay_seconds(44_100) - plain.analysis_delay_seconds(44_100);
     let expected = 4.0 * 8.0 * 256.0 / 22_050.0;

@@ -199,11 +199,7 @@ impl Worker {
         if current(&slot.lock()) != self.saved_id {
             return Ok(());
         }
-        let hop = EditOptions::for_model(self.session.model()).hop_frames;
-        let saved = SavedAnalysis::new(
-            self.setup.model_info.source.clone(),
-            self.session.save(hop)?,
-        );
+        let saved = SavedAnalysis::new(self.setup.model_info.source.clone(), self.session.save()?);
         let id = saved.id;
         let mut slot = slot.lock();
         if current(&slot) == self.saved_id {
@@ -273,7 +269,7 @@ impl Worker {
         let options = EditOptions {
             threshold,
             cut: params.cut_options(),
-            ..EditOptions::for_model(&model)
+            ..EditOptions::default()
         };
         let rate_hz = self.session.rate();
         let rate = f64::from(rate_hz);
