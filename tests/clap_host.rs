@@ -132,8 +132,8 @@ fn timeline_analysis_gates_the_second_pass_and_survives_a_reopened_project() {
     let input = stereo_session(noise_at, noise_len, total, 41);
     let mut session = ClapSession::open();
     session.use_model(tiny_model_dir());
-    session.use_analysis("timeline");
-    // The analysis pass passes the track untouched, with no latency.
+    // Timeline analysis is the default. The analysis pass passes the track untouched, with
+    // no latency.
     let first = session.render(&input, RATE);
     assert_eq!(first.latency, 0);
     assert!(first.audio == input, "the analysis pass changed the audio");

@@ -374,6 +374,20 @@ impl SessionEdit {
                 let region = &mut self.regions[index];
                 let end = region.start + region.samples;
                 if at == end {
+                    // The region's last block is partial: compare what was heard of it too (a
+                    // restored region keeps no sum for it), or a region shorter than a block
+                    // could never be found changed.
+                    let block_start = at / FINGERPRINT_BLOCK * FINGERPRINT_BLOCK;
+                    if whole && block_start < at && region.live.is_some() {
+                        let heard = (sum / FINGERPRINT_BLOCK as f64) as f32;
+                        let stored = (region.pending_sum / FINGERPRINT_BLOCK as f64) as f32;
+                        if heard != 0.0 && !same_fingerprint(stored, heard) {
+                            differing = Some(differing.unwrap_or(Differing {
+                                from: block_start,
+                                blocks: 0,
+                            }));
+                        }
+                    }
                     // Audio that differed up to the end of what was heard before is new: the
                     // region ends where it began to differ.
                     if let Some(differing) = differing {

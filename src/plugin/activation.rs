@@ -12,7 +12,7 @@
 //! state, so a bounce never depends on how fast it was built.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -325,6 +325,8 @@ struct RebuildLink {
     requests: ArrayQueue<Request>,
     built: ArrayQueue<Built>,
     stop: AtomicBool,
+    /// What the newest state handed over was started from (the audio thread never reads it).
+    basis: Mutex<Basis>,
 }
 
 /// The rebuild thread of one activation; dropping it stops the thread and drops whatever it
@@ -347,6 +349,7 @@ impl Rebuilder {
         // At most one state is built and not yet taken; the audio thread retires one state
         // per state taken.
         let link = Arc::new(RebuildLink {
+            basis: Mutex::new(basis.clone()),
             requests: ArrayQueue::new(8),
             built: ArrayQueue::new(1),
             stop: AtomicBool::new(false),
@@ -367,6 +370,17 @@ impl Rebuilder {
             thread: Some(thread),
             forcing: false,
         })
+    }
+
+    /// Whether the state running (and none waiting to be taken) was started from `basis`.
+    pub fn serves(&self, basis: &Basis) -> bool {
+        self.link.built.is_empty()
+            && *self
+                .link
+                .basis
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                == *basis
     }
 
     /// Asks for a new state even if the parameters ask for the one running.
@@ -451,6 +465,7 @@ impl Watcher {
             {
                 let built = self.build(forced);
                 forced = false;
+                *link.basis.lock().unwrap_or_else(PoisonError::into_inner) = self.basis.clone();
                 let _ = link.built.push(built);
             }
             std::thread::park_timeout(REBUILD_IDLE);

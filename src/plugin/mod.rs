@@ -51,11 +51,22 @@ pub struct AudioSlicer {
     recipe: Option<Recipe>,
     /// Starts another running state when the parameters ask for one while active.
     rebuilder: Option<Rebuilder>,
+    /// The host's setup of the current activation; `None` while inactive.
+    setup: Option<Setup>,
     /// The timeline analysis, kept between activations.
     sessions: SessionStore,
     /// Whether the host has played its transport since the plugin was created (see
     /// [`timeline::Running`]).
     song_seen: Arc<AtomicBool>,
+}
+
+/// What the host set an activation up with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Setup {
+    rate_bits: u32,
+    channels: u32,
+    max_block: u32,
+    offline: bool,
 }
 
 impl Default for AudioSlicer {
@@ -66,6 +77,7 @@ impl Default for AudioSlicer {
             running: None,
             recipe: None,
             rebuilder: None,
+            setup: None,
             sessions: SessionStore::default(),
             song_seen: Arc::default(),
         }
@@ -167,6 +179,27 @@ impl Plugin for AudioSlicer {
         config: &BufferConfig,
         context: &mut impl ActivateContext<Self>,
     ) -> bool {
+        let setup = Setup {
+            rate_bits: config.sample_rate.to_bits(),
+            channels: layout.main_output_channels.map_or(0, NonZeroU32::get),
+            max_block: config.max_buffer_size,
+            offline: config.process_mode == ProcessMode::Offline,
+        };
+        // Activated again with nothing changed (the host loaded a state that asks for what
+        // runs: JUCE hosts load back the state they just read): what runs keeps running, its
+        // analysis and delay line intact.
+        if self.setup == Some(setup)
+            && self.recipe == Some(Recipe::current(&self.params))
+            && self
+                .rebuilder
+                .as_ref()
+                .is_some_and(|r| r.serves(&Basis::current(&self.params)))
+        {
+            let latency = self.running.as_deref().map_or(0, Running::latency) as u32;
+            context.set_latency_samples(latency);
+            return true;
+        }
+        self.setup = Some(setup);
         // Stop (and join) the previous analysis before starting another.
         self.rebuilder = None;
         self.running = None;
@@ -219,6 +252,7 @@ impl Plugin for AudioSlicer {
     fn deactivate(&mut self) {
         // The rebuild thread first: it may hold a state being started.
         self.rebuilder = None;
+        self.setup = None;
         self.running = None;
         self.recipe = None;
     }
@@ -289,7 +323,11 @@ mod tests {
     }
 
     #[test]
-    fn projects_saved_before_the_analysis_parameter_keep_the_lookahead() {
+    fn timeline_is_the_default_and_older_projects_keep_the_lookahead() {
+        assert_eq!(
+            SlicerParams::default().analysis.value(),
+            params::Analysis::Timeline
+        );
         assert_eq!(analysis_of(&state_with(None)), Some("lookahead"));
         for id in ["timeline", "lookahead"] {
             assert_eq!(analysis_of(&state_with(Some(id))), Some(id));

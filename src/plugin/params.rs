@@ -194,9 +194,9 @@ impl Default for SlicerParams {
             ),
             snap: EnumParam::new("Snap", Snap::Beat),
             mode: EnumParam::new("Mode", GateMode::Gate),
-            // Lookahead stays the default while `ardour7-export` of a project saved in Lookahead
-            // starts it late: Ardour loads the state after activating the plugin (README).
-            analysis: EnumParam::new("Analysis", Analysis::Lookahead),
+            // No latency; projects saved before the parameter existed keep Lookahead
+            // (`AudioSlicer::filter_state`).
+            analysis: EnumParam::new("Analysis", Analysis::Timeline),
             midi_out: BoolParam::new("MIDI out", true),
             midi_channel: IntParam::new("MIDI channel", 1, IntRange::Linear { min: 1, max: 16 }),
             midi_cc: IntParam::new("Score CC", 20, IntRange::Linear { min: 0, max: 119 }),

@@ -225,6 +225,25 @@ class Vst3(unittest.TestCase):
         out = restored.process(self.audio, self.rate, buffer_size=1024)
         np.testing.assert_array_equal(out, self.audio)
 
+    def test_a_state_loaded_into_an_active_plugin_reports_its_latency_at_once(self):
+        # Timeline analysis is the default, with no latency; a project saved in Lookahead
+        # loaded into the active plugin (as Ardour loads a project) must report the lookahead
+        # before the host processes again (vendor/README.md: nice-plug's patch).
+        plugin = load(analysis=None)
+        flush(plugin, self.rate)
+        self.assertEqual(str(plugin.analysis), "Timeline")
+        self.assertEqual(plugin.reported_latency_samples, 0)
+        raw = plugin.raw_state
+        state = component_state(raw)
+        state["params"]["analysis"] = {"string": "lookahead"}
+        plugin.raw_state = with_component_state(raw, state)
+        self.assertEqual(str(plugin.analysis), "Lookahead")
+        self.assertGreater(plugin.reported_latency_samples, self.rate)
+        # Loading back the state just read restarts nothing and reports the same latency.
+        latency = plugin.reported_latency_samples
+        plugin.raw_state = plugin.raw_state
+        self.assertEqual(plugin.reported_latency_samples, latency)
+
     def test_persisted_fields_round_trip_and_old_states_load(self):
         plugin = load()
         flush(plugin, self.rate)

@@ -284,6 +284,41 @@ fn digital_silence_joins_a_region_only_when_sound_follows_it() {
 }
 
 #[test]
+fn a_region_shorter_than_a_block_is_compared_too() {
+    let model = tiny_model();
+    let rate = 44_100;
+    let audio = signal(3.0, rate);
+    let other: Vec<f32> = audio.iter().map(|x| 0.5 * x).collect();
+    // A host heard 2560 samples of something else at the stream's start (pedalboard primes a
+    // plugin before a render), then plays the track from the start.
+    let mut session = SessionEdit::new(model.clone(), rate).unwrap();
+    session.push(0, &other[..2560]).unwrap();
+    session.break_run();
+    push_in_blocks(&mut session, 0, &audio, &[1024]);
+    assert_eq!(session.coverage(), vec![(0, audio.len() as u64)]);
+    assert_eq!(session.heard_new(), 2560 + audio.len() as u64);
+    let mut alone = SessionEdit::new(model.clone(), rate).unwrap();
+    push_in_blocks(&mut alone, 0, &audio, &[1024]);
+    let opts = options(0.0);
+    assert_eq!(
+        session
+            .plan(&opts, &mut no_host_grid)
+            .unwrap()
+            .cut_samples(rate),
+        alone
+            .plan(&opts, &mut no_host_grid)
+            .unwrap()
+            .cut_samples(rate)
+    );
+    // The same 2560 samples heard again are a replay: nothing is analysed twice.
+    let mut same = SessionEdit::new(model.clone(), rate).unwrap();
+    same.push(0, &audio[..2560]).unwrap();
+    same.break_run();
+    push_in_blocks(&mut same, 0, &audio, &[1024]);
+    assert_eq!(same.heard_new(), audio.len() as u64);
+}
+
+#[test]
 fn a_replay_that_ended_inside_a_block_leaves_nothing_to_the_next_run() {
     let model = tiny_model();
     let rate = 44_100;

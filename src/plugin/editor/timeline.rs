@@ -3,7 +3,7 @@
 
 use egui::{Color32, Pos2, Rect, Stroke};
 
-use crate::plugin::params::SlicerParams;
+use crate::plugin::params::{Analysis, SlicerParams};
 use crate::plugin::snapshot::Snapshot;
 
 const SCORE: Color32 = Color32::from_rgb(120, 190, 255);
@@ -14,6 +14,8 @@ const MARKER: Color32 = Color32::from_rgb(255, 90, 90);
 const GRID: Color32 = Color32::from_gray(70);
 /// Timeline analysis: stretches of the song not analysed yet (they pass untouched).
 const NOT_ANALYSED: Color32 = Color32::from_rgba_premultiplied(60, 60, 60, 90);
+/// What a stretch not analysed yet says, where there is room for it.
+const PLAY_ONCE: &str = "play once to analyse";
 /// The longest view: a whole song, or a long session.
 const MAX_ZOOM_SECONDS: f64 = 3600.0;
 /// Room under the plot for the ruler labels.
@@ -72,8 +74,9 @@ pub fn show(ui: &mut egui::Ui, snapshot: &Snapshot, params: &SlicerParams) {
     let y = |s: f64| plot.max.y - (s / top).clamp(0.0, 1.0) as f32 * plot.height();
 
     ruler(&painter, snapshot, plot, rect, t0, t1, &x);
-    // Timeline analysis: grey where the song has not been heard yet.
-    if !snapshot.coverage.is_empty() {
+    // Timeline analysis: grey where the song has not been heard yet, which passes untouched
+    // until it is played.
+    if params.analysis.value() == Analysis::Timeline {
         let mut from = t0.max(0.0);
         for &(a, b) in snapshot.coverage.iter().chain([&(t1, t1)]) {
             if a > from {
@@ -82,6 +85,15 @@ pub fn show(ui: &mut egui::Ui, snapshot: &Snapshot, params: &SlicerParams) {
                     Pos2::new(x(a.min(t1)), plot.max.y),
                 );
                 painter.rect_filled(r, 0.0, NOT_ANALYSED);
+                if r.width() > 160.0 {
+                    painter.text(
+                        r.center(),
+                        egui::Align2::CENTER_CENTER,
+                        PLAY_ONCE,
+                        egui::FontId::proportional(14.0),
+                        Color32::from_gray(200),
+                    );
+                }
             }
             from = from.max(b);
         }
