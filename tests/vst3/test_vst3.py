@@ -194,11 +194,9 @@ class Vst3(unittest.TestCase):
         plugin = load()
         for name, value in CHANGED.items():
             setattr(plugin, name, value)
-        # nice-plug 0.4 ignores a VST3 host's setParamNormalized while processing is on (JUCE
-        # switches it on at load) and takes the value from the next process call instead, so
-        # a state saved before any audio was processed holds the old values. A DAW processes
-        # continuously; pedalboard needs a few samples processed first.
-        flush(plugin, self.rate)
+        # Read at once, with nothing processed since: JUCE keeps the plugin processing, and
+        # nice-plug 0.4 as published took a value set then only from the next process call, so
+        # this state held the old values (vendor/README.md: the patch).
         state = plugin.raw_state
         restored = pedalboard.load_plugin(BUNDLE)
         restored.raw_state = state

@@ -806,7 +806,11 @@ impl<P: Vst3Plugin> IEditControllerTrait for Wrapper<P> {
     unsafe fn setParamNormalized(&self, id: ParamID, value: ParamValue) -> tresult {
         // If the plugin is currently processing audio, then this parameter change will also be sent
         // to the process function
-        if self.inner.is_processing.load(Ordering::SeqCst) {
+        // Audio Slicer's patch: only a plugin with sample-accurate automation waits for it there.
+        // JUCE hosts keep a plugin processing between renders and read its state before the
+        // next one: the change must be in the state they read. A plugin that reads parameters
+        // per block loses nothing by having the value now.
+        if self.inner.is_processing.load(Ordering::SeqCst) && P::SAMPLE_ACCURATE_AUTOMATION {
             return kResultOk;
         }
 
