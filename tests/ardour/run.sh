@@ -32,6 +32,8 @@
 #  9. Timeline analysis in a session of its own: a real-time pass with 0 latency, the project
 #     saved with the analysis; two exports in new Ardour processes must each be the recording
 #     with no latency, cut where the command line cuts (timeline_compare.py), and the same.
+# 10. That region moved later on the timeline and played again: it is analysed again, and the
+#     export carries the command line's edit at the new place.
 #
 # Environment: AUDIO_SLICER_VST3 (bundle path), AUDIO_SLICER_ARDOUR_SKIP_FIXTURE=1 (use the
 # fixture already written instead of running cargo), AUDIO_SLICER_FIXTURE (the fixture's
@@ -364,6 +366,25 @@ else
     fi
   else
     fail "timeline: ardour7-export; see $work/export-timeline.log"
+  fi
+
+  # 10. The region moved on the timeline (by 64 fingerprint blocks, 5.94 s at 44.1 kHz, so the
+  #     new position is analysed on the same block grid as the command line's file), played again
+  #     in real time: the analysis saved for the old position differs from what plays there now,
+  #     so it is analysed again; the export then carries the command line's edit at the new place.
+  move=262144
+  if ! "$py" "$here/move_region.py" "$session/$name.ardour" Slice "$move" >"$work/tl-move.log" 2>&1; then
+    fail "timeline: moving the region; see $work/tl-move.log"
+  elif ! AS_PLAY_S="$(( play_s + (move + rate - 1) / rate ))" AS_SAVE=1 run_lua play "$work/tl-play-moved.log"; then
+    fail "timeline: the real-time pass over the moved region; see $work/tl-play-moved.log"
+  elif export_session "$work/export-moved.wav" "$work/export-moved.log" env && [ -s "$work/export-moved.wav" ]; then
+    "$py" "$here/timeline_compare.py" "$wav" "$work/export-moved.wav" "$cli_cuts" "$move" \
+      >"$work/timeline-moved-compare.log" 2>&1
+    moved_rc=$?
+    sed -i 's/^RESULT timeline_/RESULT timeline_moved_/' "$work/timeline-moved-compare.log"
+    report_results "$work/timeline-moved-compare.log" "$moved_rc"
+  else
+    fail "timeline: ardour7-export of the moved region; see $work/export-moved.log"
   fi
 fi
 

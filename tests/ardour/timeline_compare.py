@@ -7,7 +7,9 @@ its cuts the command line's: every boundary within TOLERANCE_S. Timeline analysi
 whole track with the command line's planner, so the boundaries agree to within a few samples;
 the tolerance is the issue's 10 ms.
 
-Usage: timeline_compare.py FIXTURE_WAV EXPORT_WAV CLI_CUTS_JSON
+Usage: timeline_compare.py FIXTURE_WAV EXPORT_WAV CLI_CUTS_JSON [OFFSET_SAMPLES]
+(OFFSET_SAMPLES: where the recording starts on the session's timeline, 0 unless given; the
+export then begins with that much silence.)
 Prints "RESULT name PASS|FAIL detail" lines, like compare.py.
 """
 
@@ -85,7 +87,10 @@ def result(name, ok, detail):
 def main():
     audio, rate = read(sys.argv[1])
     out, out_rate = read(sys.argv[2])
-    cli = cli_cuts(json.load(open(sys.argv[3])))
+    offset = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+    # The recording where the session plays it, and the command line's cuts there.
+    audio = np.pad(audio, ((0, 0), (offset, 0)))
+    cli = [(a + offset / rate, b + offset / rate) for a, b in cli_cuts(json.load(open(sys.argv[3])))]
     ok = result("timeline_export_rate", out_rate == rate, f"export at {out_rate} Hz, fixture {rate} Hz")
     n = min(audio.shape[1], out.shape[1])
     audio, out = audio[:, :n], out[:, :n]
