@@ -320,7 +320,11 @@ impl Running {
             }
             done += len;
         }
-        self.wake();
+        // In real time the analysis thread looks at its queue every `IDLE` anyway; waking it
+        // on every buffer only costs the audio thread a system call. A render waits for it.
+        if self.offline_waits() {
+            self.wake();
+        }
     }
 
     fn offline_waits(&self) -> bool {
