@@ -12,7 +12,7 @@
 //! state, so a bounce never depends on how fast it was built.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -329,6 +329,12 @@ struct RebuildLink {
     basis: Mutex<Basis>,
 }
 
+impl RebuildLink {
+    fn basis(&self) -> MutexGuard<'_, Basis> {
+        self.basis.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// The rebuild thread of one activation; dropping it stops the thread and drops whatever it
 /// still holds.
 ///
@@ -349,7 +355,7 @@ impl Rebuilder {
         // At most one state is built and not yet taken; the audio thread retires one state
         // per state taken.
         let link = Arc::new(RebuildLink {
-            basis: Mutex::new(basis.clone()),
+            basis: Mutex::new(basis),
             requests: ArrayQueue::new(8),
             built: ArrayQueue::new(1),
             stop: AtomicBool::new(false),
@@ -361,9 +367,9 @@ impl Rebuilder {
                 let mut watcher = Watcher {
                     starter,
                     recipe,
-                    basis,
+                    link: thread_link,
                 };
-                watcher.run(&thread_link);
+                watcher.run();
             })?;
         Ok(Self {
             link,
@@ -374,13 +380,7 @@ impl Rebuilder {
 
     /// Whether the state running (and none waiting to be taken) was started from `basis`.
     pub fn serves(&self, basis: &Basis) -> bool {
-        self.link.built.is_empty()
-            && *self
-                .link
-                .basis
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                == *basis
+        self.link.built.is_empty() && *self.link.basis() == *basis
     }
 
     /// Asks for a new state even if the parameters ask for the one running.
@@ -438,18 +438,19 @@ impl Drop for Rebuilder {
     }
 }
 
-/// The rebuild thread's view: what the newest state it handed over was started for and from.
+/// The rebuild thread's view: what the newest state it handed over was started for (from:
+/// [`RebuildLink::basis`]).
 struct Watcher {
     starter: Starter,
     recipe: Recipe,
-    basis: Basis,
+    link: Arc<RebuildLink>,
 }
 
 impl Watcher {
-    fn run(&mut self, link: &RebuildLink) {
+    fn run(&mut self) {
         let mut forced = false;
-        while !link.stop.load(Ordering::Acquire) {
-            while let Some(request) = link.requests.pop() {
+        while !self.link.stop.load(Ordering::Acquire) {
+            while let Some(request) = self.link.requests.pop() {
                 match request {
                     Request::Force => forced = true,
                     Request::Retire(running) => drop(running),
@@ -458,15 +459,14 @@ impl Watcher {
             // One state at a time in the hand-over slot: the next is built once it is taken.
             // The basis is watched too: a project state may bring another model.
             let params = &self.starter.params;
-            if link.built.is_empty()
+            if self.link.built.is_empty()
                 && (forced
                     || Recipe::current(params) != self.recipe
-                    || Basis::current(params) != self.basis)
+                    || Basis::current(params) != *self.link.basis())
             {
                 let built = self.build(forced);
                 forced = false;
-                *link.basis.lock().unwrap_or_else(PoisonError::into_inner) = self.basis.clone();
-                let _ = link.built.push(built);
+                let _ = self.link.built.push(built);
             }
             std::thread::park_timeout(REBUILD_IDLE);
         }
@@ -475,14 +475,16 @@ impl Watcher {
     fn build(&mut self, forced: bool) -> Built {
         let params = &self.starter.params;
         let now = Basis::current(params);
-        if !forced && self.basis.still_serves(&now) {
+        let built = if !forced && self.link.basis().still_serves(&now) {
             self.recipe = Recipe::current(params);
-            self.basis = now;
-            return Built::Unchanged(self.recipe);
-        }
-        let (recipe, running) = self.starter.start();
-        self.recipe = recipe;
-        self.basis = now;
-        Built::Started(recipe, running)
+            Built::Unchanged(self.recipe)
+        } else {
+            let (recipe, running) = self.starter.start();
+            self.recipe = recipe;
+            Built::Started(recipe, running)
+        };
+        // Only once the state is built: until then `Rebuilder::serves` says the old basis.
+        *self.link.basis() = now;
+        built
     }
 }
