@@ -19,6 +19,8 @@ import sys
 import numpy as np
 from pedalboard.io import AudioFile
 
+from cli_compare import cuts_of
+
 TOLERANCE_S = 0.010
 # The goal for the export's agreement with the command line, at TOLERANCE_S.
 MIN_F1 = 0.99
@@ -68,17 +70,6 @@ def agreement_f1(audio, out, rate, cuts, resolution=TOLERANCE_S):
     return (1.0 if either == 0 else 2.0 * both / either), int(audible.sum())
 
 
-def cli_cuts(cut_list):
-    cuts, cursor = [], 0.0
-    for start, end in cut_list["keep"]:
-        if start > cursor:
-            cuts.append((cursor, start))
-        cursor = max(cursor, end)
-    if cursor < cut_list["duration"]:
-        cuts.append((cursor, cut_list["duration"]))
-    return cuts
-
-
 def result(name, ok, detail):
     print(f"RESULT {name} {'PASS' if ok else 'FAIL'} {detail}", flush=True)
     return ok
@@ -90,7 +81,7 @@ def main():
     offset = int(sys.argv[4]) if len(sys.argv) > 4 else 0
     # The recording where the session plays it, and the command line's cuts there.
     audio = np.pad(audio, ((0, 0), (offset, 0)))
-    cli = [(a + offset / rate, b + offset / rate) for a, b in cli_cuts(json.load(open(sys.argv[3])))]
+    cli = [(a + offset / rate, b + offset / rate) for a, b in cuts_of(json.load(open(sys.argv[3])))]
     ok = result("timeline_export_rate", out_rate == rate, f"export at {out_rate} Hz, fixture {rate} Hz")
     n = min(audio.shape[1], out.shape[1])
     audio, out = audio[:, :n], out[:, :n]
