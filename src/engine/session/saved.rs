@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
 use std::sync::Arc;
 
-use super::{Cursor, Region, Scored, SessionEdit, FINGERPRINT_BLOCK};
+use super::region::{Region, Scored};
+use super::{Cursor, SessionEdit, FINGERPRINT_BLOCK};
 use crate::engine::beats::BeatGrid;
 use crate::engine::boundaries::ChangeCurve;
 use crate::engine::scoring::ScoreTimeline;
@@ -62,7 +63,7 @@ impl SessionEdit {
     pub fn save(&mut self) -> Result<SavedSession> {
         let rate = f64::from(self.rate);
         let mut regions = Vec::with_capacity(self.regions.len());
-        for region in self.regions.iter_mut().filter(|r| r.samples > 0) {
+        for region in self.regions.iter_mut().filter(|r| r.heard()) {
             let (start, samples, first_block) = (region.start, region.samples, region.first_block);
             let fingerprint = region.fingerprint.clone();
             let scored = region.score(&self.model, rate)?;
