@@ -94,15 +94,28 @@ pub fn plucked_loop(seconds: f64, rate: u32, seed: u64) -> Vec<f32> {
 /// "Music" that never repeats: plucked notes of random pitch on a pentatonic scale, random
 /// length and level at random times, over a quiet noise floor.
 pub fn random_notes(seconds: f64, rate: u32, seed: u64) -> Vec<f32> {
+    random_notes_played(seconds, rate, seed, 0.0, 1.0)
+}
+
+/// The passage [`random_notes`] makes with `seed` and the same `seconds`, played again
+/// `semitones` higher and `tempo` times as fast (so it runs on past `seconds` of the original):
+/// what another take of the same music sounds like.
+pub fn random_notes_played(
+    seconds: f64,
+    rate: u32,
+    seed: u64,
+    semitones: f32,
+    tempo: f64,
+) -> Vec<f32> {
     let n = (seconds * f64::from(rate)).round() as usize;
-    let at = |s: f64| (s * f64::from(rate)).round() as usize;
+    let at = |s: f64| (s / tempo * f64::from(rate)).round() as usize;
     let mut rng = Lcg::spread(seed);
     let mut out: Vec<f32> = (0..n).map(|_| 0.002 * (rng.unit() - 0.5)).collect();
     let scale = [0.0f32, 2.0, 4.0, 7.0, 9.0, 12.0, 14.0, 16.0, 19.0, 21.0];
     let mut start = 0usize;
     while start < n {
         let step = scale[(rng.unit() * scale.len() as f32) as usize % scale.len()];
-        let f = 110.0 * 2f32.powf(step / 12.0);
+        let f = 110.0 * 2f32.powf((step + semitones) / 12.0);
         let len = at(0.3 + 0.7 * f64::from(rng.unit()));
         let level = 0.1 + 0.2 * rng.unit();
         for i in 0..len.min(n - start) {

@@ -7,6 +7,7 @@ use audio_slicer::engine::align::{align, Alignment};
 use audio_slicer::engine::audio_io::read_audio;
 use audio_slicer::engine::cut_list::CutList;
 use audio_slicer::engine::outputs::{require_extension, OutputSet};
+use audio_slicer::engine::takes::CutKind;
 use audio_slicer::engine::timeline::total_duration;
 use clap::Args;
 
@@ -70,7 +71,8 @@ pub fn run(args: AlignArgs) -> Result<()> {
     Ok(())
 }
 
-/// One line per span, flagging the ones the editor moved or used twice.
+/// One line per span, flagging the ones the editor moved or used twice, then one per cut
+/// stretch with its label.
 fn print_spans(alignment: &Alignment) {
     let moved = alignment.out_of_order();
     for (i, span) in alignment.spans.iter().enumerate() {
@@ -88,6 +90,19 @@ fn print_spans(alignment: &Alignment) {
             span.raw.end,
             span.edited.start,
             span.edited.end
+        );
+    }
+    for cut in &alignment.cuts {
+        let what = match cut.kind {
+            CutKind::Junk => "junk".to_string(),
+            CutKind::Take { of, distance } => format!(
+                "take of raw {:.3} - {:.3} s (distance {distance:.3})",
+                of.start, of.end
+            ),
+        };
+        println!(
+            "cut    : raw {:>9.3} - {:>9.3} s: {what}",
+            cut.raw.start, cut.raw.end
         );
     }
     if !alignment.in_order {

@@ -17,7 +17,8 @@
 //!    the 16 kHz waveforms within 20 ms of the coarse one) and a gain, and each join is placed
 //!    at the change point between the two neighbouring models; equal-power crossfades of 50 ms
 //!    land within a few milliseconds of their middle.
-//! 4. **Report**: spans in seconds, with the reorders and repeats an editor may have made.
+//! 4. **Report**: spans in seconds, with the reorders and repeats an editor may have made, and
+//!    each cut stretch labelled junk or another take of kept music ([`crate::engine::takes`]).
 //!
 //! The cost is dominated by the search, about one FFT correlation of the whole raw at 4 kHz per
 //! 0.5 s of the edit: about a second for a three-minute pair on two cores.
@@ -32,6 +33,8 @@ use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
 use super::audio_io::AudioClip;
+use super::takes::pitch_classes::PitchClasses;
+use super::takes::{label_cuts, LabelledCut};
 use super::timeline::TimeRange;
 use path::{find_runs, Layout, MIN_BLOCK};
 use refine::refine;
@@ -67,6 +70,9 @@ pub struct Alignment {
     pub repeated: Vec<usize>,
     /// Seconds of the edit that match no part of the raw with confidence.
     pub unmatched_seconds: f64,
+    /// The raw stretches the edit left out, in raw order, each labelled junk or another take of
+    /// kept material.
+    pub cuts: Vec<LabelledCut>,
 }
 
 impl Alignment {
@@ -144,12 +150,20 @@ pub fn align(raw: &AudioClip, edited: &AudioClip) -> Result<Alignment> {
         bail!(no_match_message());
     }
     let matched: f64 = spans.iter().map(|s| s.edited.duration()).sum();
-    Ok(Alignment {
+    let mut alignment = Alignment {
         in_order: out_of_order(&spans).is_empty(),
         repeated: repeated_spans(&spans),
         unmatched_seconds: (edited_duration - matched).max(0.0),
         spans,
-    })
+        cuts: Vec::new(),
+    };
+    let pitch_classes = PitchClasses::of(&raw_track.fine, FINE_RATE);
+    alignment.cuts = label_cuts(
+        &pitch_classes,
+        &alignment.kept_ranges(raw_duration),
+        raw_duration,
+    );
+    Ok(alignment)
 }
 
 fn no_match_message() -> String {

@@ -20,5 +20,6 @@ pub mod scoring;
 pub mod session;
 pub mod slicer;
 pub mod stream;
+pub mod takes;
 pub mod timeline;
 pub mod training;

@@ -333,6 +333,7 @@ fn kept_ranges_merge_clip_and_sort() {
         in_order: false,
         repeated: vec![2],
         unmatched_seconds: 0.0,
+        cuts: Vec::new(),
     };
     assert_eq!(
         alignment.kept_ranges(10.0),
