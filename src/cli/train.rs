@@ -9,6 +9,7 @@ use audio_slicer::engine::pairs::{
     learn_from_files, learn_from_pairs, unmatched_files, ClassifierTraining, LabelSource,
 };
 use audio_slicer::engine::slicer::{ContextScorer, Scorer, Slicer};
+use audio_slicer::engine::timeline::total_duration;
 use audio_slicer::engine::training::{
     check_model_destination, edited_files, load_features, save_model_atomically, train,
     TrainOptions,
@@ -136,8 +137,15 @@ pub fn build_model(
     let classifier = match method {
         MethodArg::Autoencoder | MethodArg::DualAutoencoder | MethodArg::EditedNovelty => None,
         MethodArg::PairClassifier => {
-            learn_from_pairs(&autoencoder, data_dir, classifier, &mut |pair| {
-                eprintln!("aligning {} with its edit", pair.name)
+            learn_from_pairs(&autoencoder, data_dir, classifier, &mut |pair, labelled| {
+                let raw = labelled.spec.frames() as f64 / labelled.spec.frame_rate;
+                eprintln!(
+                    "aligned {} with its edit: kept {:.1} % of {raw:.1} s; {:.1} s cut as other \
+                     takes of kept music, left out of what the classifier learns",
+                    pair.name,
+                    100.0 * total_duration(&labelled.kept) / raw.max(f64::MIN_POSITIVE),
+                    total_duration(&labelled.takes)
+                )
             })?
         }
         MethodArg::FileClassifier => {

@@ -24,6 +24,9 @@ use pitch_classes::PitchClasses;
 /// to label a false start of two seconds.
 const WINDOW: usize = 30;
 const WINDOW_HOP: usize = 5;
+/// How far (seconds) a label may be off where a take meets junk inside one cut stretch: half a
+/// window, since a window matches once most of it is the take.
+pub const LABEL_RESOLUTION_SECONDS: f64 = WINDOW as f64 / pitch_classes::FRAME_RATE / 2.0;
 /// Cut stretches shorter than this (frames) are too short to identify: junk.
 const MIN_FRAMES: usize = 5;
 /// A window is a take when its best match is at most this distance (one minus cosine)...
@@ -54,6 +57,14 @@ pub struct LabelledCut {
     /// Junk or another take.
     #[serde(flatten)]
     pub kind: CutKind,
+}
+
+/// The raw stretches of `cuts` labelled take, in order.
+pub fn take_ranges(cuts: &[LabelledCut]) -> Vec<TimeRange> {
+    cuts.iter()
+        .filter(|c| matches!(c.kind, CutKind::Take { .. }))
+        .map(|c| c.raw)
+        .collect()
 }
 
 /// The stretches of a recording outside `kept` (raw seconds, ascending), each labelled junk or

@@ -8,6 +8,7 @@ use super::LabelledRecording;
 use crate::engine::align::align;
 use crate::engine::audio_io::read_audio;
 use crate::engine::features::{log_mel_of, FeatureConfig, LogMelExtractor};
+use crate::engine::takes::take_ranges;
 use crate::engine::training::audio_files_in;
 
 /// A raw recording and the user's edit of it.
@@ -78,7 +79,8 @@ pub fn unmatched_files(data_dir: &Path) -> Result<UnmatchedFiles> {
     })
 }
 
-/// Aligns a pair and returns the raw recording's features with the spans its edit kept.
+/// Aligns a pair and returns the raw recording's features with the spans its edit kept and the
+/// cut spans that are other takes of kept music.
 pub fn label_pair(pair: &SessionPair, features: &FeatureConfig) -> Result<LabelledRecording> {
     let raw = read_audio(&pair.raw)?;
     let edited = read_audio(&pair.edited)?;
@@ -90,9 +92,10 @@ pub fn label_pair(pair: &SessionPair, features: &FeatureConfig) -> Result<Labell
         )
     })?;
     let kept = alignment.kept_ranges(raw.duration());
+    let takes = take_ranges(&alignment.cuts);
     let mut extractor = LogMelExtractor::new(features)?;
     let spec = log_mel_of(&mut extractor, &raw.channels, raw.sample_rate)?;
-    Ok(LabelledRecording { spec, kept })
+    Ok(LabelledRecording { spec, kept, takes })
 }
 
 #[cfg(test)]

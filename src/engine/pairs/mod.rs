@@ -18,6 +18,7 @@ use crate::engine::cut_plan::{CutOptions, CutPlan};
 use crate::engine::features::LogMel;
 use crate::engine::model::Autoencoder;
 use crate::engine::scoring::ScoreTimeline;
+use crate::engine::takes::LABEL_RESOLUTION_SECONDS;
 use crate::engine::timeline::{overlap_seconds, total_duration, TimeRange};
 
 pub use classifier::{
@@ -97,6 +98,29 @@ pub struct LabelledRecording {
     pub spec: LogMel,
     /// Raw spans the edit kept, ascending.
     pub kept: Vec<TimeRange>,
+    /// Raw spans the edit cut that perform kept music again (false starts, worse takes),
+    /// ascending. They are cut because of the better take, not for how they sound, so the
+    /// classifier never learns from them.
+    pub takes: Vec<TimeRange>,
+}
+
+/// Whether each segment `[start, start + segment)` (frames) is a fair example of kept music or
+/// of junk: it lies nowhere near a take (within the take labels' resolution).
+pub fn away_from_takes(
+    starts: &[usize],
+    segment: usize,
+    frame_rate: f64,
+    takes: &[TimeRange],
+) -> Vec<bool> {
+    let margin = LABEL_RESOLUTION_SECONDS;
+    starts
+        .iter()
+        .map(|&s| {
+            let a = s as f64 / frame_rate - margin;
+            let b = (s + segment) as f64 / frame_rate + margin;
+            takes.iter().all(|t| t.end <= a || t.start >= b)
+        })
+        .collect()
 }
 
 /// Share of each segment `[start, start + segment)` (frames) that falls outside the kept spans.
@@ -165,12 +189,12 @@ pub fn with_typical_prior(
 
 /// Aligns every raw/edited pair of `data_dir` and trains the classifier on them; `None` when the
 /// folder has no raw recordings matching its edits (the model then scores by reconstruction).
-/// `on_pair` hears of each pair as it is aligned.
+/// `on_pair` hears of each pair once it is aligned.
 pub fn learn_from_pairs(
     model: &Autoencoder,
     data_dir: &std::path::Path,
     options: &ClassifierTraining,
-    on_pair: &mut dyn FnMut(&SessionPair),
+    on_pair: &mut dyn FnMut(&SessionPair, &LabelledRecording),
 ) -> Result<Option<PairClassifier>> {
     let pairs = session_pairs(data_dir)?;
     if pairs.is_empty() {
@@ -179,8 +203,9 @@ pub fn learn_from_pairs(
     let recordings = pairs
         .iter()
         .map(|pair| {
-            on_pair(pair);
-            label_pair(pair, &model.config().features)
+            let recording = label_pair(pair, &model.config().features)?;
+            on_pair(pair, &recording);
+            Ok(recording)
         })
         .collect::<Result<Vec<_>>>()?;
     let refs: Vec<&LabelledRecording> = recordings.iter().collect();
@@ -191,6 +216,8 @@ pub fn learn_from_pairs(
 struct LabelledSegments<'a> {
     rows: Vec<f32>,
     labels: Vec<f32>,
+    /// Which segments the classifier learns from and its threshold is chosen on (not takes).
+    learn: Vec<bool>,
     /// First frame of each segment.
     starts: Vec<usize>,
     recording: &'a LabelledRecording,
@@ -218,6 +245,7 @@ pub fn train_classifier(
         .zip(contextual)
         .map(|(rec, desc)| LabelledSegments {
             labels: cut_shares(&desc.starts, seg, rec.spec.frame_rate, &rec.kept),
+            learn: away_from_takes(&desc.starts, seg, rec.spec.frame_rate, &rec.takes),
             rows: desc.values,
             starts: desc.starts,
             recording: rec,
@@ -259,8 +287,17 @@ fn pool<'a, 'r: 'a>(parts: impl Iterator<Item = &'a LabelledSegments<'r>>) -> (V
     let mut rows = Vec::new();
     let mut labels = Vec::new();
     for p in parts {
-        rows.extend_from_slice(&p.rows);
-        labels.extend_from_slice(&p.labels);
+        let dim = p.rows.len() / p.labels.len().max(1);
+        for ((row, &label), _) in p
+            .rows
+            .chunks_exact(dim.max(1))
+            .zip(&p.labels)
+            .zip(&p.learn)
+            .filter(|(_, &learn)| learn)
+        {
+            rows.extend_from_slice(row);
+            labels.push(label);
+        }
     }
     (rows, labels)
 }
@@ -298,7 +335,13 @@ fn cross_validate(
     let scored: Vec<(f64, bool)> = data
         .iter()
         .zip(&held_out)
-        .flat_map(|(d, p)| p.iter().zip(&d.labels).map(|(&p, &l)| (p, l > 0.5)))
+        .flat_map(|(d, p)| {
+            p.iter()
+                .zip(&d.labels)
+                .zip(&d.learn)
+                .filter(|(_, &learn)| learn)
+                .map(|((&p, &l), _)| (p, l > 0.5))
+        })
         .collect();
     let threshold = best_f1_threshold(&scored);
     let mut per_fold = vec![EditedTime::default(); folds];
@@ -451,5 +494,40 @@ mod tests {
         assert_eq!(shares, vec![1.0, 0.0, 0.0, 1.0]);
         let half = cut_shares(&[5], 10, 10.0, &kept);
         assert!((half[0] - 0.5).abs() < 1e-6);
+    }
+
+    #[test]
+    fn segments_near_a_take_are_left_out_and_pooling_skips_them() {
+        // 1 s segments every second; a take from 10 to 14 s.
+        let starts: Vec<usize> = (0..25).map(|s| s * 10).collect();
+        let takes = [TimeRange::new(10.0, 14.0)];
+        let learn = away_from_takes(&starts, 10, 10.0, &takes);
+        let margin = LABEL_RESOLUTION_SECONDS;
+        for (s, &l) in learn.iter().enumerate() {
+            let (a, b) = (s as f64 - margin, s as f64 + 1.0 + margin);
+            assert_eq!(l, b <= 10.0 || a >= 14.0, "segment {s}");
+        }
+        assert!(learn[0] && !learn[12] && learn[24]);
+        assert!(away_from_takes(&starts, 10, 10.0, &[]).iter().all(|&l| l));
+
+        let recording = LabelledRecording {
+            spec: LogMel {
+                n_mels: 1,
+                frame_rate: 10.0,
+                data: vec![0.0; 10],
+            },
+            kept: Vec::new(),
+            takes: Vec::new(),
+        };
+        let segments = LabelledSegments {
+            rows: vec![1.0, 1.0, 2.0, 2.0, 3.0, 3.0],
+            labels: vec![0.0, 1.0, 1.0],
+            learn: vec![true, false, true],
+            starts: vec![0, 1, 2],
+            recording: &recording,
+        };
+        let (rows, labels) = pool(std::iter::once(&segments));
+        assert_eq!(rows, vec![1.0, 1.0, 3.0, 3.0]);
+        assert_eq!(labels, vec![0.0, 1.0]);
     }
 }

@@ -62,7 +62,7 @@ fn a_worse_take_of_kept_music_is_a_take_and_noise_and_hum_are_junk() {
     assert!((labelled - cut).abs() < 1e-6, "{cuts:#?}");
     // Where take meets junk, labels resolve to about half a window (a window matches when
     // most of it is the take).
-    let resolution = WINDOW as f64 / pitch_classes::FRAME_RATE / 2.0;
+    let resolution = LABEL_RESOLUTION_SECONDS;
     assert!(
         seconds_of(&cuts, parts[1], true) <= resolution,
         "noise: {cuts:#?}"
