@@ -29,6 +29,8 @@ mod retakes;
 mod search;
 mod signal;
 
+pub(crate) use search::parallel_map;
+
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 

@@ -11,6 +11,7 @@
 //! and clearly closer than one fixed profile would be: a drone, a hum, a howl or a held chord
 //! matches any sustained note, which proves nothing.
 
+pub mod groups;
 pub mod matching;
 pub mod pitch_classes;
 

@@ -286,7 +286,7 @@ impl TopPeaks {
 
 /// `f(i, state)` for every `i` in `0..n`, spread over the machine's cores; `make_state` builds
 /// each thread's private buffers.
-pub(super) fn parallel_map<T, S>(
+pub(crate) fn parallel_map<T, S>(
     n: usize,
     make_state: impl Fn() -> S + Sync,
     f: impl Fn(usize, &mut S) -> T + Sync,

@@ -105,3 +105,56 @@ fn without_kept_audio_or_with_short_gaps_everything_cut_is_junk() {
     assert_eq!(cuts[0].kind, CutKind::Junk);
     assert!(label_cuts(&track, &[TimeRange::new(0.0, 6.0)], 6.0).is_empty());
 }
+
+#[test]
+fn a_false_start_and_a_worse_take_group_with_the_take_they_repeat() {
+    let song = |semitones: f32, tempo: f64| random_notes_played(12.0, RATE, 7, semitones, tempo);
+    let worse: Vec<f32> = song(-1.0, 1.1)[..8 * RATE as usize]
+        .iter()
+        .map(|x| (4.0 * x).tanh() * 0.5)
+        .collect();
+    let (raw, parts) = session(vec![
+        random_notes_played(10.0, RATE, 8, 0.0, 1.0),
+        song(0.0, 1.0)[..3 * RATE as usize].to_vec(), // a false start
+        vec![0.0; RATE as usize],
+        worse,
+        white_noise(3.0, RATE, 9, 0.3),
+        song(0.0, 1.0),
+    ]);
+    let track = PitchClasses::of(&raw, RATE);
+    let found = groups::repeats(&track);
+    let groups = groups::take_groups(&track, &groups::repeat_runs(&found));
+    let in_group = |r: TimeRange| -> f64 {
+        groups
+            .iter()
+            .flat_map(|g| &g.members)
+            .map(|m| (m.end.min(r.end) - m.start.max(r.start)).max(0.0))
+            .sum()
+    };
+    // Noise is in no group. (Music played once may be: notes of one scale in a free tempo and
+    // any key match other notes of it, as produced music matches its own loops and choruses;
+    // groups are candidates for the take model, not decisions.)
+    assert!(
+        in_group(parts[4]) <= LABEL_RESOLUTION_SECONDS,
+        "{groups:#?}"
+    );
+    // The false start, the worse take and the good take's opening are.
+    for (part, share) in [(parts[1], 0.9), (parts[3], 0.9)] {
+        assert!(
+            in_group(part) >= share * part.duration(),
+            "{part:?}: {groups:#?}"
+        );
+    }
+    let good_opening = TimeRange::new(parts[5].start, parts[5].start + 6.0);
+    assert!(in_group(good_opening) >= 5.0, "{groups:#?}");
+    // All three performances of the opening are one group.
+    let group_of = |t: f64| {
+        groups
+            .iter()
+            .position(|g| g.members.iter().any(|m| m.contains(t)))
+    };
+    let g = group_of(parts[1].start + 1.5);
+    assert!(
+        g.is_some() && g == group_of(parts[3].start + 1.5) && g == group_of(parts[5].start + 1.5)
+    );
+}

@@ -1,0 +1,112 @@
+//! (Ignored) take groups measured on the benchmark's pairs: how much of the truth's false starts
+//! and bad takes, and how much of the kept music, falls in a group of repeated passages found
+//! in the raw recording alone.
+//!
+//! `cargo test --release --test takes -- --ignored --nocapture` (reads `../shared/bench/dev` and
+//! `../shared/bench/dev-b`, every pair of both splits; the truth only measures).
+
+use std::path::Path;
+
+use audio_slicer::engine::audio_io::read_audio;
+use audio_slicer::engine::takes::groups::{repeat_runs, repeats, take_groups};
+use audio_slicer::engine::takes::pitch_classes::PitchClasses;
+use audio_slicer::engine::timeline::{overlap_seconds, total_duration, TimeRange};
+
+fn ranges(v: &serde_json::Value) -> Vec<TimeRange> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|p| TimeRange::new(p[0].as_f64().unwrap(), p[1].as_f64().unwrap()))
+        .collect()
+}
+
+/// The time `ranges` cover, as ascending disjoint ranges.
+fn union(mut ranges: Vec<TimeRange>) -> Vec<TimeRange> {
+    ranges.sort_by(|a, b| a.start.total_cmp(&b.start));
+    let mut out: Vec<TimeRange> = Vec::new();
+    for r in ranges {
+        match out.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
+#[test]
+#[ignore = "needs the benchmark's pairs; run explicitly, in release"]
+fn take_groups_cover_the_truths_takes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench");
+    for set in ["dev", "dev-b"] {
+        let bench = root.join(set);
+        let mut truths: Vec<_> = std::fs::read_dir(bench.join("truth"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        truths.sort();
+        let (mut takes, mut takes_in, mut kept, mut kept_in) = (0.0, 0.0, 0.0, 0.0);
+        let (mut take_distances, mut kept_distances) = (Vec::new(), Vec::new());
+        for path in truths {
+            let truth: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let name = truth["name"].as_str().unwrap();
+            let split = truth["split"].as_str().unwrap();
+            let clip =
+                read_audio(&bench.join(split).join("input").join(format!("{name}.ogg"))).unwrap();
+            let started = std::time::Instant::now();
+            let track = PitchClasses::of(&clip.mono(), clip.sample_rate);
+            let found = repeats(&track);
+            let groups = take_groups(&track, &repeat_runs(&found));
+            let members = union(groups.iter().flat_map(|g| g.members.clone()).collect());
+            let true_takes: Vec<TimeRange> = truth["defects"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| matches!(d["type"].as_str(), Some("false_start" | "bad_take")))
+                .map(|d| TimeRange::new(d["start"].as_f64().unwrap(), d["end"].as_f64().unwrap()))
+                .collect();
+            let kept_music = ranges(&truth["kept"]);
+            for r in &found {
+                let centre = track.frame_time((r.at.0 + r.at.1) / 2).0;
+                let lag = (r.twin.0 as f64 - r.at.0 as f64) / 10.0;
+                if true_takes.iter().any(|t| t.contains(centre)) {
+                    take_distances.push((r.distance, lag));
+                } else if kept_music.iter().any(|t| t.contains(centre)) {
+                    kept_distances.push((r.distance, lag));
+                }
+            }
+            let (t, k) = (total_duration(&true_takes), total_duration(&kept_music));
+            let (ti, ki) = (
+                overlap_seconds(&true_takes, &members),
+                overlap_seconds(&kept_music, &members),
+            );
+            println!(
+                "{name}: {} groups; takes {ti:.1} of {t:.1} s in a group, kept music {ki:.1} of \
+                 {k:.1} s; {:.2} s",
+                groups.len(),
+                started.elapsed().as_secs_f64()
+            );
+            (takes, takes_in, kept, kept_in) = (takes + t, takes_in + ti, kept + k, kept_in + ki);
+        }
+        for (what, d) in [
+            ("takes", &mut take_distances),
+            ("kept", &mut kept_distances),
+        ] {
+            d.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let q = |p: f64| d[((d.len() - 1) as f64 * p) as usize].0;
+            let later = d.iter().filter(|x| x.1 > 0.0).count() as f64 / d.len() as f64;
+            println!(
+                "{set} {what}: {} windows, distance p10 {:.3} p50 {:.3} p90 {:.3}; twin later {later:.2}",
+                d.len(),
+                q(0.1),
+                q(0.5),
+                q(0.9)
+            );
+        }
+        println!(
+            "{set}: share of false starts and bad takes in a group {:.3}, of kept music {:.3}",
+            takes_in / f64::max(takes, f64::MIN_POSITIVE),
+            kept_in / kept
+        );
+    }
+}
