@@ -110,3 +110,111 @@ fn take_groups_cover_the_truths_takes() {
         );
     }
 }
+
+/// The take model trained on a set's training pairs (labels from alignment alone) and applied to
+/// its test pairs: how much of the truth's takes it cuts, and how much kept music, at the
+/// probability `TAKE_THRESHOLD` (default 0.5; a curve for diagnosis, not a setting).
+///
+/// `cargo test --release --test takes -- --ignored --nocapture take_model`
+#[cfg(feature = "research")]
+#[test]
+#[ignore = "needs the benchmark's pairs; run explicitly, in release"]
+fn take_model_on_the_test_pairs() {
+    use audio_slicer::engine::align::align;
+    use audio_slicer::engine::takes::model::{examples, TakeModel};
+    use audio_slicer::engine::takes::take_ranges;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench");
+    let sets: Vec<String> = std::env::var("TAKE_SETS")
+        .map(|s| s.split(',').map(String::from).collect())
+        .unwrap_or_else(|_| vec!["dev".into(), "dev-b".into()]);
+    for set in sets {
+        let bench = root.join(&set);
+        let names = |split: &str| -> Vec<String> {
+            let mut v: Vec<String> = std::fs::read_dir(bench.join(split).join("input"))
+                .unwrap()
+                .map(|e| {
+                    e.unwrap()
+                        .path()
+                        .file_stem()
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned()
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        let mut train = Vec::new();
+        for name in names("train") {
+            let raw = read_audio(&bench.join("train/input").join(format!("{name}.ogg"))).unwrap();
+            let edited = read_audio(
+                &bench
+                    .join("train/desired_output")
+                    .join(format!("{name}.ogg")),
+            )
+            .unwrap();
+            let alignment = align(&raw, &edited).unwrap();
+            let track = PitchClasses::of(&raw.mono(), raw.sample_rate);
+            train.extend(examples(
+                &track,
+                &alignment.kept_ranges(raw.duration()),
+                &take_ranges(&alignment.cuts),
+            ));
+        }
+        for class in [false, true] {
+            let rows: Vec<_> = train.iter().filter(|e| e.1 == class).collect();
+            let mean: Vec<String> = (0..rows[0].0.len())
+                .map(|k| {
+                    format!(
+                        "{:.2}",
+                        rows.iter().map(|r| r.0[k]).sum::<f32>() / rows.len() as f32
+                    )
+                })
+                .collect();
+            println!(
+                "{set} class cut={class}: {} windows, means {}",
+                rows.len(),
+                mean.join(" ")
+            );
+        }
+        let mut model = TakeModel::fit(&train).unwrap();
+        model.threshold = std::env::var("TAKE_THRESHOLD").map_or(0.5, |t| t.parse().unwrap());
+        println!(
+            "{set}: trained on {:?} windows (kept, cut); weights {:?}",
+            model.trained_on, model.weights
+        );
+        let (mut takes, mut takes_cut, mut kept, mut kept_cut) = (0.0, 0.0, 0.0, 0.0);
+        for name in names("test") {
+            let truth: serde_json::Value = serde_json::from_str(
+                &std::fs::read_to_string(bench.join("truth").join(format!("{name}.json"))).unwrap(),
+            )
+            .unwrap();
+            let raw = read_audio(&bench.join("test/input").join(format!("{name}.ogg"))).unwrap();
+            let track = PitchClasses::of(&raw.mono(), raw.sample_rate);
+            let cut = model.cut_ranges(&track);
+            let true_takes: Vec<TimeRange> = truth["defects"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| matches!(d["type"].as_str(), Some("false_start" | "bad_take")))
+                .map(|d| TimeRange::new(d["start"].as_f64().unwrap(), d["end"].as_f64().unwrap()))
+                .collect();
+            let kept_music = ranges(&truth["kept"]);
+            let (t, k) = (total_duration(&true_takes), total_duration(&kept_music));
+            let (tc, kc) = (
+                overlap_seconds(&true_takes, &cut),
+                overlap_seconds(&kept_music, &cut),
+            );
+            println!(
+                "  {name}: cuts {tc:.1} of {t:.1} s of takes, {kc:.1} of {k:.1} s of kept music"
+            );
+            (takes, takes_cut, kept, kept_cut) =
+                (takes + t, takes_cut + tc, kept + k, kept_cut + kc);
+        }
+        println!(
+            "{set}/test: take recall {:.3}, kept music cut {:.2} %",
+            takes_cut / takes,
+            100.0 * kept_cut / kept
+        );
+    }
+}

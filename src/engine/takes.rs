@@ -13,6 +13,8 @@
 
 pub mod groups;
 pub mod matching;
+#[cfg(feature = "research")]
+pub mod model;
 pub mod pitch_classes;
 
 use serde::{Deserialize, Serialize};

@@ -24,6 +24,11 @@ pub struct Repeat {
     pub twin: (usize, usize),
     /// How far apart they are (0 identical, 1 unrelated).
     pub distance: f32,
+    /// How far the window typically is from the rest of the recording (see
+    /// [`super::matching::Match::typical`]).
+    pub typical: f32,
+    /// Semitones it was shifted up to match its twin.
+    pub shift: usize,
 }
 
 /// A passage performed more than once: its members, in recording order.
@@ -53,16 +58,32 @@ pub fn repeats(track: &PitchClasses) -> Vec<Repeat> {
             }
             // Everywhere but the window itself.
             let elsewhere: [Range<usize>; 2] = [0..s, s + WINDOW..n];
-            let best = elsewhere
+            let matches: Vec<(usize, Repeat)> = elsewhere
                 .into_iter()
                 .filter(|r| r.len() >= WINDOW / 2)
                 .filter_map(|r| {
-                    best_match(query, &track.frames[r.clone()]).map(|m| Repeat {
-                        at: (s, s + WINDOW),
-                        twin: (r.start + m.first, r.start + m.last),
-                        distance: m.distance,
+                    best_match(query, &track.frames[r.clone()]).map(|m| {
+                        let repeat = Repeat {
+                            at: (s, s + WINDOW),
+                            twin: (r.start + m.first, r.start + m.last),
+                            distance: m.distance,
+                            typical: m.typical,
+                            shift: m.shift,
+                        };
+                        (r.len(), repeat)
                     })
                 })
+                .collect();
+            // Typical distance over both sides, weighted by their length.
+            let length: usize = matches.iter().map(|m| m.0).sum();
+            let typical = matches
+                .iter()
+                .map(|(len, m)| m.typical * *len as f32)
+                .sum::<f32>()
+                / length.max(1) as f32;
+            let best = matches
+                .into_iter()
+                .map(|(_, m)| Repeat { typical, ..m })
                 .min_by(|a, b| a.distance.total_cmp(&b.distance))?;
             (best.distance <= MAX_DISTANCE
                 && best.distance <= MAX_STATIC_SHARE * static_distance(query))
@@ -135,24 +156,23 @@ pub fn take_groups(track: &PitchClasses, runs: &[RepeatRun]) -> Vec<TakeGroup> {
         }
         i
     }
-    let place =
-        |span: (usize, usize), spans: &mut Vec<(usize, usize)>, parent: &mut Vec<usize>| {
-            let same = spans.iter().position(|&(a, b)| {
-                let overlap = b.min(span.1).saturating_sub(a.max(span.0));
-                2 * overlap > (b - a).min(span.1 - span.0)
-            });
-            match same {
-                Some(i) => {
-                    spans[i] = (spans[i].0.min(span.0), spans[i].1.max(span.1));
-                    i
-                }
-                None => {
-                    spans.push(span);
-                    parent.push(parent.len());
-                    parent.len() - 1
-                }
+    let place = |span: (usize, usize), spans: &mut Vec<(usize, usize)>, parent: &mut Vec<usize>| {
+        let same = spans.iter().position(|&(a, b)| {
+            let overlap = b.min(span.1).saturating_sub(a.max(span.0));
+            2 * overlap > (b - a).min(span.1 - span.0)
+        });
+        match same {
+            Some(i) => {
+                spans[i] = (spans[i].0.min(span.0), spans[i].1.max(span.1));
+                i
             }
-        };
+            None => {
+                spans.push(span);
+                parent.push(parent.len());
+                parent.len() - 1
+            }
+        }
+    };
     // A window matches once most of it is the passage, so a run's windows reach up to a
     // quarter window beyond it on average at either end.
     let trim = |(a, b): (usize, usize)| (a + WINDOW / 4, (b - WINDOW / 4).max(a + WINDOW / 4 + 1));

@@ -20,6 +20,10 @@ pub struct Match {
     pub last: usize,
     /// Semitones the query was shifted up to match.
     pub shift: usize,
+    /// The median, over every place the query could end, of its best distance there: how well
+    /// the query matches the reference anywhere. A passage performed again matches one place
+    /// far better than the rest; music of the same key and style matches many places alike.
+    pub typical: f32,
 }
 
 /// The best match of `query` anywhere in `reference`, over every key; `None` when either is
@@ -28,17 +32,29 @@ pub fn best_match(query: &[Profile], reference: &[Profile]) -> Option<Match> {
     if query.is_empty() || reference.is_empty() {
         return None;
     }
-    (0..CLASSES)
+    let mut anywhere = vec![f32::INFINITY; reference.len()];
+    let best = (0..CLASSES)
         .filter_map(|shift| {
             let rotated: Vec<Profile> = query.iter().map(|q| rotate(q, shift)).collect();
-            warp(&rotated, reference).map(|(distance, first, last)| Match {
+            let (ends, best) = warp(&rotated, reference);
+            for (a, e) in anywhere.iter_mut().zip(ends) {
+                *a = a.min(e);
+            }
+            best.map(|(distance, first, last)| Match {
                 distance,
                 first,
                 last,
                 shift,
+                typical: 1.0,
             })
         })
-        .min_by(|a, b| a.distance.total_cmp(&b.distance))
+        .min_by(|a, b| a.distance.total_cmp(&b.distance))?;
+    let mut finite: Vec<f32> = anywhere.into_iter().filter(|d| d.is_finite()).collect();
+    finite.sort_by(f32::total_cmp);
+    Some(Match {
+        typical: finite.get(finite.len() / 2).copied().unwrap_or(1.0),
+        ..best
+    })
 }
 
 /// How well one fixed profile (the query's mean, unit length) explains the query: mean cost of
@@ -103,11 +119,12 @@ impl Cell {
     }
 }
 
-/// Subsequence DTW: (mean cost, first, last reference frame) of the best path.
+/// Subsequence DTW: the mean cost of the best path ending at each reference frame, and (mean
+/// cost, first, last reference frame) of the best path of all.
 ///
 /// Each cell keeps the predecessor with the lowest mean cost rather than the lowest total, so
 /// that paths of different lengths (tempo changes) compare fairly.
-fn warp(query: &[Profile], reference: &[Profile]) -> Option<(f32, usize, usize)> {
+fn warp(query: &[Profile], reference: &[Profile]) -> (Vec<f32>, Option<(f32, usize, usize)>) {
     let n = reference.len();
     let mut two_back = vec![Cell::NONE; n];
     let mut previous: Vec<Cell> = reference
@@ -149,12 +166,13 @@ fn warp(query: &[Profile], reference: &[Profile]) -> Option<(f32, usize, usize)>
         std::mem::swap(&mut previous, &mut current);
         std::mem::swap(&mut previous_cost, &mut current_cost);
     }
-    previous
+    let best = previous
         .iter()
         .enumerate()
         .filter(|(_, c)| c.total.is_finite())
         .min_by(|a, b| a.1.mean().total_cmp(&b.1.mean()))
-        .map(|(j, c)| (c.mean(), c.first as usize, j))
+        .map(|(j, c)| (c.mean(), c.first as usize, j));
+    (previous.iter().map(Cell::mean).collect(), best)
 }
 
 #[cfg(test)]

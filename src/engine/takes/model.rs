@@ -1,0 +1,317 @@
+//! Which take the editor keeps: a small model over take-level descriptors, learned from the
+//! user's pairs. **An experiment (research feature)**: with these descriptors it does not yet
+//! separate takes from kept repeats (BENCHMARKS.md, issue #33 step 4), so no model uses it.
+//!
+//! Every window of a recording that is performed again elsewhere ([`super::groups`]) is
+//! described by where its twin lies, how well they match, and how its run of repeats begins and
+//! ends against its twin's (a false start stops dead while the take it copies plays on; a loop
+//! runs on like its copies). Training pairs label each such window kept or cut (a take, from
+//! the alignment, step 1); junk windows teach nothing here. A logistic regression over the
+//! standardised descriptors learns the editor's habit: no rule per kind of junk, and copies
+//! that all survive in the edits (loops) teach it that a repeat alone is no reason to cut.
+
+use anyhow::{bail, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::engine::timeline::TimeRange;
+
+use super::groups::{repeat_runs, repeats, Repeat, RepeatRun};
+use super::matching::static_distance;
+use super::pitch_classes::{PitchClasses, FRAME_RATE};
+use super::{WINDOW, WINDOW_HOP};
+
+/// Name of the take model's file in a model directory.
+pub const TAKE_MODEL_FILE: &str = "takes.json";
+
+/// Descriptors per window.
+pub const DIM: usize = 11;
+/// How far (frames) around a run's ends its surroundings are read: two seconds.
+const SURROUNDINGS: usize = 20;
+/// L2 penalty of the regression, on standardised descriptors.
+const L2: f64 = 1e-2;
+/// Newton steps of the regression (it converges in a handful).
+const NEWTON_STEPS: usize = 25;
+
+/// One window that is performed again elsewhere, described.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TakeWindow {
+    /// The window's frames.
+    pub at: (usize, usize),
+    /// Its descriptors.
+    pub descriptors: [f32; DIM],
+}
+
+/// Every repeated window of a recording with its descriptors.
+pub fn take_windows(track: &PitchClasses) -> Vec<TakeWindow> {
+    let found = repeats(track);
+    let runs = repeat_runs(&found);
+    runs.iter()
+        .flat_map(|run| {
+            let found = &found;
+            (run.windows.0..run.windows.1).map(move |i| TakeWindow {
+                at: found[i].at,
+                descriptors: describe(track, &found[i], run),
+            })
+        })
+        .collect()
+}
+
+/// The descriptors of window `w` in `run`.
+fn describe(track: &PitchClasses, w: &Repeat, run: &RepeatRun) -> [f32; DIM] {
+    let n = track.frames.len();
+    let quiet_share = |from: usize, to: usize| {
+        let (from, to) = (from.min(n), to.min(n));
+        if to <= from {
+            return 1.0; // the recording ends (or starts) there
+        }
+        let quiet = track.frames[from..to]
+            .iter()
+            .filter(|p| p.iter().all(|&x| x == 0.0))
+            .count();
+        quiet as f32 / (to - from) as f32
+    };
+    let seconds = |frames: usize| (frames as f64 / FRAME_RATE).ln_1p() as f32;
+    let lag = w.twin.0 as i64 - w.at.0 as i64;
+    let twin_end = run.twin.1 + 1;
+    [
+        if lag > 0 { 1.0 } else { -1.0 },
+        w.distance,
+        (lag.unsigned_abs() as f64 / FRAME_RATE).ln_1p() as f32,
+        seconds(w.at.0 - run.at.0),
+        seconds(run.at.1 - w.at.1),
+        quiet_share(run.at.1, run.at.1 + SURROUNDINGS),
+        quiet_share(twin_end, twin_end + SURROUNDINGS),
+        quiet_share(run.at.0.saturating_sub(SURROUNDINGS), run.at.0),
+        static_distance(&track.frames[w.at.0..w.at.1]),
+        w.distance / w.typical.max(1e-3),
+        // Semitones away from the same key, 0 to 6.
+        w.shift.min(12 - w.shift) as f32,
+    ]
+}
+
+/// Training examples from one labelled recording: each repeated window whose middle the edit
+/// kept (false) or cut as another take (true); windows in junk are left out.
+pub fn examples(
+    track: &PitchClasses,
+    kept: &[TimeRange],
+    takes: &[TimeRange],
+) -> Vec<([f32; DIM], bool)> {
+    take_windows(track)
+        .into_iter()
+        .filter_map(|w| {
+            let middle = track.frame_time((w.at.0 + w.at.1) / 2).0;
+            if kept.iter().any(|k| k.contains(middle)) {
+                Some((w.descriptors, false))
+            } else if takes.iter().any(|t| t.contains(middle)) {
+                Some((w.descriptors, true))
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// The learned decision: standardisation, weights and the probability above which a window is
+/// cut as a take.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TakeModel {
+    /// Per-descriptor mean of the training windows.
+    pub mean: Vec<f32>,
+    /// Per-descriptor standard deviation.
+    pub std: Vec<f32>,
+    /// Weights of the standardised descriptors.
+    pub weights: Vec<f32>,
+    /// Intercept.
+    pub bias: f32,
+    /// Cut probability above which a window is cut.
+    pub threshold: f32,
+    /// Training windows: kept, cut as takes.
+    pub trained_on: (usize, usize),
+}
+
+impl TakeModel {
+    /// Fits the regression to `examples` (descriptors, cut as a take), weighting the two classes
+    /// equally. Fails without examples of both classes.
+    pub fn fit(examples: &[([f32; DIM], bool)]) -> Result<Self> {
+        let cut = examples.iter().filter(|e| e.1).count();
+        let kept = examples.len() - cut;
+        if cut == 0 || kept == 0 {
+            bail!(
+                "the pairs hold {kept} repeated windows kept and {cut} cut as other takes: both are needed to learn which take is kept"
+            );
+        }
+        let (mean, std) = column_stats(examples);
+        let x: Vec<[f64; DIM + 1]> = examples
+            .iter()
+            .map(|(d, _)| {
+                let mut row = [1.0f64; DIM + 1];
+                for k in 0..DIM {
+                    row[k + 1] = f64::from((d[k] - mean[k]) / std[k]);
+                }
+                row
+            })
+            .collect();
+        let weight = |y: bool| {
+            if y {
+                examples.len() as f64 / (2.0 * cut as f64)
+            } else {
+                examples.len() as f64 / (2.0 * kept as f64)
+            }
+        };
+        let mut beta = [0.0f64; DIM + 1];
+        for _ in 0..NEWTON_STEPS {
+            let mut gradient = [0.0f64; DIM + 1];
+            let mut hessian = [[0.0f64; DIM + 1]; DIM + 1];
+            for (row, (_, y)) in x.iter().zip(examples) {
+                let z: f64 = row.iter().zip(&beta).map(|(a, b)| a * b).sum();
+                let p = 1.0 / (1.0 + (-z).exp());
+                let w = weight(*y);
+                let r = w * (p - f64::from(u8::from(*y)));
+                let s = w * p * (1.0 - p);
+                for i in 0..=DIM {
+                    gradient[i] += r * row[i];
+                    for j in 0..=DIM {
+                        hessian[i][j] += s * row[i] * row[j];
+                    }
+                }
+            }
+            let n = examples.len() as f64;
+            for i in 1..=DIM {
+                gradient[i] += L2 * n * beta[i];
+                hessian[i][i] += L2 * n;
+            }
+            hessian[0][0] += 1e-9 * n;
+            let step = solve(hessian, gradient);
+            for (b, s) in beta.iter_mut().zip(step) {
+                *b -= s;
+            }
+        }
+        Ok(Self {
+            mean: mean.to_vec(),
+            std: std.to_vec(),
+            weights: beta[1..].iter().map(|&b| b as f32).collect(),
+            bias: beta[0] as f32,
+            threshold: 0.5,
+            trained_on: (kept, cut),
+        })
+    }
+
+    /// Cut probability of a window's descriptors.
+    pub fn probability(&self, d: &[f32; DIM]) -> f32 {
+        let z: f32 = self.bias
+            + (0..DIM)
+                .map(|k| self.weights[k] * (d[k] - self.mean[k]) / self.std[k])
+                .sum::<f32>();
+        1.0 / (1.0 + (-z).exp())
+    }
+
+    /// The stretches of a recording to cut as other takes: each frame follows the repeated
+    /// window whose middle is nearest, if any within half a hop.
+    pub fn cut_ranges(&self, track: &PitchClasses) -> Vec<TimeRange> {
+        let windows = take_windows(track);
+        let n = track.frames.len();
+        let mut cut = vec![false; n];
+        for w in &windows {
+            if self.probability(&w.descriptors) > self.threshold {
+                let middle = (w.at.0 + w.at.1) / 2;
+                let from = middle.saturating_sub(WINDOW_HOP / 2);
+                let to = (middle + WINDOW_HOP.div_ceil(2)).min(n);
+                cut[from..to].iter_mut().for_each(|c| *c = true);
+            }
+        }
+        // A run of cut windows covers its frames from the first window's middle to the last's;
+        // the outer halves of the first and last windows are the passage too.
+        let mut ranges = Vec::new();
+        let mut f = 0;
+        while f < n {
+            if !cut[f] {
+                f += 1;
+                continue;
+            }
+            let start = f;
+            while f < n && cut[f] {
+                f += 1;
+            }
+            let (a, b) = (start.saturating_sub(WINDOW / 4), (f + WINDOW / 4).min(n));
+            ranges.push(TimeRange::new(
+                track.frame_time(a).0.max(0.0),
+                track.frame_time(b - 1).1,
+            ));
+        }
+        ranges
+    }
+}
+
+fn column_stats(examples: &[([f32; DIM], bool)]) -> ([f32; DIM], [f32; DIM]) {
+    let n = examples.len().max(1) as f64;
+    let mut mean = [0.0f32; DIM];
+    let mut std = [1.0f32; DIM];
+    for k in 0..DIM {
+        let m = examples.iter().map(|e| f64::from(e.0[k])).sum::<f64>() / n;
+        let v = examples
+            .iter()
+            .map(|e| (f64::from(e.0[k]) - m).powi(2))
+            .sum::<f64>()
+            / n;
+        mean[k] = m as f32;
+        std[k] = (v.sqrt() as f32).max(1e-3);
+    }
+    (mean, std)
+}
+
+/// Solves `a x = b` by Gaussian elimination with partial pivoting (a is positive definite).
+fn solve(mut a: [[f64; DIM + 1]; DIM + 1], mut b: [f64; DIM + 1]) -> [f64; DIM + 1] {
+    let n = DIM + 1;
+    for col in 0..n {
+        let pivot = (col..n)
+            .max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))
+            .unwrap_or(col);
+        a.swap(col, pivot);
+        b.swap(col, pivot);
+        let d = a[col][col];
+        if d.abs() < 1e-12 {
+            continue;
+        }
+        let pivot_row = a[col];
+        for row in col + 1..n {
+            let f = a[row][col] / d;
+            for (x, p) in a[row][col..].iter_mut().zip(&pivot_row[col..]) {
+                *x -= f * p;
+            }
+            b[row] -= f * b[col];
+        }
+    }
+    let mut x = [0.0f64; DIM + 1];
+    for row in (0..n).rev() {
+        let s: f64 = (row + 1..n).map(|k| a[row][k] * x[k]).sum();
+        x[row] = if a[row][row].abs() < 1e-12 {
+            0.0
+        } else {
+            (b[row] - s) / a[row][row]
+        };
+    }
+    x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_regression_learns_a_separating_descriptor_and_needs_both_classes() {
+        let example = |i: usize, cut: bool| {
+            let mut d = [0.0f32; DIM];
+            d[0] = if cut { 1.0 } else { -1.0 };
+            d[1] = (i % 7) as f32 * 0.1; // noise, unrelated to the label
+            (d, cut)
+        };
+        let mut examples: Vec<([f32; DIM], bool)> = (0..200).map(|i| example(i, false)).collect();
+        examples.extend((0..20).map(|i| example(i, true)));
+        let model = TakeModel::fit(&examples).unwrap();
+        assert_eq!(model.trained_on, (200, 20));
+        assert!(model.probability(&example(3, true).0) > 0.9);
+        assert!(model.probability(&example(3, false).0) < 0.1);
+        assert!(model.weights[0] > 10.0 * model.weights[1].abs());
+        assert!(TakeModel::fit(&examples[..200]).is_err());
+    }
+}
