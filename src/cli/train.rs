@@ -237,6 +237,11 @@ fn print_summary(model: &Slicer, out: &Path) {
                         v.music_lost_per_fold.iter().map(|&m| percent(m)).collect::<Vec<_>>().join(", ")
                     );
                 }
+                if let Some(limit) = c.backstop {
+                    println!(
+                        "backstop: segments the autoencoder reconstructs worse than {limit:.3} (beyond any kept training audio, with margin) are cut whatever the classifier says"
+                    );
+                }
             }
             LabelSource::WholeFiles => println!(
                 "binary file classifier learned from whole files (edited = keep, raw = cut), threshold {:.2}",

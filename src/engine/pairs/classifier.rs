@@ -59,6 +59,39 @@ pub struct ClassifierConfig {
     /// classifier trained on one recording, or before these were kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cross_validation: Option<CrossValidation>,
+    /// Autoencoder reconstruction error above which a segment is cut whatever the networks say
+    /// (probability 1): farther from the edited audio than any kept training segment got, by a
+    /// margin chosen on the training recordings (see [`backstop_limit`]). The classifier judges
+    /// a segment against its recording, so a recording that is junk from end to end (a minute
+    /// of white noise) looks normal to it; this does not. `None` in older models.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backstop: Option<f32>,
+}
+
+/// The backstop's limit from each training recording's largest reconstruction error over the
+/// segments its edit kept whole: the largest of all, times the largest ratio by which one
+/// recording's exceeded all the others' (the margin a held-out recording would have needed).
+/// `None` without kept segments.
+pub fn backstop_limit(kept_maxima: &[f32]) -> Option<f32> {
+    let finite: Vec<f32> = kept_maxima
+        .iter()
+        .copied()
+        .filter(|m| m.is_finite())
+        .collect();
+    let top = finite.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    if !top.is_finite() || top <= 0.0 {
+        return None;
+    }
+    let margin = (0..finite.len())
+        .filter_map(|i| {
+            let others = (0..finite.len())
+                .filter(|&j| j != i)
+                .map(|j| finite[j])
+                .fold(f32::NEG_INFINITY, f32::max);
+            (others > 0.0).then(|| finite[i] / others)
+        })
+        .fold(1.0f32, f32::max);
+    Some(top * margin)
 }
 
 /// Held-out figures of a classifier's cross-validation on its training pairs: each held-out
@@ -171,6 +204,11 @@ impl PairClassifier {
         self.config.median_prior = Some(prior);
     }
 
+    /// Sets the backstop's limit (see [`ClassifierConfig::backstop`]).
+    pub fn set_backstop(&mut self, limit: Option<f32>) {
+        self.config.backstop = limit;
+    }
+
     /// Sets the decision threshold.
     pub fn set_threshold(&mut self, threshold: f64) {
         self.config.threshold = threshold;
@@ -231,7 +269,21 @@ impl PairClassifier {
             }
         }
         let n = self.members.len() as f64;
-        Ok(sum.into_iter().map(|s| s / n).collect())
+        let mut p: Vec<f64> = sum.into_iter().map(|s| s / n).collect();
+        if let Some(limit) = self.config.backstop {
+            // A contextual row is [local - median, short, long, median]: the local error is
+            // the first column of the first block plus that of the last.
+            let local = self.config.input_dim / 4;
+            for (p, row) in p
+                .iter_mut()
+                .zip(descriptors.values.chunks_exact(self.config.input_dim))
+            {
+                if row[0] + row[3 * local] > limit {
+                    *p = 1.0;
+                }
+            }
+        }
+        Ok(p)
     }
 
     /// Trains on descriptor rows (one per segment) and soft labels (share of the segment that
@@ -262,6 +314,7 @@ impl PairClassifier {
             median_prior: None,
             labels: LabelSource::default(),
             cross_validation: None,
+            backstop: None,
         })?;
         he_uniform_init(&model.varmap, options.seed, DType::F32)?;
         let x = model.normalised(rows, n)?;
@@ -362,6 +415,16 @@ pub fn column_stats(rows: &[f32], d: usize) -> (Vec<f32>, Vec<f32>) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_backstop_limit_has_the_margin_a_held_out_recording_would_have_needed() {
+        // The largest recording exceeds the next by 10 %: the limit is 10 % above it.
+        let limit = backstop_limit(&[1.0, 1.5, 1.65, f32::NEG_INFINITY]).unwrap();
+        assert!((limit - 1.65 * 1.1).abs() < 1e-5, "{limit}");
+        assert_eq!(backstop_limit(&[2.0]), Some(2.0));
+        assert_eq!(backstop_limit(&[]), None);
+        assert_eq!(backstop_limit(&[f32::NEG_INFINITY]), None);
+    }
+
     use super::*;
 
     #[test]
@@ -389,6 +452,38 @@ mod tests {
         };
         let p = clf.predict(&test).unwrap();
         assert!(p[0] < 0.2 && p[1] > 0.8, "{p:?}");
+    }
+
+    #[test]
+    fn beyond_the_backstop_a_segment_is_cut_whatever_the_networks_say() {
+        // Contextual rows of a one-column local descriptor: [local - median, short, long,
+        // median]. The networks learn from the short mean only.
+        let mut rows = Vec::new();
+        let mut labels = Vec::new();
+        for i in 0..200 {
+            let short = (i as f32 * 0.618).fract();
+            rows.extend([0.0, short, 0.0, 1.0]);
+            labels.push(if short > 0.5 { 1.0 } else { 0.0 });
+        }
+        let options = ClassifierTraining {
+            epochs: 100,
+            learning_rate: 1e-2,
+            ..ClassifierTraining::default()
+        };
+        let mut clf = PairClassifier::train(&rows, &labels, (16, 1, 4), &options).unwrap();
+        let rows = SegmentDescriptors {
+            starts: vec![0, 1, 2],
+            // Local errors 1.0, 1.5 (under the limit) and 2.5 (over it), all "keep" by the
+            // short mean.
+            values: vec![0.0, 0.1, 0.0, 1.0, 0.5, 0.1, 0.0, 1.0, 1.5, 0.1, 0.0, 1.0],
+            dim: 4,
+        };
+        let before = clf.predict(&rows).unwrap();
+        assert!(before.iter().all(|&p| p < 0.5), "{before:?}");
+        clf.set_backstop(Some(2.0));
+        let after = clf.predict(&rows).unwrap();
+        assert_eq!(&after[..2], &before[..2]);
+        assert_eq!(after[2], 1.0);
     }
 
     #[test]

@@ -22,7 +22,8 @@ use crate::engine::takes::LABEL_RESOLUTION_SECONDS;
 use crate::engine::timeline::{overlap_seconds, total_duration, TimeRange};
 
 pub use classifier::{
-    ClassifierConfig, ClassifierTraining, CrossValidation, PairClassifier, CLASSIFIER_WEIGHTS_FILE,
+    backstop_limit, ClassifierConfig, ClassifierTraining, CrossValidation, PairClassifier,
+    CLASSIFIER_WEIGHTS_FILE,
 };
 pub use dataset::{label_pair, session_pairs, unmatched_files, SessionPair, UnmatchedFiles};
 pub use descriptors::{
@@ -264,6 +265,17 @@ pub fn train_classifier(
     }
     // Kept so the classifier is used as it was trained.
     clf.set_median_prior(prior.values);
+    let kept_maxima: Vec<f32> = locals
+        .iter()
+        .zip(&data)
+        .map(|(local, d)| {
+            (0..local.len())
+                .filter(|&i| d.labels[i] == 0.0)
+                .map(|i| local.row(i)[0])
+                .fold(f32::NEG_INFINITY, f32::max)
+        })
+        .collect();
+    clf.set_backstop(backstop_limit(&kept_maxima));
     Ok(clf)
 }
 
