@@ -244,12 +244,22 @@ pub fn train_classifier(
     let data: Vec<LabelledSegments> = recordings
         .iter()
         .zip(contextual)
-        .map(|(rec, desc)| LabelledSegments {
-            labels: cut_shares(&desc.starts, seg, rec.spec.frame_rate, &rec.kept),
-            learn: away_from_takes(&desc.starts, seg, rec.spec.frame_rate, &rec.takes),
-            rows: desc.values,
-            starts: desc.starts,
-            recording: rec,
+        .map(|(rec, desc)| {
+            let labels = cut_shares(&desc.starts, seg, rec.spec.frame_rate, &rec.kept);
+            // Wholly kept segments always teach: the opening of the take an editor kept after
+            // a false start is exactly the music a classifier must not learn to cut.
+            let learn = away_from_takes(&desc.starts, seg, rec.spec.frame_rate, &rec.takes)
+                .into_iter()
+                .zip(&labels)
+                .map(|(away, &label)| away || label == 0.0)
+                .collect();
+            LabelledSegments {
+                labels,
+                learn,
+                rows: desc.values,
+                starts: desc.starts,
+                recording: rec,
+            }
         })
         .collect();
     let validation = if data.len() >= 2 {
