@@ -19,6 +19,7 @@ pub mod pitch_classes;
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::align::parallel_map;
 use crate::engine::timeline::TimeRange;
 use matching::{best_match, static_distance};
 use pitch_classes::PitchClasses;
@@ -119,9 +120,12 @@ fn window_votes(
     if starts.last().is_some_and(|&s| s + len < gap.len()) {
         starts.push(gap.len() - len);
     }
-    starts
-        .into_iter()
-        .map(|s| {
+    // Each window searches every kept stretch: spread over the cores.
+    parallel_map(
+        starts.len(),
+        || (),
+        |i, _| {
+            let s = starts[i];
             let query = &gap[s..s + len];
             let best = kept
                 .iter()
@@ -140,8 +144,8 @@ fn window_votes(
                     && v.distance <= MAX_STATIC_SHARE * static_distance(query)
             });
             (s, vote)
-        })
-        .collect()
+        },
+    )
 }
 
 /// Splits a gap into runs of take and junk frames: each frame follows the window whose centre
