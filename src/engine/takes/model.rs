@@ -2,20 +2,20 @@
 //! user's pairs. **An experiment (research feature)**: with these descriptors it does not yet
 //! separate takes from kept repeats (BENCHMARKS.md, issue #33 step 4), so no model uses it.
 //!
-//! Every window of a recording that is performed again elsewhere ([`super::groups`]) is
-//! described by where its twin lies, how well they match, and how its run of repeats begins and
-//! ends against its twin's (a false start stops dead while the take it copies plays on; a loop
-//! runs on like its copies). Training pairs label each such window kept or cut (a take, from
-//! the alignment, step 1); junk windows teach nothing here. A logistic regression over the
-//! standardised descriptors learns the editor's habit: no rule per kind of junk, and copies
-//! that all survive in the edits (loops) teach it that a repeat alone is no reason to cut.
+//! Every window of a recording that is performed again within the next minute is described by
+//! how well and how specifically it matches there, in which key, how soon the other
+//! performance starts, and how quiet it is around both (a false start stops dead and the take
+//! it copies starts again after a breath; a loop runs on). Training pairs label each such
+//! window kept or cut (a take, from the alignment, step 1); junk windows teach nothing here. A
+//! logistic regression over the standardised descriptors learns the editor's habit: no rule
+//! per kind of junk, and copies that all survive in the edits (loops) teach it that a repeat
+//! alone is no reason to cut.
 
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::timeline::TimeRange;
 
-use super::groups::{repeat_runs, repeats, Repeat, RepeatRun};
 use super::matching::static_distance;
 use super::pitch_classes::{PitchClasses, FRAME_RATE};
 use super::{WINDOW, WINDOW_HOP};
@@ -41,52 +41,67 @@ pub struct TakeWindow {
     pub descriptors: [f32; DIM],
 }
 
-/// Every repeated window of a recording with its descriptors.
-pub fn take_windows(track: &PitchClasses) -> Vec<TakeWindow> {
-    let found = repeats(track);
-    let runs = repeat_runs(&found);
-    runs.iter()
-        .flat_map(|run| {
-            let found = &found;
-            (run.windows.0..run.windows.1).map(move |i| TakeWindow {
-                at: found[i].at,
-                descriptors: describe(track, &found[i], run),
-            })
-        })
-        .collect()
-}
+/// How far ahead (frames) a window's retake is looked for: a minute.
+const AHEAD: usize = 600;
 
-/// The descriptors of window `w` in `run`.
-fn describe(track: &PitchClasses, w: &Repeat, run: &RepeatRun) -> [f32; DIM] {
+/// Every window of a recording that is performed again within the next minute, with its
+/// descriptors: a retake follows the take it replaces, and the editor keeps the last one.
+pub fn take_windows(track: &PitchClasses) -> Vec<TakeWindow> {
     let n = track.frames.len();
-    let quiet_share = |from: usize, to: usize| {
-        let (from, to) = (from.min(n), to.min(n));
-        if to <= from {
-            return 1.0; // the recording ends (or starts) there
-        }
-        let quiet = track.frames[from..to]
-            .iter()
-            .filter(|p| p.iter().all(|&x| x == 0.0))
-            .count();
-        quiet as f32 / (to - from) as f32
-    };
-    let seconds = |frames: usize| (frames as f64 / FRAME_RATE).ln_1p() as f32;
-    let lag = w.twin.0 as i64 - w.at.0 as i64;
-    let twin_end = run.twin.1 + 1;
-    [
-        if lag > 0 { 1.0 } else { -1.0 },
-        w.distance,
-        (lag.unsigned_abs() as f64 / FRAME_RATE).ln_1p() as f32,
-        seconds(w.at.0 - run.at.0),
-        seconds(run.at.1 - w.at.1),
-        quiet_share(run.at.1, run.at.1 + SURROUNDINGS),
-        quiet_share(twin_end, twin_end + SURROUNDINGS),
-        quiet_share(run.at.0.saturating_sub(SURROUNDINGS), run.at.0),
-        static_distance(&track.frames[w.at.0..w.at.1]),
-        w.distance / w.typical.max(1e-3),
-        // Semitones away from the same key, 0 to 6.
-        w.shift.min(12 - w.shift) as f32,
-    ]
+    if n < 2 * WINDOW {
+        return Vec::new();
+    }
+    let starts: Vec<usize> = (0..=n - 2 * WINDOW).step_by(WINDOW_HOP).collect();
+    let found = crate::engine::align::parallel_map(
+        starts.len(),
+        || (),
+        |i, _| {
+            let s = starts[i];
+            let query = &track.frames[s..s + WINDOW];
+            let quiet = query.iter().filter(|p| p.iter().all(|&x| x == 0.0)).count();
+            if quiet * 2 > WINDOW {
+                return None;
+            }
+            let from = s + WINDOW;
+            let to = (from + AHEAD).min(n);
+            let m = super::matching::best_match(query, &track.frames[from..to])?;
+            let static_d = static_distance(query);
+            if m.distance > super::MAX_DISTANCE || m.distance > super::MAX_STATIC_SHARE * static_d {
+                return None;
+            }
+            let quiet_share = |a: usize, b: usize| {
+                let (a, b) = (a.min(n), b.min(n));
+                if b <= a {
+                    return 1.0;
+                }
+                track.frames[a..b]
+                    .iter()
+                    .filter(|p| p.iter().all(|&x| x == 0.0))
+                    .count() as f32
+                    / (b - a) as f32
+            };
+            let seconds = |f: usize| (f as f64 / FRAME_RATE).ln_1p() as f32;
+            let twin_start = from + m.first;
+            let twin_end = from + m.last + 1;
+            Some(TakeWindow {
+                at: (s, s + WINDOW),
+                descriptors: [
+                    m.distance,
+                    m.distance / m.typical.max(1e-3),
+                    static_d,
+                    seconds(m.first),
+                    quiet_share(s + WINDOW, s + WINDOW + SURROUNDINGS),
+                    quiet_share(s.saturating_sub(SURROUNDINGS), s),
+                    quiet_share(twin_end, twin_end + SURROUNDINGS),
+                    quiet_share(twin_start.saturating_sub(SURROUNDINGS), twin_start),
+                    m.shift.min(12 - m.shift) as f32,
+                    seconds(m.last + 1 - m.first),
+                    m.typical,
+                ],
+            })
+        },
+    );
+    found.into_iter().flatten().collect()
 }
 
 /// Training examples from one labelled recording: each repeated window whose middle the edit
@@ -221,7 +236,7 @@ impl TakeModel {
         }
         // A run of cut windows covers its frames from the first window's middle to the last's;
         // the outer halves of the first and last windows are the passage too.
-        let mut ranges = Vec::new();
+        let mut ranges: Vec<TimeRange> = Vec::new();
         let mut f = 0;
         while f < n {
             if !cut[f] {
@@ -233,10 +248,12 @@ impl TakeModel {
                 f += 1;
             }
             let (a, b) = (start.saturating_sub(WINDOW / 4), (f + WINDOW / 4).min(n));
-            ranges.push(TimeRange::new(
-                track.frame_time(a).0.max(0.0),
-                track.frame_time(b - 1).1,
-            ));
+            let range = TimeRange::new(track.frame_time(a).0.max(0.0), track.frame_time(b - 1).1);
+            // Widened runs may meet: one range, so nothing is counted twice.
+            match ranges.last_mut() {
+                Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
+                _ => ranges.push(range),
+            }
         }
         ranges
     }
