@@ -12,12 +12,14 @@ use std::path::Path;
 use common::*;
 
 use audio_slicer::engine::audio_io::read_audio;
+use audio_slicer::engine::cut_list::CutList;
 use audio_slicer::engine::features::{log_mel_of, LogMelExtractor};
 use audio_slicer::engine::pairs::{
     backstop_limit, classifier_geometry, cut_shares, label_pair, local_descriptors_of,
     session_pairs,
 };
 use audio_slicer::engine::slicer::Slicer;
+use audio_slicer::engine::timeline::{overlap_seconds, TimeRange};
 
 /// Full-scale white noise, the same in both channels.
 fn loud_noise(seconds: f64, rate: u32, seed: u64) -> Vec<f32> {
@@ -28,22 +30,10 @@ fn shipped() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default")
 }
 
-/// The cut ranges of a cut list, in seconds.
-fn cuts_of(list: &serde_json::Value) -> Vec<(f64, f64)> {
-    let mut cuts = Vec::new();
-    let mut at = 0.0;
-    for k in list["keep"].as_array().unwrap() {
-        let (a, b) = (k[0].as_f64().unwrap(), k[1].as_f64().unwrap());
-        if a > at {
-            cuts.push((at, a));
-        }
-        at = b;
-    }
-    let end = list["duration"].as_f64().unwrap();
-    if end > at {
-        cuts.push((at, end));
-    }
-    cuts
+/// The cut ranges of the cut list at `path`.
+fn cuts_of(path: &Path) -> Vec<TimeRange> {
+    let list: CutList = serde_json::from_value(read_json(path)).unwrap();
+    list.cut_ranges()
 }
 
 #[test]
@@ -69,11 +59,8 @@ fn the_shipped_default_cuts_a_loud_noise_burst_spliced_into_music() {
     write_wav(&input, rate, &[raw], false);
     let run = run_edit(&input, &dir.join("out.wav"), &shipped(), &["--snap", "off"]);
     assert!(run.status.success(), "{}", stderr(&run));
-    let cuts = cuts_of(&read_json(&dir.join("out.cuts.json")));
-    let burst_cut: f64 = cuts
-        .iter()
-        .map(|&(a, b)| (b.min(16.0) - a.max(12.0)).max(0.0))
-        .sum();
+    let cuts = cuts_of(&dir.join("out.cuts.json"));
+    let burst_cut = overlap_seconds(&cuts, &[TimeRange::new(12.0, 16.0)]);
     assert!(burst_cut >= 3.5, "{cuts:?}");
 }
 

@@ -20,6 +20,17 @@ fn ranges(v: &serde_json::Value) -> Vec<TimeRange> {
         .collect()
 }
 
+/// The truth's false starts and bad takes: the defects that are other takes.
+fn truth_takes(truth: &serde_json::Value) -> Vec<TimeRange> {
+    truth["defects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| matches!(d["type"].as_str(), Some("false_start" | "bad_take")))
+        .map(|d| TimeRange::new(d["start"].as_f64().unwrap(), d["end"].as_f64().unwrap()))
+        .collect()
+}
+
 /// The time `ranges` cover, as ascending disjoint ranges.
 fn union(mut ranges: Vec<TimeRange>) -> Vec<TimeRange> {
     ranges.sort_by(|a, b| a.start.total_cmp(&b.start));
@@ -58,13 +69,7 @@ fn take_groups_cover_the_truths_takes() {
             let found = repeats(&track);
             let groups = take_groups(&track, &repeat_runs(&found));
             let members = union(groups.iter().flat_map(|g| g.members.clone()).collect());
-            let true_takes: Vec<TimeRange> = truth["defects"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|d| matches!(d["type"].as_str(), Some("false_start" | "bad_take")))
-                .map(|d| TimeRange::new(d["start"].as_f64().unwrap(), d["end"].as_f64().unwrap()))
-                .collect();
+            let true_takes = truth_takes(&truth);
             let kept_music = ranges(&truth["kept"]);
             for r in &found {
                 let centre = track.frame_time((r.at.0 + r.at.1) / 2).0;
@@ -192,13 +197,7 @@ fn take_model_on_the_test_pairs() {
             let raw = read_audio(&bench.join("test/input").join(format!("{name}.ogg"))).unwrap();
             let track = PitchClasses::of(&raw.mono(), raw.sample_rate);
             let cut = model.cut_ranges(&track);
-            let true_takes: Vec<TimeRange> = truth["defects"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|d| matches!(d["type"].as_str(), Some("false_start" | "bad_take")))
-                .map(|d| TimeRange::new(d["start"].as_f64().unwrap(), d["end"].as_f64().unwrap()))
-                .collect();
+            let true_takes = truth_takes(&truth);
             let kept_music = ranges(&truth["kept"]);
             let (t, k) = (total_duration(&true_takes), total_duration(&kept_music));
             let (tc, kc) = (

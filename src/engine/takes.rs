@@ -20,6 +20,7 @@ pub mod pitch_classes;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::align::parallel_map;
+use crate::engine::cut_list::complement_within;
 use crate::engine::timeline::TimeRange;
 use matching::{best_match, static_distance};
 use pitch_classes::PitchClasses;
@@ -79,7 +80,7 @@ pub fn label_cuts(track: &PitchClasses, kept: &[TimeRange], duration: f64) -> Ve
         .map(|r| track.frames_in(r.start, r.end))
         .collect();
     let mut out = Vec::new();
-    for gap in gaps(kept, duration) {
+    for gap in complement_within(kept, duration) {
         let frames = track.frames_in(gap.start, gap.end);
         if frames.len() < MIN_FRAMES {
             out.push(LabelledCut {
@@ -139,10 +140,7 @@ fn window_votes(
                     })
                 })
                 .min_by(|a, b| a.distance.total_cmp(&b.distance));
-            let vote = best.filter(|v| {
-                v.distance <= MAX_DISTANCE
-                    && v.distance <= MAX_STATIC_SHARE * static_distance(query)
-            });
+            let vote = best.filter(|v| performs_again(query, v.distance));
             (s, vote)
         },
     )
@@ -219,21 +217,17 @@ fn take_of(votes: &[(usize, Option<Vote>)], track: &PitchClasses) -> CutKind {
     }
 }
 
-/// The stretches of `[0, duration]` outside `kept` (ascending, non-overlapping).
-fn gaps(kept: &[TimeRange], duration: f64) -> Vec<TimeRange> {
-    let mut out = Vec::new();
-    let mut at = 0.0;
-    for r in kept {
-        if r.start > at {
-            out.push(TimeRange::new(at, r.start.min(duration)));
-        }
-        at = at.max(r.end);
-    }
-    if duration > at {
-        out.push(TimeRange::new(at, duration));
-    }
-    out.retain(|g| g.duration() > 0.0);
-    out
+/// Whether `query`, whose best match lies `distance` away, performs that passage again: close
+/// enough, and clearly closer than its own mean profile explains it (see the module
+/// documentation).
+fn performs_again(query: &[pitch_classes::Profile], distance: f32) -> bool {
+    distance <= MAX_DISTANCE && distance <= MAX_STATIC_SHARE * static_distance(query)
+}
+
+/// Whether most frames of `window` (frames of `track`) are quiet: it has too few notes to match.
+fn mostly_quiet(track: &PitchClasses, window: std::ops::Range<usize>) -> bool {
+    let len = window.len();
+    window.filter(|&t| track.is_quiet(t)).count() * 2 > len
 }
 
 #[cfg(test)]

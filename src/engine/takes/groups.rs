@@ -11,9 +11,9 @@ use std::ops::Range;
 use crate::engine::align::parallel_map;
 use crate::engine::timeline::TimeRange;
 
-use super::matching::{best_match, static_distance};
+use super::matching::best_match;
 use super::pitch_classes::PitchClasses;
-use super::{MAX_DISTANCE, MAX_STATIC_SHARE, WINDOW, WINDOW_HOP};
+use super::{mostly_quiet, performs_again, WINDOW, WINDOW_HOP};
 
 /// A window that performs a passage found elsewhere in the recording.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -24,11 +24,6 @@ pub struct Repeat {
     pub twin: (usize, usize),
     /// How far apart they are (0 identical, 1 unrelated).
     pub distance: f32,
-    /// How far the window typically is from the rest of the recording (see
-    /// [`super::matching::Match::typical`]).
-    pub typical: f32,
-    /// Semitones it was shifted up to match its twin.
-    pub shift: usize,
 }
 
 /// A passage performed more than once: its members, in recording order.
@@ -50,44 +45,24 @@ pub fn repeats(track: &PitchClasses) -> Vec<Repeat> {
         || (),
         |i, _| {
             let s = starts[i];
-            let query = &track.frames[s..s + WINDOW];
-            // Mostly quiet windows carry no notes to match.
-            let quiet = query.iter().filter(|p| p.iter().all(|&x| x == 0.0)).count();
-            if quiet * 2 > WINDOW {
+            if mostly_quiet(track, s..s + WINDOW) {
                 return None;
             }
+            let query = &track.frames[s..s + WINDOW];
             // Everywhere but the window itself.
             let elsewhere: [Range<usize>; 2] = [0..s, s + WINDOW..n];
-            let matches: Vec<(usize, Repeat)> = elsewhere
+            let best = elsewhere
                 .into_iter()
                 .filter(|r| r.len() >= WINDOW / 2)
                 .filter_map(|r| {
-                    best_match(query, &track.frames[r.clone()]).map(|m| {
-                        let repeat = Repeat {
-                            at: (s, s + WINDOW),
-                            twin: (r.start + m.first, r.start + m.last),
-                            distance: m.distance,
-                            typical: m.typical,
-                            shift: m.shift,
-                        };
-                        (r.len(), repeat)
+                    best_match(query, &track.frames[r.clone()]).map(|m| Repeat {
+                        at: (s, s + WINDOW),
+                        twin: (r.start + m.first, r.start + m.last),
+                        distance: m.distance,
                     })
                 })
-                .collect();
-            // Typical distance over both sides, weighted by their length.
-            let length: usize = matches.iter().map(|m| m.0).sum();
-            let typical = matches
-                .iter()
-                .map(|(len, m)| m.typical * *len as f32)
-                .sum::<f32>()
-                / length.max(1) as f32;
-            let best = matches
-                .into_iter()
-                .map(|(_, m)| Repeat { typical, ..m })
                 .min_by(|a, b| a.distance.total_cmp(&b.distance))?;
-            (best.distance <= MAX_DISTANCE
-                && best.distance <= MAX_STATIC_SHARE * static_distance(query))
-            .then_some(best)
+            performs_again(query, best.distance).then_some(best)
         },
     );
     found.into_iter().flatten().collect()

@@ -57,29 +57,16 @@ pub fn take_windows(track: &PitchClasses) -> Vec<TakeWindow> {
         || (),
         |i, _| {
             let s = starts[i];
-            let query = &track.frames[s..s + WINDOW];
-            let quiet = query.iter().filter(|p| p.iter().all(|&x| x == 0.0)).count();
-            if quiet * 2 > WINDOW {
+            if super::mostly_quiet(track, s..s + WINDOW) {
                 return None;
             }
+            let query = &track.frames[s..s + WINDOW];
             let from = s + WINDOW;
             let to = (from + AHEAD).min(n);
             let m = super::matching::best_match(query, &track.frames[from..to])?;
-            let static_d = static_distance(query);
-            if m.distance > super::MAX_DISTANCE || m.distance > super::MAX_STATIC_SHARE * static_d {
+            if !super::performs_again(query, m.distance) {
                 return None;
             }
-            let quiet_share = |a: usize, b: usize| {
-                let (a, b) = (a.min(n), b.min(n));
-                if b <= a {
-                    return 1.0;
-                }
-                track.frames[a..b]
-                    .iter()
-                    .filter(|p| p.iter().all(|&x| x == 0.0))
-                    .count() as f32
-                    / (b - a) as f32
-            };
             let seconds = |f: usize| (f as f64 / FRAME_RATE).ln_1p() as f32;
             let twin_start = from + m.first;
             let twin_end = from + m.last + 1;
@@ -88,12 +75,12 @@ pub fn take_windows(track: &PitchClasses) -> Vec<TakeWindow> {
                 descriptors: [
                     m.distance,
                     m.distance / m.typical.max(1e-3),
-                    static_d,
+                    static_distance(query),
                     seconds(m.first),
-                    quiet_share(s + WINDOW, s + WINDOW + SURROUNDINGS),
-                    quiet_share(s.saturating_sub(SURROUNDINGS), s),
-                    quiet_share(twin_end, twin_end + SURROUNDINGS),
-                    quiet_share(twin_start.saturating_sub(SURROUNDINGS), twin_start),
+                    track.quiet_share(s + WINDOW, s + WINDOW + SURROUNDINGS),
+                    track.quiet_share(s.saturating_sub(SURROUNDINGS), s),
+                    track.quiet_share(twin_end, twin_end + SURROUNDINGS),
+                    track.quiet_share(twin_start.saturating_sub(SURROUNDINGS), twin_start),
                     m.shift.min(12 - m.shift) as f32,
                     seconds(m.last + 1 - m.first),
                     m.typical,

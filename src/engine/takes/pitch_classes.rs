@@ -109,6 +109,21 @@ impl PitchClasses {
         index(start)..index(end).max(index(start))
     }
 
+    /// Whether frame `t` is quiet (its profile is zero): it carries no notes.
+    pub fn is_quiet(&self, t: usize) -> bool {
+        self.frames[t].iter().all(|&x| x == 0.0)
+    }
+
+    /// Share of the frames in `from..to` (clipped to the recording) that are quiet; 1 when none
+    /// of them exist, since the recording ends (or starts) there.
+    pub fn quiet_share(&self, from: usize, to: usize) -> f32 {
+        let (from, to) = (from.min(self.frames.len()), to.min(self.frames.len()));
+        if to <= from {
+            return 1.0;
+        }
+        (from..to).filter(|&t| self.is_quiet(t)).count() as f32 / (to - from) as f32
+    }
+
     /// Where frame `t` starts and ends, seconds (one hop long, around its centre).
     pub fn frame_time(&self, t: usize) -> (f64, f64) {
         let centre = t as f64 / FRAME_RATE + self.centre_offset;
@@ -211,8 +226,9 @@ mod tests {
         signal.extend(tone(440.0, 2.0, rate, 0.5 * 1e-3)); // 60 dB down
         let pc = PitchClasses::of(&signal, rate);
         let last = pc.frames.len() - 1;
-        assert!(pc.frames[last].iter().all(|&x| x == 0.0));
-        assert!(pc.frames[5].iter().any(|&x| x != 0.0));
+        assert!(pc.is_quiet(last) && !pc.is_quiet(5));
+        assert_eq!(pc.quiet_share(last - 1, last + 5), 1.0);
+        assert_eq!(pc.quiet_share(5, 7), 0.0);
         let r = pc.frames_in(1.0, 2.0);
         assert_eq!(r.len(), 10);
         let (start, _) = pc.frame_time(r.start);
