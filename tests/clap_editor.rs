@@ -1,6 +1,8 @@
 //! The editor of the bundled CLAP plugin, embedded in an X11 window of the test host after an
-//! offline render of a session with a bad stretch, then screenshotted
-//! (`target/editor-screenshot.png`, kept by CI as an artifact).
+//! offline render, then screenshotted (`target/editor-screenshot.png`, kept by CI as an
+//! artifact). By default the session is synthesised (music with a noisy stretch, the tiny test
+//! model); `AUDIO_SLICER_EDITOR_AUDIO=recording` renders a real recording with the shipped
+//! default model instead and also writes the README's picture, `docs/editor.png`.
 //!
 //! Needs the bundle and an X server: `.ci/run` runs it under Xvfb with
 //! `xvfb-run cargo test --test clap_editor -- --ignored`.
@@ -9,10 +11,11 @@
 mod clack_support;
 mod plugin_support;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use audio_slicer::engine::audio_io::read_audio;
 use clack_extensions::gui::{GuiApiType, GuiConfiguration, GuiSize, Window};
 use clack_support::ClapSession;
 use plugin_support::{music, noise, tiny_model_dir};
@@ -23,26 +26,64 @@ const RATE: u32 = 44_100;
 /// How long the editor is given to draw before the screenshot, in polling steps.
 const FRAMES: usize = 150;
 const FRAME: Duration = Duration::from_millis(20);
+/// The waveform's colour in the editor (`editor/timeline.rs`).
+const WAVE: [u8; 3] = [110, 110, 110];
+/// The editor window's size, as the plugin opens it.
+const WIDTH: u32 = 980;
+const HEIGHT: u32 = 620;
+
+/// What the editor is shown: stereo audio, its rate, the model, and where the README's picture
+/// goes (real music only).
+struct Shown {
+    audio: Vec<Vec<f32>>,
+    rate: u32,
+    model: PathBuf,
+    picture: Option<PathBuf>,
+}
+
+fn what_to_show(manifest: &Path) -> Shown {
+    if let Some(path) = std::env::var_os("AUDIO_SLICER_EDITOR_AUDIO") {
+        let audio = read_audio(Path::new(&path)).expect("AUDIO_SLICER_EDITOR_AUDIO");
+        let mut channels = audio.channels;
+        channels.truncate(2);
+        if channels.len() == 1 {
+            channels.push(channels[0].clone());
+        }
+        return Shown {
+            audio: channels,
+            rate: audio.sample_rate,
+            model: manifest.join("models/default"),
+            picture: Some(manifest.join("docs/editor.png")),
+        };
+    }
+    let mut left = music(10.0, RATE, 41);
+    left.extend(noise(4.0, RATE, 42));
+    left.extend(music(12.0, RATE, 43));
+    Shown {
+        audio: vec![left.clone(), left],
+        rate: RATE,
+        model: tiny_model_dir().to_path_buf(),
+        picture: None,
+    }
+}
 
 #[test]
 #[ignore = "needs the bundle and an X server (xvfb-run)"]
 fn the_editor_opens_and_draws() {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    // Something to show: a session with a noisy stretch, analysed offline.
-    let mut left = music(10.0, RATE, 41);
-    left.extend(noise(4.0, RATE, 42));
-    left.extend(music(12.0, RATE, 43));
+    // Something to show, analysed offline: Timeline analysis plans the whole song.
+    let shown = what_to_show(&manifest);
     let mut session = ClapSession::open();
-    session.use_model(tiny_model_dir());
-    session.render(&[left.clone(), left], RATE);
+    session.use_model(&shown.model);
+    session.render(&shown.audio, shown.rate);
     let gui = session.gui();
 
     let (conn, screen) = x11rb::connect(None).expect("no X server: run under xvfb-run");
     let root = conn.setup().roots[screen].root;
     let parent = conn.generate_id().unwrap();
     let size = GuiSize {
-        width: 980,
-        height: 620,
+        width: WIDTH,
+        height: HEIGHT,
     };
     conn.create_window(
         x11rb::COPY_DEPTH_FROM_PARENT,
@@ -90,6 +131,12 @@ fn the_editor_opens_and_draws() {
         "only {} colours on screen: the editor did not draw",
         distinct.len()
     );
+    // The song's waveform is drawn.
+    let wave = pixels.chunks(3).filter(|p| *p == WAVE).count();
+    assert!(wave > 200, "{wave} waveform pixels: no waveform");
+    if let Some(picture) = shown.picture {
+        std::fs::copy(&shot, &picture).unwrap();
+    }
 }
 
 /// Grabs the X screen into `png` and returns its RGB pixels.
@@ -99,8 +146,11 @@ fn screenshot(png: &std::path::Path) -> Vec<u8> {
         .stdout(Stdio::piped())
         .output()
         .expect("xwd (x11-apps) is needed for the screenshot");
-    let ppm = pipe("xwdtopnm", &xwd.stdout);
-    let png_bytes = pipe("pnmtopng", &ppm);
+    // The editor's window only, at the top left of the screen.
+    let (w, h) = (WIDTH.to_string(), HEIGHT.to_string());
+    let ppm = pipe("xwdtopnm", &[], &xwd.stdout);
+    let ppm = pipe("pnmcut", &["0", "0", &w, &h], &ppm);
+    let png_bytes = pipe("pnmtopng", &[], &ppm);
     std::fs::write(png, png_bytes).unwrap();
     // Binary PPM: "P6 <w> <h> <max>" then RGB bytes.
     let mut fields = 0;
@@ -117,10 +167,11 @@ fn screenshot(png: &std::path::Path) -> Vec<u8> {
     ppm[at + 1..].to_vec()
 }
 
-/// Runs a netpbm filter over `input`.
-fn pipe(program: &str, input: &[u8]) -> Vec<u8> {
+/// Runs a netpbm filter with `args` over `input`.
+fn pipe(program: &str, args: &[&str], input: &[u8]) -> Vec<u8> {
     use std::io::Write;
     let mut child = Command::new(program)
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -93,7 +93,7 @@ fn state_round_trips_every_parameter_and_field_and_drives_processing() {
     let mut json = first.state();
     // Every parameter away from its default, as a project saved after editing them holds them.
     let changed = serde_json::json!({
-        "threshold": {"f32": 2.0}, "min-cut": {"f32": 1.0}, "min-keep": {"f32": 4.0},
+        "model-threshold": {"bool": false}, "score-threshold": {"f32": 2.0}, "min-cut": {"f32": 1.0}, "min-keep": {"f32": 4.0},
         "pre-pad": {"f32": 0.2}, "post-pad": {"f32": 0.3}, "crossfade": {"f32": 0.05},
         "snap": {"string": "bar"}, "mode": {"string": "analyse"}, "midi-out": {"bool": false},
         "midi-channel": {"i32": 5}, "midi-cc": {"i32": 30}, "cut-note": {"i32": 62},
@@ -106,7 +106,7 @@ fn state_round_trips_every_parameter_and_field_and_drives_processing() {
     );
     json["params"] = changed;
     json["fields"]["editor"] = serde_json::Value::String(
-        r#"{"zoom_seconds":12.5,"follow":false,"export_dir":"/tmp/x"}"#.into(),
+        r#"{"view":{"kind":"fixed","start":3.0,"seconds":12.5},"export_dir":"/tmp/x"}"#.into(),
     );
     first.load_state(&json);
     let saved = first.state();

@@ -6,6 +6,7 @@
 
 mod plugin_support;
 
+use audio_slicer::plugin::view::View;
 use audio_slicer::plugin::AudioSlicer;
 use nice_plug::prelude::*;
 use plugin_support::*;
@@ -218,7 +219,8 @@ fn realtime_processing_never_allocates() {
 fn state_round_trips() {
     let a = AudioSlicer::default();
     for (id, value) in [
-        ("threshold", 1.7),
+        ("model-threshold", 0.0),
+        ("score-threshold", 1.7),
         ("min-cut", 0.8),
         ("mode", 2.0),
         ("midi-cc", 33.0),
@@ -227,7 +229,11 @@ fn state_round_trips() {
         set_param(&a, id, value);
     }
     use_model(&a, std::path::Path::new("/some/model"));
-    a.slicer_params().editor.lock().unwrap().zoom_seconds = 77.0;
+    let view = View::Fixed {
+        start: 3.0,
+        seconds: 77.0,
+    };
+    a.slicer_params().editor.lock().unwrap().view = view;
     let params = a.params();
     let values: Vec<(String, f32)> = params
         .param_map()
@@ -245,9 +251,10 @@ fn state_round_trips() {
     restored.deserialize_fields(&fields);
     let p = b.slicer_params();
     assert!((p.threshold.value() - 1.7).abs() < 1e-4 && (p.min_cut.value() - 0.8).abs() < 1e-4);
+    assert!(!p.model_threshold.value());
     assert_eq!((p.midi_cc.value(), p.mode.value() as usize), (33, 2));
     assert_eq!(p.model_dir().as_deref(), Some("/some/model"));
-    assert_eq!(p.editor.lock().unwrap().zoom_seconds, 77.0);
+    assert_eq!(p.editor.lock().unwrap().view, view);
 }
 
 #[test]

@@ -186,7 +186,13 @@ fn a_new_threshold_replans_the_analysed_track() {
     let analysed = plugin.status().snapshot().analysed_seconds;
     assert!((analysed - 16.0).abs() < 1e-6, "{analysed}");
     let default_cuts = cut_notes(&render(&mut plugin, &input, &setup));
-    set_param(&plugin, "threshold", 0.4);
+    // An absolute threshold of 0.4 times the model's own.
+    let calibrated = Slicer::from_checkpoint(tiny_model_dir())
+        .unwrap()
+        .default_threshold()
+        .unwrap();
+    set_param(&plugin, "model-threshold", 0.0);
+    set_param(&plugin, "score-threshold", (0.4 * calibrated) as f32);
     let low = render(&mut plugin, &input, &setup);
     assert_near(
         &cut_notes(&low),

@@ -235,6 +235,14 @@ impl SessionEdit {
         self.regions.iter().filter(|r| r.heard())
     }
 
+    /// The loudness of what was heard, for a waveform: per region, the timeline sample where
+    /// its first whole block starts and the mean square of each block of
+    /// [`FINGERPRINT_BLOCK`] samples (the fingerprint it is recognised by).
+    pub fn levels(&self) -> impl Iterator<Item = (u64, &[f32])> + '_ {
+        self.heard_regions()
+            .map(|r| (r.first_block * FINGERPRINT_BLOCK, r.fingerprint.as_slice()))
+    }
+
     /// Samples of audio analysed (replays not counted).
     pub fn analysed_samples(&self) -> u64 {
         self.regions.iter().map(|r| r.samples).sum()

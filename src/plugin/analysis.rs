@@ -195,8 +195,7 @@ impl Worker {
 
     fn bin(&mut self, index: usize, start: f64, end: f64, score: f64) -> Result<()> {
         let params = &self.setup.params;
-        let threshold =
-            self.setup.model_info.calibrated_threshold * f64::from(params.threshold.value());
+        let threshold = params.threshold_with(self.setup.model_info.calibrated_threshold);
         let settings = PlannerSettings {
             threshold,
             cut: params.cut_options(),
@@ -314,8 +313,10 @@ impl Worker {
         let snapshot = Snapshot {
             bins,
             cuts: self.cuts.iter().copied().collect(),
-            threshold: self.setup.model_info.calibrated_threshold
-                * f64::from(self.setup.params.threshold.value()),
+            threshold: self
+                .setup
+                .params
+                .threshold_with(self.setup.model_info.calibrated_threshold),
             model: self.setup.model_info.clone(),
             lag_seconds: written.saturating_sub(self.horizon + latency) as f64 / rate,
             load: if audio_seconds > 0.0 {
@@ -325,6 +326,7 @@ impl Worker {
             },
             analysed_seconds: audio_seconds,
             coverage: Vec::new(),
+            levels: Default::default(),
             tempo: transport.and_then(|t| t.tempo),
             time_sig: transport.and_then(|t| t.time_sig),
             fault: None,

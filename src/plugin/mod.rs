@@ -16,7 +16,7 @@ mod activation;
 pub mod analysis;
 pub mod buffers;
 mod clap_entry;
-mod editor;
+pub mod editor;
 pub mod gate;
 pub mod midi_file;
 pub mod model;
@@ -27,6 +27,7 @@ pub mod shared;
 pub mod snapshot;
 pub mod timeline;
 pub mod transport;
+pub mod view;
 
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -163,6 +164,7 @@ impl Plugin for AudioSlicer {
             .params
             .entry("analysis".into())
             .or_insert_with(|| ParamValue::String("lookahead".into()));
+        convert_threshold_multiple(state);
     }
 
     fn params(&self) -> Arc<dyn Params> {
@@ -264,6 +266,7 @@ impl Plugin for AudioSlicer {
         context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
         self.follow_parameters(context);
+        self.status.set_playhead(context.transport().pos_seconds());
         if let Some(running) = self.running.as_mut() {
             running.process(buffer, context, &self.params, &self.status);
         }
@@ -286,6 +289,48 @@ impl ClapPlugin for AudioSlicer {
     ];
 }
 
+/// Projects saved when the threshold was a multiple of the model's calibrated threshold (id
+/// `threshold`) get the setting it stood for: the model's own threshold at 1, else the
+/// absolute threshold of the multiple times the calibrated threshold of the model the project
+/// names. A project whose model cannot be read any more (its load fails visibly when the
+/// plugin starts) keeps the model's own.
+fn convert_threshold_multiple(state: &mut PluginState) {
+    let Some(ParamValue::F32(multiple)) = state.params.remove("threshold") else {
+        return;
+    };
+    if state.params.contains_key("model-threshold") {
+        return;
+    }
+    let dir: Option<String> = state
+        .fields
+        .get("model-path")
+        .and_then(|json| serde_json::from_str::<String>(json).ok())
+        .filter(|dir| !dir.trim().is_empty());
+    let absolute = if (multiple - 1.0).abs() < 1e-6 {
+        None
+    } else {
+        match model::load(dir.as_deref()) {
+            Ok(loaded) => loaded
+                .model
+                .default_threshold()
+                .map(|t| (t * f64::from(multiple)) as f32),
+            Err(e) => {
+                nice_log!("threshold x{multiple} kept as the model's own: {e:#}");
+                None
+            }
+        }
+    };
+    state.params.insert(
+        "model-threshold".into(),
+        ParamValue::Bool(absolute.is_none()),
+    );
+    if let Some(t) = absolute {
+        state
+            .params
+            .insert("score-threshold".into(), ParamValue::F32(t));
+    }
+}
+
 impl Vst3Plugin for AudioSlicer {
     const VST3_CLASS_ID: [u8; 16] = *b"AudioSlicerLA001";
     const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] = &[
@@ -300,6 +345,7 @@ nice_export_vst3!(AudioSlicer);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::edit::ThresholdMode;
 
     fn state_with(analysis: Option<&str>) -> PluginState {
         let mut state = PluginState {
@@ -320,6 +366,77 @@ mod tests {
             Some(ParamValue::String(id)) => Some(id),
             _ => None,
         }
+    }
+
+    /// The threshold settings of a state: whether it uses the model's, and the absolute one.
+    fn threshold_of(state: &PluginState) -> (Option<bool>, Option<f32>) {
+        let model = match state.params.get("model-threshold") {
+            Some(ParamValue::Bool(b)) => Some(*b),
+            _ => None,
+        };
+        let absolute = match state.params.get("score-threshold") {
+            Some(ParamValue::F32(v)) => Some(*v),
+            _ => None,
+        };
+        (model, absolute)
+    }
+
+    #[test]
+    fn old_threshold_multiples_become_the_threshold_they_stood_for() {
+        let calibrated = model::load(None)
+            .unwrap()
+            .model
+            .default_threshold()
+            .unwrap();
+        for (multiple, settings) in [
+            (1.0, (Some(true), None)),
+            (1.5, (Some(false), Some((1.5 * calibrated) as f32))),
+        ] {
+            let mut state = state_with(None);
+            state
+                .params
+                .insert("threshold".into(), ParamValue::F32(multiple));
+            AudioSlicer::filter_state(&mut state);
+            assert_eq!(threshold_of(&state), settings, "x{multiple}");
+            assert!(!state.params.contains_key("threshold"));
+        }
+        // A state saved with today's parameters is left as it is.
+        let mut state = state_with(None);
+        state
+            .params
+            .insert("model-threshold".into(), ParamValue::Bool(false));
+        state
+            .params
+            .insert("score-threshold".into(), ParamValue::F32(0.7));
+        AudioSlicer::filter_state(&mut state);
+        assert_eq!(threshold_of(&state), (Some(false), Some(0.7)));
+    }
+
+    #[test]
+    fn the_threshold_is_the_models_own_until_it_is_set_absolute() {
+        let params = SlicerParams::default();
+        assert_eq!(params.threshold_mode(), ThresholdMode::Calibrated);
+        assert_eq!(params.threshold_with(0.42), 0.42);
+        // The knob starts where the built-in model's calibration puts it.
+        let built_in = model::load(None).unwrap().model.default_threshold();
+        assert_eq!(built_in, Some(f64::from(params::BUILT_IN_THRESHOLD)));
+        let plugin = AudioSlicer::default();
+        let p = plugin.params.clone();
+        unsafe {
+            let map = p.param_map();
+            let set = |id: &str, plain: f32| {
+                let (_, ptr, _) = map.iter().find(|(i, _, _)| i == id).unwrap();
+                ptr._internal_set_normalized_value(ptr.preview_normalized(plain));
+            };
+            set("model-threshold", 0.0);
+            set("score-threshold", 0.62);
+        }
+        // Through the normalised value, as hosts set it: equal to a few parts in a million.
+        let ThresholdMode::Absolute(t) = p.threshold_mode() else {
+            panic!("{:?}", p.threshold_mode());
+        };
+        assert!((t - 0.62).abs() < 1e-5, "{t}");
+        assert_eq!(p.threshold_with(0.42), t);
     }
 
     #[test]

@@ -6,8 +6,10 @@ use nice_plug::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::cut_plan::{CutOptions, SnapMode};
+use crate::engine::edit::ThresholdMode;
 use crate::engine::render::DEFAULT_CROSSFADE_SECONDS;
 use crate::plugin::timeline::AnalysisSlot;
+use crate::plugin::view::View;
 
 /// Longest crossfade the parameter allows, in seconds. The lookahead includes half of it so a
 /// ramp centred on a cut can start before the cut.
@@ -74,25 +76,13 @@ impl Snap {
 }
 
 /// Editor settings saved with the project.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EditorSettings {
-    /// Seconds of song time the timeline shows.
-    pub zoom_seconds: f64,
-    /// Whether the timeline scrolls with the analysis.
-    pub follow: bool,
+    /// What stretch of the song the timeline shows.
+    pub view: View,
     /// Folder the marker exports are written to (empty: the home folder).
     pub export_dir: String,
-}
-
-impl Default for EditorSettings {
-    fn default() -> Self {
-        Self {
-            zoom_seconds: 30.0,
-            follow: true,
-            export_dir: String::new(),
-        }
-    }
 }
 
 /// Every automatable parameter, plus the model choice and editor settings.
@@ -109,8 +99,14 @@ pub struct SlicerParams {
     #[persist = "timeline-analysis"]
     pub saved_analysis: AnalysisSlot,
 
-    /// Threshold as a multiple of the model's calibrated threshold (1 = the model's default).
-    #[id = "threshold"]
+    /// Cut above the model's own calibrated threshold, as the command line does with no
+    /// `--threshold`; off, cut above [`Self::threshold`] (see [`Self::threshold_mode`]).
+    #[id = "model-threshold"]
+    pub model_threshold: BoolParam,
+    /// The score above which a stretch is cut when "Model threshold" is off: the command line's
+    /// `--threshold`. Projects saved when the threshold was a multiple of the model's (id
+    /// `threshold`) are converted on load.
+    #[id = "score-threshold"]
     pub threshold: FloatParam,
     /// Detected cuts shorter than this (seconds) are left in.
     #[id = "min-cut"]
@@ -165,6 +161,17 @@ fn seconds(name: &str, default: f64, max: f32) -> FloatParam {
     .with_value_to_string(formatters::v2s_f32_rounded(3))
 }
 
+/// The threshold parameter's default: the built-in model's calibrated threshold, so that
+/// turning "Model threshold" off starts from what the built-in model used (a unit test holds it
+/// to the shipped model).
+pub const BUILT_IN_THRESHOLD: f32 = 0.5;
+/// The highest threshold the parameter takes: above the scores of every method (a classifier's
+/// probabilities end at 1; reconstruction errors and novelty distances of kept audio sit
+/// around 0.1 to 3).
+const MAX_THRESHOLD: f32 = 10.0;
+/// The lowest: a threshold of zero would cut everything.
+const MIN_THRESHOLD: f32 = 0.001;
+
 impl Default for SlicerParams {
     fn default() -> Self {
         let cut = CutOptions::default();
@@ -172,17 +179,18 @@ impl Default for SlicerParams {
             model_path: Arc::new(Mutex::new(String::new())),
             saved_analysis: AnalysisSlot::default(),
             editor: Arc::new(Mutex::new(EditorSettings::default())),
+            model_threshold: BoolParam::new("Model threshold", true),
             threshold: FloatParam::new(
                 "Threshold",
-                1.0,
+                BUILT_IN_THRESHOLD,
                 FloatRange::Skewed {
-                    min: 0.25,
-                    max: 4.0,
-                    factor: FloatRange::skew_factor(-1.0),
+                    min: MIN_THRESHOLD,
+                    max: MAX_THRESHOLD,
+                    // Classifier probabilities (0.05..0.95) take most of the travel.
+                    factor: FloatRange::skew_factor(-2.0),
                 },
             )
-            .with_unit(" x")
-            .with_value_to_string(formatters::v2s_f32_rounded(2)),
+            .with_value_to_string(formatters::v2s_f32_rounded(3)),
             min_cut: seconds("Min cut", cut.min_cut, 2.0),
             min_keep: seconds("Min keep", cut.min_keep, 10.0),
             pre_pad: seconds("Pre pad", cut.pre_pad, 0.5),
@@ -233,6 +241,23 @@ impl SlicerParams {
         }
     }
 
+    /// The threshold the parameters ask for: the model's calibrated one, or the absolute score.
+    pub fn threshold_mode(&self) -> ThresholdMode {
+        if self.model_threshold.value() {
+            ThresholdMode::Calibrated
+        } else {
+            ThresholdMode::Absolute(f64::from(self.threshold.value()))
+        }
+    }
+
+    /// The absolute threshold in use with a model whose calibrated threshold is `calibrated`.
+    pub fn threshold_with(&self, calibrated: f64) -> f64 {
+        match self.threshold_mode() {
+            ThresholdMode::Absolute(t) => t,
+            _ => calibrated,
+        }
+    }
+
     /// The cut planning options the parameters describe.
     pub fn cut_options(&self) -> CutOptions {
         CutOptions {
@@ -252,6 +277,7 @@ impl SlicerParams {
         let mut key: u64 = 0xcbf2_9ce4_8422_2325;
         let words = [
             self.threshold.value().to_bits(),
+            u32::from(self.model_threshold.value()),
             self.min_cut.value().to_bits(),
             self.min_keep.value().to_bits(),
             self.pre_pad.value().to_bits(),

@@ -154,6 +154,9 @@ pub struct Status {
     /// Set by the editor when the user picks a model; the plugin starts again with it while
     /// the host keeps it active.
     pub model_changed: AtomicBool,
+    /// The host's song position at the last processed buffer, seconds (f64 bits; NaN when the
+    /// host gives none).
+    playhead: AtomicU64,
 }
 
 impl Default for Status {
@@ -166,11 +169,26 @@ impl Default for Status {
             sample_rate: AtomicU32::new(0),
             written: AtomicU64::new(0),
             model_changed: AtomicBool::new(false),
+            playhead: AtomicU64::new(f64::NAN.to_bits()),
         }
     }
 }
 
 impl Status {
+    /// Records the host's song position (audio thread: one atomic store).
+    pub fn set_playhead(&self, seconds: Option<f64>) {
+        let bits = seconds
+            .filter(|s| s.is_finite())
+            .unwrap_or(f64::NAN)
+            .to_bits();
+        self.playhead.store(bits, Ordering::Relaxed);
+    }
+
+    /// The host's song position at the last processed buffer, if it gave one.
+    pub fn playhead(&self) -> Option<f64> {
+        Some(f64::from_bits(self.playhead.load(Ordering::Relaxed))).filter(|s| s.is_finite())
+    }
+
     /// The newest snapshot (the lock is held only for an `Arc` clone).
     pub fn snapshot(&self) -> Arc<Snapshot> {
         match self.snapshot.lock() {

@@ -35,6 +35,15 @@ pub struct CutMarker {
     pub end_beats: Option<f64>,
 }
 
+/// The loudness of the analysed song, for its waveform.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Levels {
+    /// Seconds each value covers.
+    pub block_seconds: f64,
+    /// Per stretch heard: where it starts, in song seconds, and the mean square of each block.
+    pub runs: Vec<(f64, Vec<f32>)>,
+}
+
 /// The model in use.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ModelInfo {
@@ -46,7 +55,7 @@ pub struct ModelInfo {
     pub method: String,
     /// `(percentile, error)` pairs of the calibration.
     pub calibration: Vec<(f64, f64)>,
-    /// The calibrated threshold (the threshold parameter multiplies it).
+    /// The calibrated threshold: what the threshold parameter's "model" setting uses.
     pub calibrated_threshold: f64,
 }
 
@@ -70,6 +79,8 @@ pub struct Snapshot {
     /// Timeline analysis: the analysed spans of the song, in song seconds (everything else
     /// passes untouched); empty in lookahead mode.
     pub coverage: Vec<(f64, f64)>,
+    /// The loudness of the analysed song (Timeline analysis; empty in lookahead mode).
+    pub levels: Levels,
     /// Host tempo, if any.
     pub tempo: Option<f64>,
     /// Host time signature, if any.
@@ -88,6 +99,13 @@ impl Snapshot {
             fault: Some(message.into()),
             ..Self::default()
         }
+    }
+
+    /// Where the song known so far ends: the last bin, or the last stretch heard.
+    pub fn song_end(&self) -> f64 {
+        let bins = self.bins.last().map_or(0.0, |b| b.start + b.length);
+        let heard = self.coverage.last().map_or(0.0, |c| c.1);
+        bins.max(heard)
     }
 
     /// The analysed span as the engine's cut list, in song seconds, so the Audacity and REAPER

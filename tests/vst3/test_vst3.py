@@ -83,7 +83,8 @@ def with_component_state(raw_state, state):
 
 # Every parameter at a value other than its default, as pedalboard names and shows them.
 CHANGED = {
-    "threshold_x": 2.0,
+    "model_threshold": False,
+    "threshold": 2.0,
     "min_cut_s": 1.0,
     "min_keep_s": 4.0,
     "pre_pad_s": 0.2,
@@ -140,8 +141,9 @@ class Vst3(unittest.TestCase):
     def test_parameters_can_be_read_and_set(self):
         plugin = load()
         # pedalboard names parameters after their name and unit.
-        self.assertIn("threshold_x", plugin.parameters)
-        self.assertAlmostEqual(float(plugin.threshold_x), 1.0, places=2)
+        self.assertIn("threshold", plugin.parameters)
+        self.assertTrue(plugin.model_threshold)
+        self.assertAlmostEqual(float(plugin.threshold), 0.5, places=2)
         plugin.min_cut_s = 0.8
         self.assertAlmostEqual(float(plugin.min_cut_s), 0.8, places=2)
         self.assertEqual(str(plugin.mode), "Gate")
@@ -249,14 +251,13 @@ class Vst3(unittest.TestCase):
         state = component_state(raw)
         # The model chosen in the editor and the editor's settings, as a project stores them.
         state["fields"]["model-path"] = json.dumps(FIXTURE["model_dir"])
-        state["fields"]["editor"] = json.dumps({"zoom_seconds": 12.5, "follow": False, "export_dir": "/tmp/x"})
+        state["fields"]["editor"] = json.dumps({"view": {"kind": "fixed", "start": 3.0, "seconds": 12.5}, "export_dir": "/tmp/x"})
         restored = pedalboard.load_plugin(BUNDLE)
         restored.raw_state = with_component_state(raw, state)
         flush(restored, self.rate)
         again = component_state(restored.raw_state)
         self.assertEqual(json.loads(again["fields"]["model-path"]), FIXTURE["model_dir"])
-        self.assertEqual(json.loads(again["fields"]["editor"])["zoom_seconds"], 12.5)
-        self.assertFalse(json.loads(again["fields"]["editor"])["follow"])
+        self.assertEqual(json.loads(again["fields"]["editor"])["view"], {"kind": "fixed", "start": 3.0, "seconds": 12.5})
         # A state from before the editor settings and MIDI parameters existed still loads,
         # keeping what it has and defaulting the rest.
         old = {"version": "0.1.0", "params": {"mode": {"string": "analyse"}, "min-cut": {"f32": 1.5}}, "fields": {"model-path": json.dumps("")}}

@@ -462,3 +462,35 @@ fn a_damaged_saved_analysis_is_refused_with_the_reason() {
     let message = with(&|v| v["regions"][0]["samples"] = 10_000_000.into());
     assert!(message.contains("fingerprint"), "{message}");
 }
+
+#[test]
+fn levels_are_each_blocks_mean_square_and_survive_a_save() {
+    let rate = 22_050;
+    // A quiet second and a loud one, heard as two regions.
+    let quiet = vec![0.1f32; rate as usize];
+    let loud = vec![0.5f32; rate as usize];
+    let mut session = SessionEdit::new(tiny_model(), rate).unwrap();
+    push_in_blocks(&mut session, 0, &quiet, &[700]);
+    session.push(100_000, &loud).unwrap();
+    let levels: Vec<(u64, Vec<f32>)> = session.levels().map(|(a, l)| (a, l.to_vec())).collect();
+    assert_eq!(levels.len(), 2);
+    // Whole blocks only, starting at the first block boundary inside each region.
+    assert_eq!(levels[0].0, 0);
+    assert_eq!(
+        levels[0].1.len(),
+        rate as usize / FINGERPRINT_BLOCK as usize
+    );
+    assert_eq!(
+        levels[1].0,
+        100_000u64.div_ceil(FINGERPRINT_BLOCK) * FINGERPRINT_BLOCK
+    );
+    for (level, (_, blocks)) in [0.01, 0.25].into_iter().zip(&levels) {
+        assert!(
+            blocks.iter().all(|&ms| (ms - level).abs() < 1e-5),
+            "{blocks:?}"
+        );
+    }
+    let restored = SessionEdit::restore(tiny_model(), &session.save().unwrap()).unwrap();
+    let again: Vec<(u64, Vec<f32>)> = restored.levels().map(|(a, l)| (a, l.to_vec())).collect();
+    assert_eq!(again, levels);
+}

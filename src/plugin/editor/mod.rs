@@ -6,7 +6,7 @@
 
 mod export;
 mod panel;
-mod timeline;
+pub mod timeline;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -106,7 +106,7 @@ impl NiceEguiApp for SlicerApp {
                 });
             });
         egui::CentralPanel::default_margins().show(ui, |ui| {
-            timeline::show(ui, &snapshot, &self.params);
+            timeline::show(ui, &snapshot, &self.params, self.status.playhead());
         });
         ui.ctx().request_repaint_after(REFRESH);
     }

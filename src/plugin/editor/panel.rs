@@ -6,6 +6,7 @@ use nice_plug::prelude::ParamSetter;
 use nice_plug_egui::widgets::ParamSlider;
 
 use super::{audio_fault_text, SlicerApp};
+use crate::engine::edit::ThresholdMode;
 use crate::plugin::params::SlicerParams;
 use crate::plugin::shared::Status;
 use crate::plugin::snapshot::Snapshot;
@@ -28,12 +29,17 @@ pub fn header(ui: &mut egui::Ui, snapshot: &Snapshot, status: &Status, params: &
             ));
         }
         ui.separator();
-        ui.label(format!(
-            "threshold {} ({:.2} x calibrated {})",
-            short(snapshot.threshold),
-            params.threshold.value(),
-            short(model.calibrated_threshold)
-        ));
+        ui.label(match params.threshold_mode() {
+            ThresholdMode::Absolute(_) => format!(
+                "threshold {} (set by hand; the model's {})",
+                short(snapshot.threshold),
+                short(model.calibrated_threshold)
+            ),
+            _ => format!(
+                "threshold {} (the model's)",
+                short(model.calibrated_threshold)
+            ),
+        });
     });
     ui.horizontal_wrapped(|ui| {
         let rate = f64::from(status.sample_rate.load(Ordering::Relaxed).max(1));
@@ -78,7 +84,21 @@ macro_rules! param_rows {
 pub fn controls(ui: &mut egui::Ui, params: &SlicerParams, setter: &ParamSetter) {
     ui.strong("Detection");
     param_rows!(ui, setter,
-        "Threshold" => params.threshold,
+        "Model's" => params.model_threshold,
+    );
+    // The absolute threshold counts only with "Model's" off, so dragging it turns that off.
+    let own = params.model_threshold.value();
+    ui.horizontal(|ui| {
+        let response = ui
+            .add_sized([80.0, 18.0], egui::Label::new("Threshold"))
+            .union(ui.add(ParamSlider::for_param(&params.threshold, setter)));
+        if own && response.dragged() {
+            setter.begin_set_parameter(&params.model_threshold);
+            setter.set_parameter(&params.model_threshold, false);
+            setter.end_set_parameter(&params.model_threshold);
+        }
+    });
+    param_rows!(ui, setter,
         "Min cut" => params.min_cut,
         "Min keep" => params.min_keep,
         "Pre pad" => params.pre_pad,

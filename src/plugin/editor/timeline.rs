@@ -1,68 +1,111 @@
-//! The timeline: bin scores over song time, the threshold, kept/cut shading, cut markers, and a
-//! bars:beats ruler when the host gives a musical position (seconds otherwise).
+//! The timeline: the song's waveform, its scores, the threshold, kept and cut stretches, the
+//! cuts, what is not analysed yet and the playhead, over a ruler in bars:beats (from the host's
+//! tempo) and clock time. The whole song by default; the wheel zooms about the pointer, a drag
+//! scrolls, a double-click fits the song again.
+//!
+//! Everything is drawn per pixel column or per run of bins, never per bin, so an hour-long
+//! track costs what a short one does.
 
 use egui::{Color32, Pos2, Rect, Stroke};
 
 use crate::plugin::params::{Analysis, SlicerParams};
 use crate::plugin::snapshot::Snapshot;
+use crate::plugin::view::View;
 
 const SCORE: Color32 = Color32::from_rgb(120, 190, 255);
 const THRESHOLD: Color32 = Color32::from_rgb(255, 200, 60);
 const CUT: Color32 = Color32::from_rgba_premultiplied(110, 30, 30, 110);
 const KEPT: Color32 = Color32::from_rgba_premultiplied(20, 60, 30, 60);
+const WAVE: Color32 = Color32::from_gray(110);
 const MARKER: Color32 = Color32::from_rgb(255, 90, 90);
+const PLAYHEAD: Color32 = Color32::from_rgb(240, 240, 240);
 const GRID: Color32 = Color32::from_gray(70);
 /// Timeline analysis: stretches of the song not analysed yet (they pass untouched).
 const NOT_ANALYSED: Color32 = Color32::from_rgba_premultiplied(60, 60, 60, 90);
 /// What a stretch not analysed yet says, where there is room for it.
 const PLAY_ONCE: &str = "play once to analyse";
-/// The longest view: a whole song, or a long session.
-const MAX_ZOOM_SECONDS: f64 = 3600.0;
-/// Room under the plot for the ruler labels.
-const RULER: f32 = 18.0;
+/// Room under the plot for one row of ruler labels.
+const RULER_ROW: f32 = 15.0;
+/// Wheel travel (points) that zooms by a factor of e.
+const WHEEL_PER_E: f32 = 200.0;
 
-/// Draws the timeline into the remaining space, with its zoom controls above.
-pub fn show(ui: &mut egui::Ui, snapshot: &Snapshot, params: &SlicerParams) {
-    let (mut zoom, mut follow) = params
-        .editor
-        .lock()
-        .map(|e| (e.zoom_seconds, e.follow))
-        .unwrap_or((30.0, true));
-    let end = snapshot.bins.last().map_or(0.0, |b| b.start + b.length);
+/// Draws the timeline into the remaining space, with its controls above. `playhead` is the
+/// host's song position, in seconds, if it gives one.
+pub fn show(ui: &mut egui::Ui, snapshot: &Snapshot, params: &SlicerParams, playhead: Option<f64>) {
+    let mut view = params.editor.lock().map(|e| e.view).unwrap_or_default();
+    let end = snapshot.song_end();
     ui.horizontal(|ui| {
-        ui.label("Show");
-        ui.add(
-            egui::Slider::new(&mut zoom, 5.0..=MAX_ZOOM_SECONDS)
-                .logarithmic(true)
-                .suffix(" s"),
-        );
-        ui.checkbox(&mut follow, "Follow");
-        if ui.button("Whole track").clicked() {
-            zoom = end.clamp(5.0, MAX_ZOOM_SECONDS);
+        if ui.button("Whole song").clicked() {
+            view = View::Whole;
         }
-        ui.label(format!("{} cuts", snapshot.cuts.len()));
+        let mut follow = matches!(view, View::Follow { .. });
+        if ui.checkbox(&mut follow, "Follow").changed() {
+            let (t0, t1) = view.range(end);
+            view = if follow {
+                View::Follow { seconds: t1 - t0 }
+            } else {
+                View::Fixed {
+                    start: t0,
+                    seconds: t1 - t0,
+                }
+            };
+        }
+        let cut: f64 = snapshot.cuts.iter().map(|c| c.end - c.start).sum();
+        ui.label(format!(
+            "{} cuts, {} of {} cut",
+            snapshot.cuts.len(),
+            clock(cut),
+            clock(end)
+        ));
+        ui.weak("wheel: zoom   drag: scroll   double-click: whole song");
     });
-    if let Ok(mut e) = params.editor.lock() {
-        e.zoom_seconds = zoom;
-        e.follow = follow;
+    let (rect, response) =
+        ui.allocate_exact_size(ui.available_size(), egui::Sense::click_and_drag());
+    let rows = if snapshot.tempo.is_some() { 2.0 } else { 1.0 };
+    let plot = Rect::from_min_max(
+        rect.min,
+        Pos2::new(rect.max.x, rect.max.y - rows * RULER_ROW),
+    );
+    // Input first, so this frame draws where the pointer left the view.
+    let (t0, t1) = view.range(end);
+    let per_point = (t1 - t0) / f64::from(plot.width().max(1.0));
+    if response.double_clicked() {
+        view = View::Whole;
+    } else if response.dragged() {
+        let dx = f64::from(response.drag_delta().x);
+        if dx != 0.0 {
+            view = view.scrolled(end, -dx * per_point);
+        }
     }
-    let (rect, _) = ui.allocate_exact_size(ui.available_size(), egui::Sense::hover());
+    if let Some(pointer) = response.hover_pos() {
+        let wheel = ui.input(|i| i.smooth_scroll_delta);
+        if wheel.y != 0.0 {
+            let at = t0 + f64::from(pointer.x - plot.min.x) * per_point;
+            view = view.zoomed(end, at, f64::from((-wheel.y / WHEEL_PER_E).exp()));
+        } else if wheel.x != 0.0 {
+            view = view.scrolled(end, -f64::from(wheel.x) * per_point);
+        }
+    }
+    if let Ok(mut e) = params.editor.lock() {
+        e.view = view;
+    }
+
+    let (t0, t1) = view.range(end);
+    let x = |t: f64| plot.min.x + ((t - t0) / (t1 - t0)) as f32 * plot.width();
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 2.0, Color32::from_gray(20));
-    let plot = Rect::from_min_max(rect.min, Pos2::new(rect.max.x, rect.max.y - RULER));
-    let t1 = if follow {
-        end.max(zoom)
-    } else {
-        end.max(zoom).min(zoom.max(end))
-    };
-    let t0 = t1 - zoom;
-    let x = |t: f64| plot.min.x + ((t - t0) / zoom) as f32 * plot.width();
-    let visible = snapshot
+    ruler(&painter, snapshot, plot, rect, t0, t1, &x);
+    if params.analysis.value() == Analysis::Timeline {
+        not_analysed(&painter, snapshot, plot, t0, t1, &x);
+    }
+    decisions(&painter, snapshot, plot, t0, t1, &x);
+    let columns = plot.width().max(1.0) as usize;
+    waveform(&painter, snapshot, plot, t0, t1, columns);
+
+    // Scores: the highest per column, so a short spike is never drawn away.
+    let top = snapshot
         .bins
         .iter()
-        .filter(|b| b.start + b.length >= t0 && b.start <= t1);
-    let top = visible
-        .clone()
         .map(|b| b.score)
         .filter(|s| s.is_finite())
         .fold(2.0 * snapshot.threshold, f64::max);
@@ -72,43 +115,32 @@ pub fn show(ui: &mut egui::Ui, snapshot: &Snapshot, params: &SlicerParams) {
         1.0
     };
     let y = |s: f64| plot.max.y - (s / top).clamp(0.0, 1.0) as f32 * plot.height();
-
-    ruler(&painter, snapshot, plot, rect, t0, t1, &x);
-    // Timeline analysis: grey where the song has not been heard yet, which passes untouched
-    // until it is played.
-    if params.analysis.value() == Analysis::Timeline {
-        let mut from = t0.max(0.0);
-        for &(a, b) in snapshot.coverage.iter().chain([&(t1, t1)]) {
-            if a > from {
-                let r = Rect::from_min_max(
-                    Pos2::new(x(from), plot.min.y),
-                    Pos2::new(x(a.min(t1)), plot.max.y),
-                );
-                painter.rect_filled(r, 0.0, NOT_ANALYSED);
-                if r.width() > 160.0 {
-                    painter.text(
-                        r.center(),
-                        egui::Align2::CENTER_CENTER,
-                        PLAY_ONCE,
-                        egui::FontId::proportional(14.0),
-                        Color32::from_gray(200),
-                    );
-                }
-            }
-            from = from.max(b);
+    let scores = column_max(
+        snapshot
+            .bins
+            .iter()
+            .filter(|b| b.score.is_finite())
+            .map(|b| (b.start, b.start + b.length, b.score as f32)),
+        t0,
+        t1,
+        columns,
+    );
+    let column_x = |c: usize| plot.min.x + (c as f32 + 0.5) * plot.width() / columns as f32;
+    let mut line = Vec::new();
+    for (c, score) in scores.iter().enumerate() {
+        match score {
+            Some(s) => line.push(Pos2::new(column_x(c), y(f64::from(*s)))),
+            // A gap in the analysis breaks the line.
+            None => flush_line(&painter, &mut line),
         }
     }
-    for b in visible.clone() {
-        let shade = match b.keep {
-            Some(false) => CUT,
-            Some(true) => KEPT,
-            None => continue,
-        };
-        let r = Rect::from_min_max(
-            Pos2::new(x(b.start), plot.min.y),
-            Pos2::new(x(b.start + b.length), plot.max.y),
+    flush_line(&painter, &mut line);
+    if snapshot.threshold.is_finite() {
+        painter.hline(
+            plot.x_range(),
+            y(snapshot.threshold),
+            Stroke::new(1.0, THRESHOLD),
         );
-        painter.rect_filled(r, 0.0, shade);
     }
     for cut in snapshot
         .cuts
@@ -122,23 +154,12 @@ pub fn show(ui: &mut egui::Ui, snapshot: &Snapshot, params: &SlicerParams) {
             Stroke::new(1.0, MARKER.gamma_multiply(0.6)),
         );
     }
-    let points: Vec<Pos2> = visible
-        .filter(|b| b.score.is_finite())
-        .map(|b| Pos2::new(x(b.start + b.length / 2.0), y(b.score)))
-        .collect();
-    if points.len() > 1 {
-        painter.add(egui::Shape::line(points, Stroke::new(1.5, SCORE)));
-    }
-    if snapshot.threshold.is_finite() {
-        painter.hline(
-            plot.x_range(),
-            y(snapshot.threshold),
-            Stroke::new(1.0, THRESHOLD),
-        );
+    if let Some(t) = playhead.filter(|t| (t0..=t1).contains(t)) {
+        painter.vline(x(t), plot.y_range(), Stroke::new(1.5, PLAYHEAD));
     }
     if snapshot.bins.is_empty() {
         painter.text(
-            rect.center(),
+            plot.center(),
             egui::Align2::CENTER_CENTER,
             "play or bounce the track to analyse it",
             egui::FontId::proportional(16.0),
@@ -147,7 +168,116 @@ pub fn show(ui: &mut egui::Ui, snapshot: &Snapshot, params: &SlicerParams) {
     }
 }
 
-/// Grid lines and labels: bars:beats when the host gives beats, else seconds.
+/// Draws a run of score points and empties it.
+fn flush_line(painter: &egui::Painter, line: &mut Vec<Pos2>) {
+    if line.len() > 1 {
+        painter.add(egui::Shape::line(
+            std::mem::take(line),
+            Stroke::new(1.5, SCORE),
+        ));
+    }
+    line.clear();
+}
+
+/// Grey where the song has not been heard yet, which passes untouched until it is played.
+fn not_analysed(
+    painter: &egui::Painter,
+    snapshot: &Snapshot,
+    plot: Rect,
+    t0: f64,
+    t1: f64,
+    x: &impl Fn(f64) -> f32,
+) {
+    let mut from = t0.max(0.0);
+    for &(a, b) in snapshot.coverage.iter().chain([&(t1, t1)]) {
+        if a > from {
+            let r = Rect::from_min_max(
+                Pos2::new(x(from), plot.min.y),
+                Pos2::new(x(a.min(t1)), plot.max.y),
+            );
+            painter.rect_filled(r, 0.0, NOT_ANALYSED);
+            if r.width() > 160.0 {
+                painter.text(
+                    r.center(),
+                    egui::Align2::CENTER_CENTER,
+                    PLAY_ONCE,
+                    egui::FontId::proportional(14.0),
+                    Color32::from_gray(200),
+                );
+            }
+        }
+        from = from.max(b);
+    }
+}
+
+/// Kept and cut shading, one rectangle per run of bins with the same decision.
+fn decisions(
+    painter: &egui::Painter,
+    snapshot: &Snapshot,
+    plot: Rect,
+    t0: f64,
+    t1: f64,
+    x: &impl Fn(f64) -> f32,
+) {
+    let mut run: Option<(f64, f64, bool)> = None;
+    let fill = |(a, b, keep): (f64, f64, bool)| {
+        let r = Rect::from_min_max(Pos2::new(x(a), plot.min.y), Pos2::new(x(b), plot.max.y));
+        painter.rect_filled(r, 0.0, if keep { KEPT } else { CUT });
+    };
+    for b in snapshot
+        .bins
+        .iter()
+        .filter(|b| b.start + b.length >= t0 && b.start <= t1)
+    {
+        let Some(keep) = b.keep else { continue };
+        let end = b.start + b.length;
+        run = match run {
+            // Contiguous (to a microsecond) and the same decision: one run.
+            Some((a, e, k)) if k == keep && (b.start - e).abs() < 1e-6 => Some((a, end, k)),
+            Some(done) => {
+                fill(done);
+                Some((b.start, end, keep))
+            }
+            None => Some((b.start, end, keep)),
+        };
+    }
+    if let Some(done) = run {
+        fill(done);
+    }
+}
+
+/// The waveform: each column's loudest block as a bar about the centre line, as tall as a sine
+/// of that RMS level would swing (linear, as DAWs draw waveforms).
+fn waveform(
+    painter: &egui::Painter,
+    snapshot: &Snapshot,
+    plot: Rect,
+    t0: f64,
+    t1: f64,
+    columns: usize,
+) {
+    let levels = &snapshot.levels;
+    let blocks = levels.runs.iter().flat_map(|(start, values)| {
+        values.iter().enumerate().map(move |(i, &ms)| {
+            let a = start + i as f64 * levels.block_seconds;
+            (a, a + levels.block_seconds, ms)
+        })
+    });
+    let centre = plot.center().y;
+    let half = plot.height() * 0.5;
+    for (c, ms) in column_max(blocks, t0, t1, columns).into_iter().enumerate() {
+        let Some(ms) = ms.filter(|&m| m > 0.0) else {
+            continue;
+        };
+        let h = (2.0 * ms).sqrt().min(1.0) * half;
+        if h >= 0.5 {
+            let cx = plot.min.x + (c as f32 + 0.5) * plot.width() / columns as f32;
+            painter.vline(cx, centre - h..=centre + h, Stroke::new(1.0, WAVE));
+        }
+    }
+}
+
+/// Grid lines and labels: bars:beats when the host gives beats, with clock time under them.
 fn ruler(
     painter: &egui::Painter,
     snapshot: &Snapshot,
@@ -157,9 +287,34 @@ fn ruler(
     t1: f64,
     x: &impl Fn(f64) -> f32,
 ) {
-    let label_y = rect.max.y - RULER / 2.0;
     let font = egui::FontId::monospace(11.0);
-    // Beats are read off the bins themselves, so tempo changes are followed as the host gave them.
+    let label = |t: f64, row: f32, text: String| {
+        painter.text(
+            Pos2::new(x(t), plot.max.y + (row + 0.5) * RULER_ROW),
+            egui::Align2::CENTER_CENTER,
+            text,
+            font.clone(),
+            Color32::GRAY,
+        );
+    };
+    // Clock time on the last row, always.
+    let clock_row = ((rect.max.y - plot.max.y) / RULER_ROW - 1.0)
+        .max(0.0)
+        .round();
+    let step = grid_step(t1 - t0);
+    let mut t = (t0 / step).floor() * step;
+    while t <= t1 {
+        if clock_row == 0.0 {
+            painter.vline(x(t), plot.y_range(), Stroke::new(1.0, GRID));
+        }
+        label(t, clock_row, clock(t));
+        t += step;
+    }
+    if clock_row == 0.0 {
+        return;
+    }
+    // Beats are read off the bins themselves, so tempo changes are followed as the host gave
+    // them.
     let beat_of = |t: f64| {
         snapshot
             .bins
@@ -167,49 +322,36 @@ fn ruler(
             .find(|b| b.start <= t && t < b.start + b.length)
             .and_then(|b| b.beats.map(|beats| (b.start, beats)))
     };
-    if let (Some(tempo), Some((anchor_t, anchor_beats))) =
-        (snapshot.tempo, beat_of((t0 + t1) / 2.0))
-    {
-        let per_bar = snapshot
-            .time_sig
-            .filter(|(n, d)| *n > 0 && *d > 0)
-            .map_or(4.0, |(n, d)| f64::from(n) * 4.0 / f64::from(d));
-        let seconds_per_beat = 60.0 / tempo;
-        let span_beats = (t1 - t0) / seconds_per_beat;
-        let step = grid_step(span_beats / per_bar) * per_bar;
-        let first = ((anchor_beats + (t0 - anchor_t) / seconds_per_beat) / step).floor() * step;
-        let mut b = first;
-        while b <= anchor_beats + (t1 - anchor_t) / seconds_per_beat {
-            let t = anchor_t + (b - anchor_beats) * seconds_per_beat;
-            painter.vline(x(t), plot.y_range(), Stroke::new(1.0, GRID));
-            let bar = (b / per_bar).floor();
-            let beat = b - bar * per_bar;
-            let text = format!("{}:{}", bar as i64 + 1, beat.round() as i64 + 1);
-            painter.text(
-                Pos2::new(x(t), label_y),
-                egui::Align2::CENTER_CENTER,
-                text,
-                font.clone(),
-                Color32::GRAY,
-            );
-            b += step;
-        }
+    let (Some(tempo), Some((anchor_t, anchor_beats))) = (snapshot.tempo, beat_of((t0 + t1) / 2.0))
+    else {
         return;
-    }
-    let step = grid_step(t1 - t0);
-    let mut t = (t0 / step).floor() * step;
-    while t <= t1 {
+    };
+    let per_bar = snapshot
+        .time_sig
+        .filter(|(n, d)| *n > 0 && *d > 0)
+        .map_or(4.0, |(n, d)| f64::from(n) * 4.0 / f64::from(d));
+    let seconds_per_beat = 60.0 / tempo;
+    let span_beats = (t1 - t0) / seconds_per_beat;
+    let step = grid_step(span_beats / per_bar) * per_bar;
+    let first = ((anchor_beats + (t0 - anchor_t) / seconds_per_beat) / step).floor() * step;
+    let mut b = first;
+    while b <= anchor_beats + (t1 - anchor_t) / seconds_per_beat {
+        let t = anchor_t + (b - anchor_beats) * seconds_per_beat;
         painter.vline(x(t), plot.y_range(), Stroke::new(1.0, GRID));
-        let text = format!("{}:{:04.1}", (t / 60.0).floor() as i64, t.rem_euclid(60.0));
-        painter.text(
-            Pos2::new(x(t), label_y),
-            egui::Align2::CENTER_CENTER,
-            text,
-            font.clone(),
-            Color32::GRAY,
+        let bar = (b / per_bar).floor();
+        let beat = b - bar * per_bar;
+        label(
+            t,
+            0.0,
+            format!("{}:{}", bar as i64 + 1, beat.round() as i64 + 1),
         );
-        t += step;
+        b += step;
     }
+}
+
+/// Song seconds as minutes:seconds.
+fn clock(t: f64) -> String {
+    format!("{}:{:04.1}", (t / 60.0).floor() as i64, t.rem_euclid(60.0))
 }
 
 /// A round step giving about eight grid lines over `span` units.
@@ -222,4 +364,65 @@ fn grid_step(span: f64) -> f64 {
         .map(|m| m * magnitude)
         .find(|s| *s >= raw)
         .unwrap_or(10.0 * magnitude)
+}
+
+/// Per pixel column of `[t0, t1)` cut into `columns`, the largest value among the `items`
+/// (`(start, end, value)`) that overlap it; `None` where none does.
+fn column_max(
+    items: impl Iterator<Item = (f64, f64, f32)>,
+    t0: f64,
+    t1: f64,
+    columns: usize,
+) -> Vec<Option<f32>> {
+    let mut out = vec![None; columns];
+    if columns == 0 || t1 <= t0 {
+        return out;
+    }
+    let per = (t1 - t0) / columns as f64;
+    for (a, b, value) in items {
+        if b <= t0 || a >= t1 {
+            continue;
+        }
+        let first = ((a - t0) / per).floor().max(0.0) as usize;
+        let last = (((b - t0) / per).ceil() as usize).clamp(first + 1, columns);
+        for slot in &mut out[first.min(columns - 1)..last] {
+            *slot = Some(slot.map_or(value, |m: f32| m.max(value)));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_column_shows_the_largest_value_it_covers() {
+        // Ten columns of one second; a short spike inside column 3 is not lost.
+        let items = [
+            (0.0, 2.5, 1.0),
+            (3.2, 3.3, 9.0),
+            (3.3, 6.0, 2.0),
+            (20.0, 30.0, 5.0),
+        ];
+        let columns = column_max(items.into_iter(), 0.0, 10.0, 10);
+        assert_eq!(
+            columns,
+            [
+                Some(1.0),
+                Some(1.0),
+                Some(1.0),
+                Some(9.0),
+                Some(2.0),
+                Some(2.0),
+                None,
+                None,
+                None,
+                None
+            ]
+        );
+        assert!(column_max(items.into_iter(), 5.0, 5.0, 10)
+            .iter()
+            .all(Option::is_none));
+    }
 }

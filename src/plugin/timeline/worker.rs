@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use super::{GatePlan, PlanLink, SavedAnalysis, SessionStore, StoredSession};
-use crate::engine::edit::{EditOptions, ThresholdMode};
-use crate::engine::session::{SessionEdit, SessionPlan};
+use crate::engine::edit::EditOptions;
+use crate::engine::session::{SessionEdit, SessionPlan, FINGERPRINT_BLOCK};
 use crate::plugin::params::SlicerParams;
 use crate::plugin::shared::{Clock, InputBlock, Status, TransportTag};
-use crate::plugin::snapshot::{scaled_score, CutMarker, ModelInfo, Snapshot, TimelineBin};
+use crate::plugin::snapshot::{scaled_score, CutMarker, Levels, ModelInfo, Snapshot, TimelineBin};
 use crate::plugin::transport::host_grid;
 
 /// How long the thread sleeps when there is no input.
@@ -261,13 +261,8 @@ impl Worker {
         if self.planned.is_some_and(|planned| !stale(planned, now)) {
             return Ok(());
         }
-        let model = self.active().model().clone();
-        let threshold = match model.default_threshold() {
-            Some(t) => ThresholdMode::Absolute(t * f64::from(params.threshold.value())),
-            None => ThresholdMode::Calibrated,
-        };
         let options = EditOptions {
-            threshold,
+            threshold: params.threshold_mode(),
             cut: params.cut_options(),
             ..EditOptions::default()
         };
@@ -407,6 +402,13 @@ impl Worker {
                 .into_iter()
                 .map(|(a, b)| (a as f64 / rate, b as f64 / rate))
                 .collect(),
+            levels: Levels {
+                block_seconds: FINGERPRINT_BLOCK as f64 / rate,
+                runs: session
+                    .levels()
+                    .map(|(at, blocks)| (at as f64 / rate, blocks.to_vec()))
+                    .collect(),
+            },
             tempo: self.latest.and_then(|t| t.tempo),
             time_sig: self.latest.and_then(|t| t.time_sig),
             fault: None,
