@@ -25,7 +25,11 @@ fn hour() -> Snapshot {
                 start,
                 length: HOP,
                 beats: Some(start * 2.0),
-                score: if cut(start) { 0.9 } else { 0.1 + 0.05 * (i % 7) as f64 },
+                score: if cut(start) {
+                    0.9
+                } else {
+                    0.1 + 0.05 * (i % 7) as f64
+                },
                 keep: Some(!cut(start)),
             }
         })

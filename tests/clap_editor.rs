@@ -1,5 +1,6 @@
 //! The editor of the bundled CLAP plugin, embedded in an X11 window of the test host after an
-//! offline render, then screenshotted (`target/editor-screenshot.png`, kept by CI as an
+//! offline render and a second one with a cut kept and a kept stretch cut by hand, then
+//! screenshotted (`target/editor-screenshot.png`, kept by CI as an
 //! artifact). By default the session is synthesised (music with a noisy stretch, the tiny test
 //! model); `AUDIO_SLICER_EDITOR_AUDIO=recording` renders a real recording with the shipped
 //! default model instead and also writes the README's picture, `docs/editor.png`.
@@ -75,7 +76,53 @@ fn the_editor_opens_and_draws() {
     let shown = what_to_show(&manifest);
     let mut session = ClapSession::open();
     session.use_model(&shown.model);
+    let rate = f64::from(shown.rate);
+    // The first pass analyses (and passes the audio), the second gates and sends cut notes.
     session.render(&shown.audio, shown.rate);
+    let first = cut_spans(&session.render(&shown.audio, shown.rate).midi, rate);
+    // By hand, as clicks in the editor: the longest cut kept, and up to eight seconds in the
+    // middle of the longest kept piece cut. The next bounce follows them, and the editor marks them.
+    let duration = shown.audio[0].len() as f64 / rate;
+    let longest_cut = *first
+        .iter()
+        .max_by(|a, b| (a.1 - a.0).total_cmp(&(b.1 - b.0)))
+        .expect("the model cuts nothing");
+    let mut kept = Vec::new();
+    let mut from = 0.0;
+    for &(a, b) in first.iter().chain([&(duration, duration)]) {
+        kept.push((from, a));
+        from = b;
+    }
+    let piece = kept
+        .into_iter()
+        .max_by(|a, b| (a.1 - a.0).total_cmp(&(b.1 - b.0)))
+        .unwrap();
+    let middle = (piece.0 + piece.1) / 2.0;
+    let half = ((piece.1 - piece.0) / 4.0).min(4.0);
+    let cut_by_hand = (middle - half, middle + half);
+    let mut state = session.state();
+    state["fields"]["overrides"] = serde_json::Value::String(
+        serde_json::json!([
+            {"range": {"start": longest_cut.0, "end": longest_cut.1}, "decision": "keep"},
+            {"range": {"start": cut_by_hand.0, "end": cut_by_hand.1}, "decision": "cut"},
+        ])
+        .to_string(),
+    );
+    session.load_state(&state);
+    let second = cut_spans(&session.render(&shown.audio, shown.rate).midi, rate);
+    let near = |x: f64, y: f64| (x - y).abs() < 0.01;
+    assert!(
+        !second
+            .iter()
+            .any(|&(a, b)| near(a, longest_cut.0) && near(b, longest_cut.1)),
+        "the cut kept by hand is still cut: {second:?}"
+    );
+    assert!(
+        second
+            .iter()
+            .any(|&(a, b)| near(a, cut_by_hand.0) && near(b, cut_by_hand.1)),
+        "{cut_by_hand:?} was cut by hand: {second:?}"
+    );
     let gui = session.gui();
 
     let (conn, screen) = x11rb::connect(None).expect("no X server: run under xvfb-run");
@@ -137,6 +184,20 @@ fn the_editor_opens_and_draws() {
     if let Some(picture) = shown.picture {
         std::fs::copy(&shot, &picture).unwrap();
     }
+}
+
+/// Cut spans in seconds from the cut notes (note on, note off) a render sent.
+fn cut_spans(midi: &[(usize, u8, u8, u8)], rate: f64) -> Vec<(f64, f64)> {
+    let mut spans = Vec::new();
+    let mut on = None;
+    for &(at, status, _, velocity) in midi {
+        match status & 0xF0 {
+            0x90 if velocity > 0 => on = Some(at),
+            0x80 | 0x90 => spans.extend(on.take().map(|a| (a as f64 / rate, at as f64 / rate))),
+            _ => {}
+        }
+    }
+    spans
 }
 
 /// Grabs the X screen into `png` and returns its RGB pixels.

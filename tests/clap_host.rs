@@ -108,8 +108,13 @@ fn state_round_trips_every_parameter_and_field_and_drives_processing() {
     json["fields"]["editor"] = serde_json::Value::String(
         r#"{"view":{"kind":"fixed","start":3.0,"seconds":12.5},"export_dir":"/tmp/x"}"#.into(),
     );
+    // Stretches kept and cut by hand.
+    json["fields"]["overrides"] = serde_json::Value::String(
+        r#"[{"range":{"start":1.5,"end":2.5},"decision":"keep"},{"range":{"start":4.0,"end":5.0},"decision":"cut"}]"#.into(),
+    );
     first.load_state(&json);
     let saved = first.state();
+    assert_eq!(saved["fields"]["overrides"], json["fields"]["overrides"]);
     assert_eq!(saved["params"], json["params"]);
 
     let mut second = ClapSession::open();

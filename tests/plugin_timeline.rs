@@ -4,15 +4,17 @@
 //! allocation in `process()`; a changed threshold re-plans without re-analysis; the analysis of
 //! a played song is saved with the project; a host that never plays (pedalboard) is analysed as
 //! a stream kept apart from the song; a change of Analysis, or a project state loaded while the
-//! host keeps the plugin active (as Ardour loads one), takes effect without a re-activation.
+//! host keeps the plugin active (as Ardour loads one), takes effect without a re-activation;
+//! stretches kept or cut by hand are what the bounce renders.
 #![cfg(feature = "plugin")]
 
 mod plugin_support;
 
-use audio_slicer::engine::cut_plan::{CutOptions, SnapMode};
+use audio_slicer::engine::cut_plan::{CutOptions, Decision, Override, SnapMode};
 use audio_slicer::engine::edit::{plan_edit_of_log_mel, EditOptions, ThresholdMode};
 use audio_slicer::engine::features::{log_mel_of, LogMelExtractor};
 use audio_slicer::engine::slicer::Slicer;
+use audio_slicer::engine::timeline::TimeRange;
 use audio_slicer::plugin::AudioSlicer;
 use nice_plug::prelude::*;
 use plugin_support::*;
@@ -427,4 +429,66 @@ fn a_state_loaded_into_a_running_lookahead_leaves_its_window_alone() {
         joined == whole.output,
         "the state load restarted the lookahead"
     );
+}
+
+#[test]
+fn stretches_kept_or_cut_by_hand_are_what_the_bounce_renders() {
+    let (noise_at, noise_len, total) = (9.0, 4.0, 24.0);
+    let input = session(noise_at, noise_len, total);
+    let mut plugin = timeline_plugin();
+    let setup = Setup::offline(RATE, &[1024]);
+    render(&mut plugin, &input, &setup);
+    let model_cuts = cut_notes(&render(&mut plugin, &input, &setup));
+    let noise_middle = seconds(noise_at + noise_len / 2.0);
+    let noise_cut = *model_cuts
+        .iter()
+        .find(|&&(a, b)| a < noise_middle && noise_middle < b)
+        .expect("the model cuts the noise");
+    // Keep the noise by hand and cut two seconds of music the model kept, as a click in the
+    // editor does; saved with the project as song seconds.
+    let (cut_from, cut_to) = (2.0, 4.0);
+    let by_hand = vec![
+        Override {
+            range: TimeRange::new(
+                noise_cut.0 as f64 / f64::from(RATE),
+                noise_cut.1 as f64 / f64::from(RATE),
+            ),
+            decision: Decision::Keep,
+        },
+        Override {
+            range: TimeRange::new(cut_from, cut_to),
+            decision: Decision::Cut,
+        },
+    ];
+    *plugin.slicer_params().overrides.lock().unwrap() = by_hand.clone();
+    let fields = plugin.params().serialize_fields();
+    let out = render(&mut plugin, &input, &setup);
+    assert_eq!(out.allocations, 0);
+    let cuts = cut_notes(&out);
+    assert!(
+        cuts.iter()
+            .all(|&(a, b)| b <= noise_cut.0 || a >= noise_cut.1),
+        "the noise kept by hand is still cut: {cuts:?}"
+    );
+    assert!(
+        cuts.contains(&(seconds(cut_from), seconds(cut_to))),
+        "{cuts:?}"
+    );
+    let ramp = seconds(0.02);
+    for (o, i) in out.output.iter().zip(&input) {
+        assert!(o[seconds(cut_from) + ramp..seconds(cut_to) - ramp]
+            .iter()
+            .all(|&x| x == 0.0));
+        assert_eq!(
+            o[noise_cut.0 + ramp..noise_cut.1 - ramp],
+            i[noise_cut.0 + ramp..noise_cut.1 - ramp]
+        );
+    }
+    // The overrides are saved with the project and come back with it.
+    let reopened = AudioSlicer::default();
+    reopened.params().deserialize_fields(&fields);
+    assert_eq!(*reopened.slicer_params().overrides.lock().unwrap(), by_hand);
+    // Given back to the model: its edit again.
+    plugin.slicer_params().overrides.lock().unwrap().clear();
+    assert_eq!(cut_notes(&render(&mut plugin, &input, &setup)), model_cuts);
 }

@@ -86,6 +86,35 @@ fn non_negative(x: f64) -> f64 {
     }
 }
 
+/// What a user decided for a stretch by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    /// Kept whatever the model says.
+    Keep,
+    /// Cut whatever the model says.
+    Cut,
+}
+
+/// A stretch kept or cut by hand, overruling the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Override {
+    /// The stretch, in seconds.
+    pub range: TimeRange,
+    /// What happens to it.
+    pub decision: Decision,
+}
+
+impl Override {
+    /// The same override `by` seconds earlier (into the seconds of something starting there).
+    pub fn shifted(self, by: f64) -> Self {
+        Self {
+            range: TimeRange::new(self.range.start - by, self.range.end - by),
+            ..self
+        }
+    }
+}
+
 /// Which parts of a recording survive the edit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CutPlan {
@@ -165,6 +194,27 @@ impl CutPlan {
         } else {
             1.0
         }
+    }
+
+    /// This plan with `overrides` applied in order, so a later one wins where two overlap. They
+    /// are in the plan's seconds and may reach outside it. No cut rule applies to them: a
+    /// stretch decided by hand stays as it was decided.
+    pub fn overridden(&self, overrides: &[Override]) -> Self {
+        let mut keep = self.keep.clone();
+        for o in overrides {
+            keep = match o.decision {
+                Decision::Keep => {
+                    keep.push(o.range);
+                    normalise(keep, self.duration)
+                }
+                Decision::Cut => {
+                    let mut cuts = complement(&keep, self.duration);
+                    cuts.push(o.range);
+                    complement(&normalise(cuts, self.duration), self.duration)
+                }
+            };
+        }
+        Self::from_keep(self.duration, keep)
     }
 
     /// Whether source time `t` (seconds) survives the edit.

@@ -34,7 +34,7 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use super::beats::BeatGrid;
-use super::cut_plan::CutPlan;
+use super::cut_plan::{CutPlan, Override};
 use super::edit::{plan_cuts, EditOptions};
 use super::features::StreamingLogMel;
 use super::scoring::ScoreTimeline;
@@ -168,6 +168,20 @@ impl SessionPlan {
         }
         cuts.retain(|(a, b)| b > a);
         cuts
+    }
+
+    /// This edit with `overrides`, in timeline seconds at `rate` Hz, applied to every region
+    /// (see [`CutPlan::overridden`]).
+    pub fn overridden(mut self, overrides: &[Override], rate: u32) -> Self {
+        if overrides.is_empty() {
+            return self;
+        }
+        for region in &mut self.regions {
+            let origin = region.start as f64 / f64::from(rate);
+            let local: Vec<Override> = overrides.iter().map(|o| o.shifted(origin)).collect();
+            region.plan = region.plan.overridden(&local);
+        }
+        self
     }
 
     /// The analysed spans in timeline samples, ascending.

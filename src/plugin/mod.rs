@@ -20,6 +20,7 @@ pub mod editor;
 pub mod gate;
 pub mod midi_file;
 pub mod model;
+pub mod overrides;
 pub mod pace;
 pub mod params;
 mod process;

@@ -5,9 +5,10 @@ use std::sync::{Arc, Mutex};
 use nice_plug::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::cut_plan::{CutOptions, SnapMode};
+use crate::engine::cut_plan::{CutOptions, Override, SnapMode};
 use crate::engine::edit::ThresholdMode;
 use crate::engine::render::DEFAULT_CROSSFADE_SECONDS;
+use crate::plugin::overrides;
 use crate::plugin::timeline::AnalysisSlot;
 use crate::plugin::view::View;
 
@@ -94,6 +95,10 @@ pub struct SlicerParams {
     /// Editor settings.
     #[persist = "editor"]
     pub editor: Arc<Mutex<EditorSettings>>,
+    /// Stretches kept or cut by hand in the editor, in song seconds, in the order they were
+    /// made (see [`crate::plugin::overrides`]).
+    #[persist = "overrides"]
+    pub overrides: Arc<Mutex<Vec<Override>>>,
     /// The timeline analysis, saved with the project so an export in a new session of the
     /// host gates what an earlier one heard.
     #[persist = "timeline-analysis"]
@@ -178,6 +183,7 @@ impl Default for SlicerParams {
         Self {
             model_path: Arc::new(Mutex::new(String::new())),
             saved_analysis: AnalysisSlot::default(),
+            overrides: Arc::new(Mutex::new(Vec::new())),
             editor: Arc::new(Mutex::new(EditorSettings::default())),
             model_threshold: BoolParam::new("Model threshold", true),
             threshold: FloatParam::new(
@@ -270,8 +276,9 @@ impl SlicerParams {
         }
     }
 
-    /// A key of everything a plan depends on (threshold and cut rules; not the crossfade or
-    /// the mode, which only the audio thread applies). Equal keys plan the same edit.
+    /// A key of everything a plan depends on (threshold, cut rules and the overrides; not the
+    /// crossfade or the mode, which only the audio thread applies). Equal keys plan the same
+    /// edit.
     pub fn plan_key(&self) -> u64 {
         let cut = self.cut_options();
         let mut key: u64 = 0xcbf2_9ce4_8422_2325;
@@ -284,13 +291,20 @@ impl SlicerParams {
             self.post_pad.value().to_bits(),
             cut.snap as u32,
         ];
+        let overrides = self.overrides();
+        let overrides = overrides::key(&overrides);
         // FNV-1a over the words.
-        for word in words {
+        for word in words.into_iter().map(u64::from).chain(overrides) {
             for byte in word.to_le_bytes() {
                 key = (key ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
             }
         }
         key
+    }
+
+    /// The stretches kept or cut by hand.
+    pub fn overrides(&self) -> Vec<Override> {
+        self.overrides.lock().map(|o| o.clone()).unwrap_or_default()
     }
 
     /// The model directory chosen, or `None` for the built-in model.

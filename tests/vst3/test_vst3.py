@@ -300,6 +300,33 @@ class Vst3(unittest.TestCase):
         third = plugin.process(self.audio, self.rate, buffer_size=333)
         np.testing.assert_array_equal(third, second)
 
+    def test_stretches_kept_or_cut_by_hand_are_what_the_bounce_renders(self):
+        plugin = load(analysis="Timeline")
+        plugin.process(self.audio, self.rate, buffer_size=1024)
+        model = gated_spans(self.audio, plugin.process(self.audio, self.rate, buffer_size=1024), self.rate)
+        # The cut over the noise (6-10 s in the fixture), and two seconds of music it keeps.
+        noise = next((a, b) for a, b in model if a < 8.0 < b)
+        music = (12.0, 14.0)
+        self.assertTrue(all(b <= music[0] or a >= music[1] for a, b in model), f"{model}")
+        # Keep the one and cut the other by hand, as clicks in the editor do, through the state
+        # a project saves (stream seconds: pedalboard has no play head).
+        raw = plugin.raw_state
+        state = component_state(raw)
+        overrides = [
+            {"range": {"start": noise[0], "end": noise[1]}, "decision": "keep"},
+            {"range": {"start": music[0], "end": music[1]}, "decision": "cut"},
+        ]
+        state["fields"]["overrides"] = json.dumps(overrides)
+        plugin.raw_state = with_component_state(raw, state)
+        self.assertEqual(json.loads(component_state(plugin.raw_state)["fields"]["overrides"]), overrides)
+        out = plugin.process(self.audio, self.rate, buffer_size=1024)
+        cuts = gated_spans(self.audio, out, self.rate)
+        self.assertTrue(all(b <= noise[0] or a >= noise[1] for a, b in cuts), f"the noise is still cut: {cuts}")
+        self.assertTrue(any(abs(a - music[0]) <= 0.010 and abs(b - music[1]) <= 0.010 for a, b in cuts), f"{cuts}")
+        inner = slice(self.seconds(noise[0] + 0.05), self.seconds(noise[1] - 0.05))
+        np.testing.assert_array_equal(out[:, inner], self.audio[:, inner])
+        self.assertTrue(np.all(out[:, self.seconds(music[0] + 0.05): self.seconds(music[1] - 0.05)] == 0.0))
+
     def test_renders_are_identical(self):
         first = load().process(self.audio, self.rate, buffer_size=4096)
         second = load().process(self.audio, self.rate, buffer_size=333)

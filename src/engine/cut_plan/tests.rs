@@ -553,3 +553,40 @@ fn without_thresholds_or_snapping_kept_time_is_exactly_good_bins_plus_pads() {
         }
     }
 }
+
+#[test]
+fn overrides_keep_and_cut_stretches_and_the_later_one_wins() {
+    let plan = CutPlan::from_keep(
+        10.0,
+        vec![TimeRange::new(0.0, 4.0), TimeRange::new(6.0, 10.0)],
+    );
+    let keep = |a, b| Override {
+        range: TimeRange::new(a, b),
+        decision: Decision::Keep,
+    };
+    let cut = |a, b| Override {
+        range: TimeRange::new(a, b),
+        decision: Decision::Cut,
+    };
+    // The cut kept: one piece. A kept stretch cut: a gap, reaching past the end is clipped.
+    assert_eq!(
+        plan.overridden(&[keep(4.0, 6.0)]).keep,
+        [TimeRange::new(0.0, 10.0)]
+    );
+    assert_eq!(
+        plan.overridden(&[cut(1.0, 2.0), cut(9.0, 12.0)]).keep,
+        [
+            TimeRange::new(0.0, 1.0),
+            TimeRange::new(2.0, 4.0),
+            TimeRange::new(6.0, 9.0)
+        ]
+    );
+    // Overlapping: the later decides.
+    assert_eq!(
+        plan.overridden(&[keep(3.0, 7.0), cut(5.0, 8.0)]).keep,
+        [TimeRange::new(0.0, 5.0), TimeRange::new(8.0, 10.0)]
+    );
+    assert_eq!(plan.overridden(&[]), plan);
+    // In another timeline's seconds: shifted into the plan's.
+    assert_eq!(keep(14.0, 16.0).shifted(10.0), keep(4.0, 6.0));
+}

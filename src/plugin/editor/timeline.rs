@@ -1,13 +1,17 @@
 //! The timeline: the song's waveform, its scores, the threshold, kept and cut stretches, the
-//! cuts, what is not analysed yet and the playhead, over a ruler in bars:beats (from the host's
-//! tempo) and clock time. The whole song by default; the wheel zooms about the pointer, a drag
-//! scrolls, a double-click fits the song again.
+//! cuts, the stretches decided by hand, what is not analysed yet and the playhead, over a ruler
+//! in bars:beats (from the host's tempo) and clock time. The whole song by default; the wheel
+//! zooms about the pointer, a drag scrolls, a double-click fits the song again, and in Timeline
+//! analysis a click keeps or cuts the stretch under it by hand (see [`crate::plugin::overrides`]).
 //!
 //! Everything is drawn per pixel column or per run of bins, never per bin, so an hour-long
 //! track costs what a short one does.
 
 use egui::{Color32, Pos2, Rect, Stroke};
 
+use crate::engine::cut_plan::Decision;
+use crate::engine::timeline::TimeRange;
+use crate::plugin::overrides::toggled;
 use crate::plugin::params::{Analysis, SlicerParams};
 use crate::plugin::snapshot::Snapshot;
 use crate::plugin::view::View;
@@ -19,6 +23,10 @@ const KEPT: Color32 = Color32::from_rgba_premultiplied(20, 60, 30, 60);
 const WAVE: Color32 = Color32::from_gray(110);
 const MARKER: Color32 = Color32::from_rgb(255, 90, 90);
 const PLAYHEAD: Color32 = Color32::from_rgb(240, 240, 240);
+/// The band over a stretch decided by hand.
+const BY_HAND: Color32 = Color32::from_rgb(235, 235, 235);
+/// Its height, points.
+const BY_HAND_BAND: f32 = 14.0;
 const GRID: Color32 = Color32::from_gray(70);
 /// Timeline analysis: stretches of the song not analysed yet (they pass untouched).
 const NOT_ANALYSED: Color32 = Color32::from_rgba_premultiplied(60, 60, 60, 90);
@@ -34,7 +42,10 @@ const WHEEL_PER_E: f32 = 200.0;
 pub fn show(ui: &mut egui::Ui, snapshot: &Snapshot, params: &SlicerParams, playhead: Option<f64>) {
     let mut view = params.editor.lock().map(|e| e.view).unwrap_or_default();
     let end = snapshot.song_end();
-    ui.horizontal(|ui| {
+    // Lookahead has decided the past already: only Timeline analysis follows overrides.
+    let timeline = params.analysis.value() == Analysis::Timeline;
+    // Wrapped, so a narrow window never widens the plot past the panel.
+    ui.horizontal_wrapped(|ui| {
         if ui.button("Whole song").clicked() {
             view = View::Whole;
         }
@@ -57,7 +68,24 @@ pub fn show(ui: &mut egui::Ui, snapshot: &Snapshot, params: &SlicerParams, playh
             clock(cut),
             clock(end)
         ));
-        ui.weak("wheel: zoom   drag: scroll   double-click: whole song");
+        let by_hand = params.overrides().len();
+        if ui
+            .add_enabled(
+                by_hand > 0,
+                egui::Button::new(format!("Undo {by_hand} by hand")),
+            )
+            .on_hover_text("give every stretch kept or cut by hand back to the model")
+            .clicked()
+        {
+            if let Ok(mut o) = params.overrides.lock() {
+                o.clear();
+            }
+        }
+        ui.weak(if timeline {
+            "click: keep/cut · wheel: zoom · drag: scroll · double-click: fit"
+        } else {
+            "wheel: zoom · drag: scroll · double-click: fit"
+        });
     });
     let (rect, response) =
         ui.allocate_exact_size(ui.available_size(), egui::Sense::click_and_drag());
@@ -71,6 +99,23 @@ pub fn show(ui: &mut egui::Ui, snapshot: &Snapshot, params: &SlicerParams, playh
     let per_point = (t1 - t0) / f64::from(plot.width().max(1.0));
     if response.double_clicked() {
         view = View::Whole;
+    } else if response.clicked() && timeline {
+        if let Some(pointer) = response.interact_pointer_pos() {
+            let t = t0 + f64::from(pointer.x - plot.min.x) * per_point;
+            let cuts: Vec<TimeRange> = snapshot
+                .cuts
+                .iter()
+                .map(|c| TimeRange::new(c.start, c.end))
+                .collect();
+            let coverage: Vec<TimeRange> = snapshot
+                .coverage
+                .iter()
+                .map(|&(a, b)| TimeRange::new(a, b))
+                .collect();
+            if let Ok(mut o) = params.overrides.lock() {
+                *o = toggled(&o, t, &cuts, &coverage);
+            }
+        }
     } else if response.dragged() {
         let dx = f64::from(response.drag_delta().x);
         if dx != 0.0 {
@@ -95,7 +140,7 @@ pub fn show(ui: &mut egui::Ui, snapshot: &Snapshot, params: &SlicerParams, playh
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 2.0, Color32::from_gray(20));
     ruler(&painter, snapshot, plot, rect, t0, t1, &x);
-    if params.analysis.value() == Analysis::Timeline {
+    if timeline {
         not_analysed(&painter, snapshot, plot, t0, t1, &x);
     }
     decisions(&painter, snapshot, plot, t0, t1, &x);
@@ -154,6 +199,9 @@ pub fn show(ui: &mut egui::Ui, snapshot: &Snapshot, params: &SlicerParams, playh
             Stroke::new(1.0, MARKER.gamma_multiply(0.6)),
         );
     }
+    if timeline {
+        by_hand(&painter, params, plot, t0, t1, &x);
+    }
     if let Some(t) = playhead.filter(|t| (t0..=t1).contains(t)) {
         painter.vline(x(t), plot.y_range(), Stroke::new(1.5, PLAYHEAD));
     }
@@ -177,6 +225,47 @@ fn flush_line(painter: &egui::Painter, line: &mut Vec<Pos2>) {
         ));
     }
     line.clear();
+}
+
+/// A band along the top of each stretch decided by hand, saying what was decided.
+fn by_hand(
+    painter: &egui::Painter,
+    params: &SlicerParams,
+    plot: Rect,
+    t0: f64,
+    t1: f64,
+    x: &impl Fn(f64) -> f32,
+) {
+    for o in params
+        .overrides()
+        .iter()
+        .filter(|o| o.range.end >= t0 && o.range.start <= t1)
+    {
+        let band = Rect::from_min_max(
+            Pos2::new(x(o.range.start.max(t0)), plot.min.y),
+            Pos2::new(x(o.range.end.min(t1)), plot.min.y + BY_HAND_BAND),
+        );
+        painter.rect_filled(band, 0.0, BY_HAND.gamma_multiply(0.85));
+        // The longest text that fits the band.
+        let texts = match o.decision {
+            Decision::Keep => ["kept by hand", "kept"],
+            Decision::Cut => ["cut by hand", "cut"],
+        };
+        let font = egui::FontId::proportional(11.0);
+        let fitting = texts.into_iter().find(|text| {
+            let galley = painter.layout_no_wrap((*text).to_owned(), font.clone(), Color32::BLACK);
+            galley.size().x + 4.0 <= band.width()
+        });
+        if let Some(text) = fitting {
+            painter.text(
+                band.center(),
+                egui::Align2::CENTER_CENTER,
+                text,
+                font,
+                Color32::BLACK,
+            );
+        }
+    }
 }
 
 /// Grey where the song has not been heard yet, which passes untouched until it is played.

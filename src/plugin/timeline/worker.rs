@@ -286,7 +286,9 @@ impl Worker {
             Some(grid)
         };
         let session = self.stream.as_mut().unwrap_or(&mut self.session);
-        self.last_plan = session.plan(&options, &mut grid_of)?;
+        self.last_plan = session
+            .plan(&options, &mut grid_of)?
+            .overridden(&params.overrides(), rate_hz);
         self.planned = Some(now);
         self.send_plan(rate_hz);
         self.dirty = true;
