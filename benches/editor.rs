@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use audio_slicer::plugin::editor::timeline;
 use audio_slicer::plugin::params::SlicerParams;
+use audio_slicer::plugin::shared::Status;
 use audio_slicer::plugin::snapshot::{CutMarker, Levels, Snapshot, TimelineBin};
 use audio_slicer::plugin::view::View;
 
@@ -70,6 +71,8 @@ fn hour() -> Snapshot {
 /// Median milliseconds to lay out and tessellate one frame of the timeline in `view`.
 fn frame_ms(snapshot: &Snapshot, view: View) -> f64 {
     let params = SlicerParams::default();
+    let status = Status::default();
+    status.set_playhead(Some(1234.5));
     let ctx = egui::Context::default();
     let mut times = Vec::with_capacity(FRAMES);
     for _ in 0..FRAMES {
@@ -85,7 +88,7 @@ fn frame_ms(snapshot: &Snapshot, view: View) -> f64 {
         };
         let started = Instant::now();
         let output = ctx.run_ui(input, |ui| {
-            timeline::show(ui, snapshot, &params, Some(1234.5));
+            timeline::show(ui, snapshot, &params, &status);
         });
         let primitives = ctx.tessellate(output.shapes, output.pixels_per_point);
         times.push(started.elapsed().as_secs_f64() * 1e3);

@@ -21,7 +21,8 @@ use clack_extensions::gui::{GuiApiType, GuiConfiguration, GuiSize, Window};
 use clack_support::ClapSession;
 use plugin_support::{music, noise, tiny_model_dir};
 use x11rb::connection::Connection;
-use x11rb::protocol::xproto::{ConnectionExt, CreateWindowAux, WindowClass};
+use x11rb::protocol::xproto::{ConnectionExt, CreateWindowAux, WindowClass, MOTION_NOTIFY_EVENT};
+use x11rb::protocol::xtest::ConnectionExt as _;
 
 const RATE: u32 = 44_100;
 /// How long the editor is given to draw before the screenshot, in polling steps.
@@ -29,6 +30,9 @@ const FRAMES: usize = 150;
 const FRAME: Duration = Duration::from_millis(20);
 /// The waveform's colour in the editor (`editor/timeline.rs`).
 const WAVE: [u8; 3] = [110, 110, 110];
+/// Where the timeline's plot lies across the window (the whole song is shown), in pixels.
+const PLOT_LEFT: f64 = 8.0;
+const PLOT_WIDTH: f64 = 634.0;
 /// The editor window's size, as the plugin opens it.
 const WIDTH: u32 = 980;
 const HEIGHT: u32 = 620;
@@ -163,7 +167,22 @@ fn the_editor_opens_and_draws() {
         .unwrap();
     }
     gui.show(&session.instance.plugin_handle()).unwrap();
-    for _ in 0..FRAMES {
+    for frame in 0..FRAMES {
+        if frame == FRAMES / 3 {
+            // The pointer over the cut kept by hand, so the picture shows what hovering says.
+            let x = PLOT_LEFT + (longest_cut.0 + longest_cut.1) / 2.0 / duration * PLOT_WIDTH;
+            conn.xtest_fake_input(
+                MOTION_NOTIFY_EVENT,
+                0,
+                x11rb::CURRENT_TIME,
+                root,
+                x as i16,
+                300,
+                0,
+            )
+            .unwrap();
+            conn.flush().unwrap();
+        }
         session.pump();
         std::thread::sleep(FRAME);
     }

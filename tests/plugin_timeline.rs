@@ -5,7 +5,7 @@
 //! a played song is saved with the project; a host that never plays (pedalboard) is analysed as
 //! a stream kept apart from the song; a change of Analysis, or a project state loaded while the
 //! host keeps the plugin active (as Ardour loads one), takes effect without a re-activation;
-//! stretches kept or cut by hand are what the bounce renders.
+//! stretches kept or cut by hand are what the bounce renders; a soloed piece is all that sounds.
 #![cfg(feature = "plugin")]
 
 mod plugin_support;
@@ -491,4 +491,37 @@ fn stretches_kept_or_cut_by_hand_are_what_the_bounce_renders() {
     // Given back to the model: its edit again.
     plugin.slicer_params().overrides.lock().unwrap().clear();
     assert_eq!(cut_notes(&render(&mut plugin, &input, &setup)), model_cuts);
+}
+
+#[test]
+fn a_soloed_piece_is_all_that_sounds_whatever_the_mode() {
+    let (noise_at, noise_len, total) = (9.0, 4.0, 24.0);
+    let input = session(noise_at, noise_len, total);
+    let mut plugin = timeline_plugin();
+    let setup = Setup::offline(RATE, &[1024]);
+    render(&mut plugin, &input, &setup);
+    let gated = render(&mut plugin, &input, &setup);
+    let noise_middle = seconds(noise_at + noise_len / 2.0);
+    let cut = *cut_notes(&gated)
+        .iter()
+        .find(|&&(a, b)| a < noise_middle && noise_middle < b)
+        .expect("the model cuts the noise");
+    // Solo the cut, as an alt-click in the editor does: it sounds though Gate cuts it.
+    let rate = f64::from(RATE);
+    plugin
+        .status()
+        .set_solo(Some((cut.0 as f64 / rate, cut.1 as f64 / rate)));
+    let out = render(&mut plugin, &input, &setup);
+    assert_eq!(out.allocations, 0);
+    let ramp = seconds(0.02);
+    for (o, i) in out.output.iter().zip(&input) {
+        assert_eq!(o[cut.0 + ramp..cut.1 - ramp], i[cut.0 + ramp..cut.1 - ramp]);
+        assert!(o[..cut.0 - ramp]
+            .iter()
+            .chain(&o[cut.1 + ramp..])
+            .all(|&x| x == 0.0));
+    }
+    // Solo stopped: the gate's edit again.
+    plugin.status().set_solo(None);
+    assert!(render(&mut plugin, &input, &setup).output == gated.output);
 }

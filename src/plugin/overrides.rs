@@ -6,6 +6,32 @@
 use crate::engine::cut_plan::{Decision, Override};
 use crate::engine::timeline::TimeRange;
 
+/// The piece of the plan under song time `t` (the `cuts` and the analysed `coverage`, song
+/// seconds, ascending): the cut containing it, or the kept piece from the cut before it (or the
+/// start of the analysed stretch) to the next cut (or the end of the stretch); `None` outside
+/// what was analysed.
+pub fn piece_at(
+    t: f64,
+    cuts: &[TimeRange],
+    coverage: &[TimeRange],
+) -> Option<(TimeRange, Decision)> {
+    let span = coverage.iter().find(|c| c.contains(t))?;
+    if let Some(cut) = cuts.iter().find(|c| c.contains(t)) {
+        return Some((*cut, Decision::Cut));
+    }
+    let start = cuts
+        .iter()
+        .map(|c| c.end)
+        .filter(|&e| e <= t)
+        .fold(span.start, f64::max);
+    let end = cuts
+        .iter()
+        .map(|c| c.start)
+        .filter(|&s| s > t)
+        .fold(span.end, f64::min);
+    Some((TimeRange::new(start, end), Decision::Keep))
+}
+
 /// The overrides after a click at song time `t` on the editor's plan (its `cuts` and the
 /// analysed `coverage`, song seconds, ascending). Inside a stretch decided by hand, the click
 /// undoes that decision; inside a cut, it keeps the cut; inside a kept piece, it cuts the piece
@@ -22,30 +48,13 @@ pub fn toggled(
         out.remove(last);
         return out;
     }
-    let Some(span) = coverage.iter().find(|c| c.contains(t)) else {
-        return out;
-    };
-    if let Some(cut) = cuts.iter().find(|c| c.contains(t)) {
-        out.push(Override {
-            range: *cut,
-            decision: Decision::Keep,
-        });
-        return out;
+    if let Some((range, now)) = piece_at(t, cuts, coverage) {
+        let decision = match now {
+            Decision::Keep => Decision::Cut,
+            Decision::Cut => Decision::Keep,
+        };
+        out.push(Override { range, decision });
     }
-    let start = cuts
-        .iter()
-        .map(|c| c.end)
-        .filter(|&e| e <= t)
-        .fold(span.start, f64::max);
-    let end = cuts
-        .iter()
-        .map(|c| c.start)
-        .filter(|&s| s > t)
-        .fold(span.end, f64::min);
-    out.push(Override {
-        range: TimeRange::new(start, end),
-        decision: Decision::Cut,
-    });
     out
 }
 

@@ -157,7 +157,13 @@ pub struct Status {
     /// The host's song position at the last processed buffer, seconds (f64 bits; NaN when the
     /// host gives none).
     playhead: AtomicU64,
+    /// The stretch the editor solos, in seconds of the timeline it shows, packed as two f32
+    /// (start in the high half) so the audio thread reads both in one load; see [`NO_SOLO`].
+    solo: AtomicU64,
 }
+
+/// What [`Status::solo`] holds when nothing is soloed: a NaN start.
+const NO_SOLO: u64 = (0x7fc0_0000u64) << 32;
 
 impl Default for Status {
     fn default() -> Self {
@@ -170,6 +176,7 @@ impl Default for Status {
             written: AtomicU64::new(0),
             model_changed: AtomicBool::new(false),
             playhead: AtomicU64::new(f64::NAN.to_bits()),
+            solo: AtomicU64::new(NO_SOLO),
         }
     }
 }
@@ -182,6 +189,27 @@ impl Status {
             .unwrap_or(f64::NAN)
             .to_bits();
         self.playhead.store(bits, Ordering::Relaxed);
+    }
+
+    /// Solos `range` (seconds of the timeline the editor shows: only it sounds, whatever the
+    /// mode), or stops soloing.
+    pub fn set_solo(&self, range: Option<(f64, f64)>) {
+        let bits = range
+            .filter(|(a, b)| a.is_finite() && b > a)
+            .map_or(NO_SOLO, |(a, b)| {
+                (u64::from((a as f32).to_bits()) << 32) | u64::from((b as f32).to_bits())
+            });
+        self.solo.store(bits, Ordering::Relaxed);
+    }
+
+    /// The soloed stretch, seconds, if any (audio thread: one atomic load).
+    pub fn solo(&self) -> Option<(f64, f64)> {
+        let bits = self.solo.load(Ordering::Relaxed);
+        let (a, b) = (
+            f32::from_bits((bits >> 32) as u32),
+            f32::from_bits(bits as u32),
+        );
+        (a.is_finite() && b > a).then(|| (f64::from(a), f64::from(b)))
     }
 
     /// The host's song position at the last processed buffer, if it gave one.

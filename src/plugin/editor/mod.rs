@@ -106,7 +106,7 @@ impl NiceEguiApp for SlicerApp {
                 });
             });
         egui::CentralPanel::default_margins().show(ui, |ui| {
-            timeline::show(ui, &snapshot, &self.params, self.status.playhead());
+            timeline::show(ui, &snapshot, &self.params, &self.status);
         });
         ui.ctx().request_repaint_after(REFRESH);
     }

@@ -9,10 +9,13 @@
 
 use egui::{Color32, Pos2, Rect, Stroke};
 
+use super::panel::short;
 use crate::engine::cut_plan::Decision;
+use crate::engine::cut_plan::Override;
 use crate::engine::timeline::TimeRange;
-use crate::plugin::overrides::toggled;
+use crate::plugin::overrides::{piece_at, toggled};
 use crate::plugin::params::{Analysis, SlicerParams};
+use crate::plugin::shared::Status;
 use crate::plugin::snapshot::Snapshot;
 use crate::plugin::view::View;
 
@@ -23,6 +26,10 @@ const KEPT: Color32 = Color32::from_rgba_premultiplied(20, 60, 30, 60);
 const WAVE: Color32 = Color32::from_gray(110);
 const MARKER: Color32 = Color32::from_rgb(255, 90, 90);
 const PLAYHEAD: Color32 = Color32::from_rgb(240, 240, 240);
+/// The line under the pointer.
+const HOVER: Color32 = Color32::from_rgba_premultiplied(90, 90, 90, 90);
+/// The outline of the soloed piece.
+const SOLO: Color32 = Color32::from_rgb(255, 200, 60);
 /// The band over a stretch decided by hand.
 const BY_HAND: Color32 = Color32::from_rgb(235, 235, 235);
 /// Its height, points.
@@ -37,9 +44,11 @@ const RULER_ROW: f32 = 15.0;
 /// Wheel travel (points) that zooms by a factor of e.
 const WHEEL_PER_E: f32 = 200.0;
 
-/// Draws the timeline into the remaining space, with its controls above. `playhead` is the
-/// host's song position, in seconds, if it gives one.
-pub fn show(ui: &mut egui::Ui, snapshot: &Snapshot, params: &SlicerParams, playhead: Option<f64>) {
+/// Draws the timeline into the remaining space, with its controls above; `status` gives the
+/// host's playhead and takes the solo.
+pub fn show(ui: &mut egui::Ui, snapshot: &Snapshot, params: &SlicerParams, status: &Status) {
+    let playhead = status.playhead();
+    let solo = status.solo();
     let mut view = params.editor.lock().map(|e| e.view).unwrap_or_default();
     let end = snapshot.song_end();
     // Lookahead has decided the past already: only Timeline analysis follows overrides.
@@ -81,8 +90,14 @@ pub fn show(ui: &mut egui::Ui, snapshot: &Snapshot, params: &SlicerParams, playh
                 o.clear();
             }
         }
+        if ui
+            .add_enabled(solo.is_some(), egui::Button::new("Stop solo"))
+            .clicked()
+        {
+            status.set_solo(None);
+        }
         ui.weak(if timeline {
-            "click: keep/cut · wheel: zoom · drag: scroll · double-click: fit"
+            "click: keep/cut · alt-click: solo · wheel: zoom · drag: scroll · double-click: fit"
         } else {
             "wheel: zoom · drag: scroll · double-click: fit"
         });
@@ -94,6 +109,16 @@ pub fn show(ui: &mut egui::Ui, snapshot: &Snapshot, params: &SlicerParams, playh
         rect.min,
         Pos2::new(rect.max.x, rect.max.y - rows * RULER_ROW),
     );
+    let cuts: Vec<TimeRange> = snapshot
+        .cuts
+        .iter()
+        .map(|c| TimeRange::new(c.start, c.end))
+        .collect();
+    let coverage: Vec<TimeRange> = snapshot
+        .coverage
+        .iter()
+        .map(|&(a, b)| TimeRange::new(a, b))
+        .collect();
     // Input first, so this frame draws where the pointer left the view.
     let (t0, t1) = view.range(end);
     let per_point = (t1 - t0) / f64::from(plot.width().max(1.0));
@@ -102,17 +127,12 @@ pub fn show(ui: &mut egui::Ui, snapshot: &Snapshot, params: &SlicerParams, playh
     } else if response.clicked() && timeline {
         if let Some(pointer) = response.interact_pointer_pos() {
             let t = t0 + f64::from(pointer.x - plot.min.x) * per_point;
-            let cuts: Vec<TimeRange> = snapshot
-                .cuts
-                .iter()
-                .map(|c| TimeRange::new(c.start, c.end))
-                .collect();
-            let coverage: Vec<TimeRange> = snapshot
-                .coverage
-                .iter()
-                .map(|&(a, b)| TimeRange::new(a, b))
-                .collect();
-            if let Ok(mut o) = params.overrides.lock() {
+            if ui.input(|i| i.modifiers.alt) {
+                // Solo the piece under the pointer; alt-clicking the soloed one stops.
+                let piece = piece_at(t, &cuts, &coverage).map(|(r, _)| (r.start, r.end));
+                let again = solo.is_some_and(|(a, b)| (a..b).contains(&t));
+                status.set_solo(if again { None } else { piece });
+            } else if let Ok(mut o) = params.overrides.lock() {
                 *o = toggled(&o, t, &cuts, &coverage);
             }
         }
@@ -202,8 +222,34 @@ pub fn show(ui: &mut egui::Ui, snapshot: &Snapshot, params: &SlicerParams, playh
     if timeline {
         by_hand(&painter, params, plot, t0, t1, &x);
     }
+    if let Some((a, b)) = solo.filter(|_| timeline) {
+        // Everything but the soloed piece dimmed, the piece outlined.
+        for (from, to) in [(t0, a), (b, t1)] {
+            if to > from {
+                let r = Rect::from_min_max(
+                    Pos2::new(x(from.max(t0)), plot.min.y),
+                    Pos2::new(x(to.min(t1)), plot.max.y),
+                );
+                painter.rect_filled(r, 0.0, Color32::from_black_alpha(140));
+            }
+        }
+        let r = Rect::from_min_max(Pos2::new(x(a), plot.min.y), Pos2::new(x(b), plot.max.y));
+        painter.rect_stroke(r, 0.0, Stroke::new(2.0, SOLO), egui::StrokeKind::Inside);
+    }
     if let Some(t) = playhead.filter(|t| (t0..=t1).contains(t)) {
         painter.vline(x(t), plot.y_range(), Stroke::new(1.5, PLAYHEAD));
+    }
+    if let Some(pointer) = response.hover_pos().filter(|p| plot.contains(*p)) {
+        let t = t0 + f64::from(pointer.x - plot.min.x) * (t1 - t0) / f64::from(plot.width());
+        painter.vline(pointer.x, plot.y_range(), Stroke::new(1.0, HOVER));
+        let overrides = params.overrides();
+        let text = hover_text(
+            snapshot,
+            &overrides,
+            t,
+            timeline.then_some((&cuts, &coverage)),
+        );
+        response.on_hover_text_at_pointer(text);
     }
     if snapshot.bins.is_empty() {
         painter.text(
@@ -225,6 +271,65 @@ fn flush_line(painter: &egui::Painter, line: &mut Vec<Pos2>) {
         ));
     }
     line.clear();
+}
+
+/// What the timeline says about song time `t`: the time in clock and bars:beats, the score
+/// there against the threshold, and the piece of the plan it lies in with its length (from the
+/// Timeline plan's `cuts` and `coverage`; Lookahead knows only the bin's decision).
+fn hover_text(
+    snapshot: &Snapshot,
+    overrides: &[Override],
+    t: f64,
+    plan: Option<(&[TimeRange], &[TimeRange])>,
+) -> String {
+    let i = snapshot.bins.partition_point(|b| b.start + b.length <= t);
+    let bin = snapshot.bins.get(i).filter(|b| b.start <= t);
+    let mut lines = vec![clock(t)];
+    if let Some((bin, beats, tempo)) = bin.and_then(|b| Some((b, b.beats?, snapshot.tempo?))) {
+        let per_bar = per_bar(snapshot);
+        let q = beats + (t - bin.start) * tempo / 60.0;
+        let bar = (q / per_bar).floor();
+        lines[0] += &format!(
+            "  bar {}:{}",
+            bar as i64 + 1,
+            (q - bar * per_bar).floor() as i64 + 1
+        );
+    }
+    if let Some(bin) = bin.filter(|b| b.score.is_finite()) {
+        lines.push(format!(
+            "score {} (threshold {})",
+            short(bin.score),
+            short(snapshot.threshold)
+        ));
+    }
+    let piece = match plan {
+        Some((cuts, coverage)) => piece_at(t, cuts, coverage).map(|(range, decision)| {
+            let by_hand = overrides.iter().any(|o| o.range.contains(t));
+            format!(
+                "{} {:.1} s{}",
+                if decision == Decision::Keep {
+                    "kept"
+                } else {
+                    "cut"
+                },
+                range.duration(),
+                if by_hand { ", by hand" } else { "" }
+            )
+        }),
+        None => bin
+            .and_then(|b| b.keep)
+            .map(|keep| (if keep { "kept" } else { "cut" }).to_owned()),
+    };
+    lines.push(piece.unwrap_or_else(|| "not analysed yet".to_owned()));
+    lines.join("\n")
+}
+
+/// Quarter notes per bar in the host's time signature (4/4 without one).
+fn per_bar(snapshot: &Snapshot) -> f64 {
+    snapshot
+        .time_sig
+        .filter(|(n, d)| *n > 0 && *d > 0)
+        .map_or(4.0, |(n, d)| f64::from(n) * 4.0 / f64::from(d))
 }
 
 /// A band along the top of each stretch decided by hand, saying what was decided.
@@ -415,10 +520,7 @@ fn ruler(
     else {
         return;
     };
-    let per_bar = snapshot
-        .time_sig
-        .filter(|(n, d)| *n > 0 && *d > 0)
-        .map_or(4.0, |(n, d)| f64::from(n) * 4.0 / f64::from(d));
+    let per_bar = per_bar(snapshot);
     let seconds_per_beat = 60.0 / tempo;
     let span_beats = (t1 - t0) / seconds_per_beat;
     let step = grid_step(span_beats / per_bar) * per_bar;
@@ -513,5 +615,43 @@ mod tests {
         assert!(column_max(items.into_iter(), 5.0, 5.0, 10)
             .iter()
             .all(Option::is_none));
+    }
+
+    #[test]
+    fn hovering_tells_the_time_the_score_and_the_piece() {
+        use crate::plugin::snapshot::TimelineBin;
+        let bin = |start: f64, score: f64, keep: bool| TimelineBin {
+            start,
+            length: 1.0,
+            beats: Some(start * 2.0),
+            score,
+            keep: Some(keep),
+        };
+        let snapshot = Snapshot {
+            bins: vec![
+                bin(0.0, 0.2, true),
+                bin(1.0, 0.9, false),
+                bin(2.0, 0.1, true),
+            ],
+            threshold: 0.5,
+            tempo: Some(120.0),
+            time_sig: Some((4, 4)),
+            ..Snapshot::default()
+        };
+        let cuts = [TimeRange::new(1.0, 2.0)];
+        let coverage = [TimeRange::new(0.0, 3.0)];
+        let plan = Some((&cuts[..], &coverage[..]));
+        assert_eq!(
+            hover_text(&snapshot, &[], 1.5, plan),
+            "0:01.5  bar 1:4\nscore 0.90 (threshold 0.50)\ncut 1.0 s"
+        );
+        let by_hand = [Override {
+            range: TimeRange::new(2.0, 3.0),
+            decision: Decision::Keep,
+        }];
+        assert!(hover_text(&snapshot, &by_hand, 2.5, plan).ends_with("kept 1.0 s, by hand"));
+        assert!(hover_text(&snapshot, &[], 7.0, plan).ends_with("not analysed yet"));
+        // Lookahead: the bin's own decision.
+        assert!(hover_text(&snapshot, &[], 0.5, None).ends_with("\nkept"));
     }
 }

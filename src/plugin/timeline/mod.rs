@@ -120,6 +120,14 @@ impl<'a> PersistentField<'a, Option<SavedAnalysis>> for AnalysisSlot {
     }
 }
 
+/// The gain at timeline sample `q` of a window `[start, end)` with equal-power ramps of `ramp`
+/// samples centred on its edges, as [`GatePlan::target`] ramps a kept piece.
+pub fn window_gain(q: u64, start: u64, end: u64, ramp: usize) -> f32 {
+    let lead = (ramp / 2) as i64;
+    let rel = |e: u64| q as i64 - (e as i64 - lead);
+    (fade_in(rel(start), ramp) * fade_out(rel(end), ramp)) as f32
+}
+
 /// The plan of the whole analysed timeline, as the audio thread gates it.
 #[derive(Debug, Default, Clone)]
 pub struct GatePlan {

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
 
-use super::{GatePlan, PlanLink};
+use super::{window_gain, GatePlan, PlanLink};
 use crate::plugin::gate::{apply_gain, Mark};
 use crate::plugin::pace::RenderPace;
 use crate::plugin::params::{GateMode, MidiSettings, SlicerParams};
@@ -52,6 +52,9 @@ pub struct Running {
     /// Timeline position the next buffer continues, if the last one was played.
     expected: Option<(Clock, u64)>,
     gain: f32,
+    /// How far the output has moved from the gate to the solo window (0 gate, 1 solo); it
+    /// moves over one ramp, so starting or stopping a solo never clicks.
+    solo_mix: f32,
     note_on: bool,
     note_key: (u8, u8),
 }
@@ -82,6 +85,7 @@ impl Running {
             sent: 1,
             expected: None,
             gain: 1.0,
+            solo_mix: 0.0,
             note_on: false,
             note_key: (0, 0),
         }
@@ -172,19 +176,58 @@ impl Running {
         }
         let gated = !faulted && self.gate(clock, p0, frames, ramp, context, &midi);
         let mode = params.mode.value();
+        if !continuing {
+            self.solo_mix = if status.solo().is_some() { 1.0 } else { 0.0 };
+        }
+        let window = status.solo().map(|(a, b)| {
+            let at = |t: f64| (t * f64::from(self.rate)).round() as u64;
+            (at(a), at(b))
+        });
+        let soloed = self.solo(window, p0, frames, ramp, mode);
         // Audition mutes what Gate keeps, so it changes the audio even where every gain is 1.
-        if finite && mode != GateMode::Analyse && (gated || mode == GateMode::Audition) {
+        if finite && (soloed || mode != GateMode::Analyse && (gated || mode == GateMode::Audition))
+        {
             let gains = &self.gains[..frames];
             for channel in buffer.as_slice().iter_mut() {
                 for (x, &g) in channel.iter_mut().zip(gains) {
                     let g = match mode {
-                        GateMode::Audition => (1.0 - g * g).max(0.0).sqrt(),
+                        GateMode::Audition if !soloed => (1.0 - g * g).max(0.0).sqrt(),
                         _ => g,
                     };
                     *x = apply_gain(*x, g);
                 }
             }
         }
+    }
+
+    /// Solo: the gains become those of the soloed `window` (timeline samples), whatever the
+    /// mode, moving from and back to the mode's gains over one ramp. Returns whether the solo
+    /// shapes this buffer (its gains are then final, Audition's included).
+    fn solo(
+        &mut self,
+        window: Option<(u64, u64)>,
+        p0: u64,
+        frames: usize,
+        ramp: usize,
+        mode: GateMode,
+    ) -> bool {
+        let target = if window.is_some() { 1.0 } else { 0.0 };
+        if target == 0.0 && self.solo_mix == 0.0 {
+            return false;
+        }
+        let step = 1.0 / ramp.max(1) as f32;
+        for (i, g) in self.gains[..frames].iter_mut().enumerate() {
+            self.solo_mix += (target - self.solo_mix).clamp(-step, step);
+            let q = p0 + i as u64;
+            let solo = window.map_or(0.0, |(a, b)| window_gain(q, a, b, ramp));
+            let gate = match mode {
+                GateMode::Gate => *g,
+                GateMode::Audition => (1.0 - *g * *g).max(0.0).sqrt(),
+                GateMode::Analyse => 1.0,
+            };
+            *g = (1.0 - self.solo_mix) * gate + self.solo_mix * solo;
+        }
+        true
     }
 
     /// Where this buffer of `frames` plays: on the song while the host plays; on the stream,
