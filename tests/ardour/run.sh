@@ -32,6 +32,8 @@
 #  9. Timeline analysis in a session of its own: a real-time pass with 0 latency, the project
 #     saved with the analysis; two exports in new Ardour processes must each be the recording
 #     with no latency, cut where the command line cuts (timeline_compare.py), and the same.
+#     Then a MIDI track records the plugin's MIDI out during a real-time roll: a note per cut of
+#     the command line's edit and the score controller on each segment (midi_compare.py).
 # 10. That region moved later on the timeline and played again: it is analysed again, and the
 #     export carries the command line's edit at the new place.
 #
@@ -366,6 +368,17 @@ else
     fi
   else
     fail "timeline: ardour7-export; see $work/export-timeline.log"
+  fi
+
+  # 9b. Scores and cuts recorded in the DAW: during a real-time roll of the saved project (not
+  #     saved again), a MIDI track records the plugin's MIDI out. Each recorded note must be a
+  #     cut of the command line's edit (edges within 10 ms), and each recorded score controller
+  #     event sit on a segment's start with that segment's score (midi_compare.py).
+  if [ -s "$cli_cuts" ] && AS_PLAY_S="$play_s" AS_CC=21 run_lua midirec "$work/tl-midirec.log"; then
+    "$py" "$here/midi_compare.py" "$work/tl-midirec.log" "$cli_cuts" "$rate" >"$work/midi-compare.log" 2>&1
+    report_results "$work/midi-compare.log" $?
+  else
+    fail "timeline: recording the plugin's MIDI on a MIDI track; see $work/tl-midirec.log"
   fi
 
   # 10. The region moved on the timeline (by 64 fingerprint blocks, 5.94 s at 44.1 kHz, so the

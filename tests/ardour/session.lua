@@ -1,6 +1,7 @@
 -- Headless Ardour 7 session work for run.sh, run by ardour7-lua on the dummy backend.
 -- Everything comes from the environment (ardour7-lua scripts take no reliable arguments):
---   AS_STEP     "create", "reload" or "play"
+--   AS_STEP     "create", "reload", "play" or "midirec" (the plugin's MIDI recorded on a MIDI
+--               track during a real-time roll of AS_PLAY_S seconds, and printed)
 --   AS_DIR      session directory (its basename is the session name, AS_NAME)
 --   AS_NAME     session (snapshot) name
 --   AS_RATE     sample rate (create)
@@ -12,6 +13,7 @@
 --               wanted_value).
 --   AS_PLAY_S   seconds to roll the transport in real time (play)
 --   AS_SAVE     "1": save the session after the real-time pass (play)
+--   AS_CC       the plugin's score controller number (midirec; 21 unless set)
 -- Lines starting "AS " are read by run.sh/compare.py; everything else is Ardour's chatter.
 
 local step = os.getenv("AS_STEP")
@@ -224,6 +226,88 @@ elseif step == "reload" or step == "play" then
 			ARDOUR.LuaAPI.usleep(1500000)
 			session:save_state("", false, false, false, false, false)
 			print("AS SAVED " .. dir)
+		end
+	end
+	close_session()
+
+elseif step == "midirec" then
+	-- The plugin's MIDI out (the score CC and a note per cut) recorded on a MIDI track during a
+	-- real-time roll, then read back: "AS NOTE" and "AS CC" lines in timeline samples. Nothing
+	-- is saved: the session on disk is left as it was.
+	local session = load_session(dir, name)
+	if not session then fail("load_session failed for " .. dir) end
+	local route, proc = find_insert(session)
+	if not proc then fail("the saved session has no '" .. plugin_name .. "' on track " .. TRACK) end
+	print_latency(route, proc)
+	local MIDI = ARDOUR.DataType("midi")
+	-- Ardour gives the track a MIDI output port of its own because the plugin outputs MIDI
+	-- (its tracks made from Lua are not strict I/O).
+	local out = route:output():midi(0)
+	if out:isnil() then fail("the track has no MIDI output") end
+	local tracks = session:new_midi_track(ARDOUR.ChanCount(MIDI, 1), ARDOUR.ChanCount(MIDI, 1), true,
+		ARDOUR.PluginInfo(), nil, nil, 1, "Cuts", ARDOUR.PresentationInfo.max_order, ARDOUR.TrackMode.Normal, false)
+	if tracks:size() ~= 1 then fail("new_midi_track failed") end
+	local midi_track
+	for t in tracks:iter() do midi_track = t end
+	midi_track:input():disconnect_all(nil)
+	if midi_track:input():connect(midi_track:input():midi(0), out:name(), nil) ~= 0 then
+		fail("cannot connect " .. out:name() .. " to the MIDI track")
+	end
+	ARDOUR.LuaAPI.usleep(200000)
+	if not midi_track:input():midi(0):connected_to(out:name()) then fail("the MIDI track does not hear " .. out:name()) end
+	local arm = midi_track:rec_enable_control()
+	arm:set_value(1, PBD.GroupControlDisposition.NoGroup)
+	for _ = 1, 40 do
+		if arm:get_value() == 1 then break end
+		ARDOUR.LuaAPI.usleep(50000)
+	end
+	if arm:get_value() ~= 1 then fail("cannot arm the MIDI track") end
+	local seconds = tonumber(os.getenv("AS_PLAY_S") or "5")
+	local rate = session:nominal_sample_rate()
+	local target = math.floor(seconds * rate)
+	session:goto_start(false)
+	ARDOUR.LuaAPI.usleep(200000)
+	session:maybe_enable_record(false)
+	session:request_roll(ARDOUR.TransportRequestSource.TRS_UI)
+	local waited, recording, pos = 0, false, 0
+	local limit_ms = math.floor((seconds + route:signal_latency() / rate + 20) * 1000)
+	while waited < limit_ms do
+		ARDOUR.LuaAPI.usleep(50000)
+		waited = waited + 50
+		recording = recording or session:actively_recording()
+		pos = session:transport_sample()
+		if pos >= target then break end
+	end
+	-- Not an abort: the take is kept.
+	session:request_stop(false, false, ARDOUR.TransportRequestSource.TRS_UI)
+	local playlist = midi_track:playlist()
+	for _ = 1, 100 do
+		if not session:transport_rolling() and playlist:n_regions() > 0 then break end
+		ARDOUR.LuaAPI.usleep(50000)
+	end
+	ARDOUR.LuaAPI.usleep(500000)
+	session:disable_record(false, false)
+	print(string.format("AS RECORDED rolled_to=%d recording=%s regions=%d xruns=%d", pos, tostring(recording),
+		playlist:n_regions(), session:get_xrun_count()))
+	if playlist:n_regions() == 0 then fail("no MIDI region was recorded") end
+	local tempo_map = Temporal.TempoMap.read()
+	local cc = tonumber(os.getenv("AS_CC") or "21")
+	for r in playlist:region_list():iter() do
+		local mr = r:to_midiregion()
+		if not mr:isnil() then
+			-- Note times are beats from the start of the region's source.
+			local source_q = tempo_map:quarters_at(r:position()) - r:start():beats()
+			local function sample(b) return tempo_map:sample_at_beats(source_q + b) end
+			for n in ARDOUR.LuaAPI.note_list(mr:model()):iter() do
+				print(string.format("AS NOTE start=%d end=%d channel=%d key=%d", sample(n:time()),
+					sample(n:time() + n:length()), n:channel(), n:note()))
+			end
+			local control = mr:control(Evoral.Parameter(ARDOUR.AutomationType.MidiCCAutomation, 0, cc), false)
+			if not control:isnil() then
+				for ev in control:list():events():iter() do
+					print(string.format("AS CC at=%d value=%d", sample(ev.when:beats()), math.floor(ev.value + 0.5)))
+				end
+			end
 		end
 	end
 	close_session()
