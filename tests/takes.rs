@@ -7,10 +7,7 @@
 
 use std::path::Path;
 
-use audio_slicer::engine::audio_io::{read_audio, AudioClip};
-use audio_slicer::engine::features::{log_mel_of, LogMelExtractor};
-use audio_slicer::engine::model::Autoencoder;
-use audio_slicer::engine::slicer::Slicer;
+use audio_slicer::engine::audio_io::read_audio;
 use audio_slicer::engine::takes::groups::{repeat_runs, repeats, take_groups};
 use audio_slicer::engine::takes::pitch_classes::PitchClasses;
 use audio_slicer::engine::timeline::{overlap_seconds, total_duration, TimeRange};
@@ -119,40 +116,9 @@ fn take_groups_cover_the_truths_takes() {
     }
 }
 
-/// The shipped model's cut probability and its autoencoder's error, per frame of `track`: the
-/// mean over the segments whose span holds the frame's centre.
-#[cfg(feature = "research")]
-fn score_curves(
-    raw: &AudioClip,
-    track: &PitchClasses,
-    model: &Slicer,
-    autoencoder: &Slicer,
-) -> audio_slicer::engine::takes::model::ScoreCurves {
-    let mut extractor = LogMelExtractor::new(model.features()).unwrap();
-    let spec = log_mel_of(&mut extractor, &[raw.mono()], raw.sample_rate).unwrap();
-    let curve = |scorer: &Slicer| -> Vec<f32> {
-        let timeline = scorer.score_log_mel(&spec, raw.duration()).unwrap();
-        (0..track.frames.len())
-            .map(|t| {
-                let (a, b) = track.frame_time(t);
-                let centre = (a + b) / 2.0;
-                let hits: Vec<f64> = timeline
-                    .segments
-                    .iter()
-                    .filter(|g| g.start <= centre && centre < g.end)
-                    .map(|g| g.score)
-                    .collect();
-                (hits.iter().sum::<f64>() / hits.len().max(1) as f64) as f32
-            })
-            .collect()
-    };
-    [curve(model), curve(autoencoder)]
-}
-
 /// The take model trained on a set's training pairs (labels from alignment alone) and applied to
 /// its test pairs: how much of the truth's takes it cuts, and how much kept music, at the
-/// probability `TAKE_THRESHOLD` (default 0.5; a curve for diagnosis, not a setting). Windows are
-/// also compared with their twin on the shipped model's scores (`score_curves`).
+/// probability `TAKE_THRESHOLD` (default 0.5; a curve for diagnosis, not a setting).
 ///
 /// `cargo test --release --test takes -- --ignored --nocapture take_model`
 #[cfg(feature = "research")]
@@ -163,9 +129,6 @@ fn take_model_on_the_test_pairs() {
     use audio_slicer::engine::takes::model::{examples, TakeModel};
     use audio_slicer::engine::takes::take_ranges;
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench");
-    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default");
-    let model = Slicer::from_checkpoint(&shipped).unwrap();
-    let autoencoder = Slicer::reconstruction_only(Autoencoder::from_checkpoint(&shipped).unwrap());
     let sets: Vec<String> = std::env::var("TAKE_SETS")
         .map(|s| s.split(',').map(String::from).collect())
         .unwrap_or_else(|_| vec!["dev".into(), "dev-b".into()]);
@@ -197,10 +160,8 @@ fn take_model_on_the_test_pairs() {
             .unwrap();
             let alignment = align(&raw, &edited).unwrap();
             let track = PitchClasses::of(&raw.mono(), raw.sample_rate);
-            let scores = score_curves(&raw, &track, &model, &autoencoder);
             train.extend(examples(
                 &track,
-                &scores,
                 &alignment.kept_ranges(raw.duration()),
                 &take_ranges(&alignment.cuts),
             ));
@@ -221,16 +182,13 @@ fn take_model_on_the_test_pairs() {
                 mean.join(" ")
             );
         }
-        let mut take_model = TakeModel::fit(&train).unwrap();
+        let mut model = TakeModel::fit(&train).unwrap();
+        model.threshold = std::env::var("TAKE_THRESHOLD").map_or(0.5, |t| t.parse().unwrap());
         println!(
             "{set}: trained on {:?} windows (kept, cut); weights {:?}",
-            take_model.trained_on, take_model.weights
+            model.trained_on, model.weights
         );
-        let thresholds: Vec<f32> = std::env::var("TAKE_THRESHOLD")
-            .map(|t| vec![t.parse().unwrap()])
-            .unwrap_or_else(|_| vec![0.5, 0.7, 0.8, 0.9]);
-        // Per threshold: seconds of takes, of them cut, of kept music, of it cut.
-        let mut totals = vec![[0.0f64; 4]; thresholds.len()];
+        let (mut takes, mut takes_cut, mut kept, mut kept_cut) = (0.0, 0.0, 0.0, 0.0);
         for name in names("test") {
             let truth: serde_json::Value = serde_json::from_str(
                 &std::fs::read_to_string(bench.join("truth").join(format!("{name}.json"))).unwrap(),
@@ -238,29 +196,24 @@ fn take_model_on_the_test_pairs() {
             .unwrap();
             let raw = read_audio(&bench.join("test/input").join(format!("{name}.ogg"))).unwrap();
             let track = PitchClasses::of(&raw.mono(), raw.sample_rate);
-            let scores = score_curves(&raw, &track, &model, &autoencoder);
+            let cut = model.cut_ranges(&track);
             let true_takes = truth_takes(&truth);
             let kept_music = ranges(&truth["kept"]);
             let (t, k) = (total_duration(&true_takes), total_duration(&kept_music));
-            for (threshold, total) in thresholds.iter().zip(&mut totals) {
-                take_model.threshold = *threshold;
-                let cut = take_model.cut_ranges(&track, &scores);
-                let (tc, kc) = (
-                    overlap_seconds(&true_takes, &cut),
-                    overlap_seconds(&kept_music, &cut),
-                );
-                println!(
-                    "  {name} at {threshold}: cuts {tc:.1} of {t:.1} s of takes, {kc:.1} of {k:.1} s of kept music"
-                );
-                *total = [total[0] + t, total[1] + tc, total[2] + k, total[3] + kc];
-            }
-        }
-        for (threshold, [takes, takes_cut, kept, kept_cut]) in thresholds.iter().zip(totals) {
-            println!(
-                "{set}/test at {threshold}: take recall {:.3}, kept music cut {:.2} %",
-                takes_cut / takes,
-                100.0 * kept_cut / kept
+            let (tc, kc) = (
+                overlap_seconds(&true_takes, &cut),
+                overlap_seconds(&kept_music, &cut),
             );
+            println!(
+                "  {name}: cuts {tc:.1} of {t:.1} s of takes, {kc:.1} of {k:.1} s of kept music"
+            );
+            (takes, takes_cut, kept, kept_cut) =
+                (takes + t, takes_cut + tc, kept + k, kept_cut + kc);
         }
+        println!(
+            "{set}/test: take recall {:.3}, kept music cut {:.2} %",
+            takes_cut / takes,
+            100.0 * kept_cut / kept
+        );
     }
 }
