@@ -116,55 +116,9 @@ fn take_groups_cover_the_truths_takes() {
     }
 }
 
-/// A classifier's cut probability per frame of `track` (the mean over the segments whose span
-/// holds the frame's centre), read from `$TAKE_SCORES/SET/scores/NAME.scores.json`: scores of a
-/// classifier that never saw the recording (`/tmp/xfit.sh` in the issue note: each training
-/// recording scored by one trained on the other folds of its set's training pairs, each test
-/// recording by one trained on all of them).
-#[cfg(feature = "research")]
-fn score_curves(
-    track: &PitchClasses,
-    set: &str,
-    name: &str,
-) -> audio_slicer::engine::takes::model::ScoreCurves {
-    let dir = std::env::var("TAKE_SCORES").expect("TAKE_SCORES: cross-fitted scores");
-    let path = Path::new(&dir)
-        .join(set)
-        .join("scores")
-        .join(format!("{name}.scores.json"));
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let segments: Vec<(f64, f64, f64)> = json["segments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| {
-            (
-                g["start"].as_f64().unwrap(),
-                g["end"].as_f64().unwrap(),
-                g["score"].as_f64().unwrap(),
-            )
-        })
-        .collect();
-    let curve = (0..track.frames.len())
-        .map(|t| {
-            let (a, b) = track.frame_time(t);
-            let centre = (a + b) / 2.0;
-            let hits: Vec<f64> = segments
-                .iter()
-                .filter(|g| g.0 <= centre && centre < g.1)
-                .map(|g| g.2)
-                .collect();
-            (hits.iter().sum::<f64>() / hits.len().max(1) as f64) as f32
-        })
-        .collect();
-    [curve]
-}
-
 /// The take model trained on a set's training pairs (labels from alignment alone) and applied to
 /// its test pairs: how much of the truth's takes it cuts, and how much kept music, at the
-/// probability `TAKE_THRESHOLD` (default 0.5; a curve for diagnosis, not a setting). Windows are
-/// also compared with their twin on cross-fitted classifier scores (`score_curves`).
+/// probability `TAKE_THRESHOLD` (default 0.5; a curve for diagnosis, not a setting).
 ///
 /// `cargo test --release --test takes -- --ignored --nocapture take_model`
 #[cfg(feature = "research")]
@@ -206,10 +160,8 @@ fn take_model_on_the_test_pairs() {
             .unwrap();
             let alignment = align(&raw, &edited).unwrap();
             let track = PitchClasses::of(&raw.mono(), raw.sample_rate);
-            let scores = score_curves(&track, &set, &name);
             train.extend(examples(
                 &track,
-                &scores,
                 &alignment.kept_ranges(raw.duration()),
                 &take_ranges(&alignment.cuts),
             ));
@@ -230,16 +182,13 @@ fn take_model_on_the_test_pairs() {
                 mean.join(" ")
             );
         }
-        let mut take_model = TakeModel::fit(&train).unwrap();
+        let mut model = TakeModel::fit(&train).unwrap();
+        model.threshold = std::env::var("TAKE_THRESHOLD").map_or(0.5, |t| t.parse().unwrap());
         println!(
             "{set}: trained on {:?} windows (kept, cut); weights {:?}",
-            take_model.trained_on, take_model.weights
+            model.trained_on, model.weights
         );
-        let thresholds: Vec<f32> = std::env::var("TAKE_THRESHOLD")
-            .map(|t| vec![t.parse().unwrap()])
-            .unwrap_or_else(|_| vec![0.5, 0.7, 0.8, 0.9]);
-        // Per threshold: seconds of takes, of them cut, of kept music, of it cut.
-        let mut totals = vec![[0.0f64; 4]; thresholds.len()];
+        let (mut takes, mut takes_cut, mut kept, mut kept_cut) = (0.0, 0.0, 0.0, 0.0);
         for name in names("test") {
             let truth: serde_json::Value = serde_json::from_str(
                 &std::fs::read_to_string(bench.join("truth").join(format!("{name}.json"))).unwrap(),
@@ -247,29 +196,24 @@ fn take_model_on_the_test_pairs() {
             .unwrap();
             let raw = read_audio(&bench.join("test/input").join(format!("{name}.ogg"))).unwrap();
             let track = PitchClasses::of(&raw.mono(), raw.sample_rate);
-            let scores = score_curves(&track, &set, &name);
+            let cut = model.cut_ranges(&track);
             let true_takes = truth_takes(&truth);
             let kept_music = ranges(&truth["kept"]);
             let (t, k) = (total_duration(&true_takes), total_duration(&kept_music));
-            for (threshold, total) in thresholds.iter().zip(&mut totals) {
-                take_model.threshold = *threshold;
-                let cut = take_model.cut_ranges(&track, &scores);
-                let (tc, kc) = (
-                    overlap_seconds(&true_takes, &cut),
-                    overlap_seconds(&kept_music, &cut),
-                );
-                println!(
-                    "  {name} at {threshold}: cuts {tc:.1} of {t:.1} s of takes, {kc:.1} of {k:.1} s of kept music"
-                );
-                *total = [total[0] + t, total[1] + tc, total[2] + k, total[3] + kc];
-            }
-        }
-        for (threshold, [takes, takes_cut, kept, kept_cut]) in thresholds.iter().zip(totals) {
-            println!(
-                "{set}/test at {threshold}: take recall {:.3}, kept music cut {:.2} %",
-                takes_cut / takes,
-                100.0 * kept_cut / kept
+            let (tc, kc) = (
+                overlap_seconds(&true_takes, &cut),
+                overlap_seconds(&kept_music, &cut),
             );
+            println!(
+                "  {name}: cuts {tc:.1} of {t:.1} s of takes, {kc:.1} of {k:.1} s of kept music"
+            );
+            (takes, takes_cut, kept, kept_cut) =
+                (takes + t, takes_cut + tc, kept + k, kept_cut + kc);
         }
+        println!(
+            "{set}/test: take recall {:.3}, kept music cut {:.2} %",
+            takes_cut / takes,
+            100.0 * kept_cut / kept
+        );
     }
 }

@@ -23,14 +23,8 @@ use super::{WINDOW, WINDOW_HOP};
 /// Name of the take model's file in a model directory.
 pub const TAKE_MODEL_FILE: &str = "takes.json";
 
-/// The per-frame curve of the recording's scores a window is compared on with its twin: a
-/// segment classifier's cut probability, one value per [`PitchClasses`] frame, from a
-/// classifier that never saw the recording (a bad take plays worse than its retake: out of
-/// tune, overdriven, hesitant).
-pub type ScoreCurves = [Vec<f32>; 1];
-
 /// Descriptors per window.
-pub const DIM: usize = 12;
+pub const DIM: usize = 11;
 /// How far (frames) around a run's ends its surroundings are read: two seconds.
 const SURROUNDINGS: usize = 20;
 /// L2 penalty of the regression, on standardised descriptors.
@@ -52,7 +46,7 @@ const AHEAD: usize = 600;
 
 /// Every window of a recording that is performed again within the next minute, with its
 /// descriptors: a retake follows the take it replaces, and the editor keeps the last one.
-pub fn take_windows(track: &PitchClasses, scores: &ScoreCurves) -> Vec<TakeWindow> {
+pub fn take_windows(track: &PitchClasses) -> Vec<TakeWindow> {
     let n = track.frames.len();
     if n < 2 * WINDOW {
         return Vec::new();
@@ -76,13 +70,6 @@ pub fn take_windows(track: &PitchClasses, scores: &ScoreCurves) -> Vec<TakeWindo
             let seconds = |f: usize| (f as f64 / FRAME_RATE).ln_1p() as f32;
             let twin_start = from + m.first;
             let twin_end = from + m.last + 1;
-            // How much worse the window scores than the performance after it.
-            let mean = |curve: &[f32], a: usize, b: usize| {
-                let part = &curve[a.min(curve.len())..b.min(curve.len())];
-                part.iter().sum::<f32>() / part.len().max(1) as f32
-            };
-            let worse =
-                |curve: &[f32]| mean(curve, s, s + WINDOW) - mean(curve, twin_start, twin_end);
             Some(TakeWindow {
                 at: (s, s + WINDOW),
                 descriptors: [
@@ -97,7 +84,6 @@ pub fn take_windows(track: &PitchClasses, scores: &ScoreCurves) -> Vec<TakeWindo
                     m.shift.min(12 - m.shift) as f32,
                     seconds(m.last + 1 - m.first),
                     m.typical,
-                    worse(&scores[0]),
                 ],
             })
         },
@@ -109,11 +95,10 @@ pub fn take_windows(track: &PitchClasses, scores: &ScoreCurves) -> Vec<TakeWindo
 /// kept (false) or cut as another take (true); windows in junk are left out.
 pub fn examples(
     track: &PitchClasses,
-    scores: &ScoreCurves,
     kept: &[TimeRange],
     takes: &[TimeRange],
 ) -> Vec<([f32; DIM], bool)> {
-    take_windows(track, scores)
+    take_windows(track)
         .into_iter()
         .filter_map(|w| {
             let middle = track.frame_time((w.at.0 + w.at.1) / 2).0;
@@ -224,8 +209,8 @@ impl TakeModel {
 
     /// The stretches of a recording to cut as other takes: each frame follows the repeated
     /// window whose middle is nearest, if any within half a hop.
-    pub fn cut_ranges(&self, track: &PitchClasses, scores: &ScoreCurves) -> Vec<TimeRange> {
-        let windows = take_windows(track, scores);
+    pub fn cut_ranges(&self, track: &PitchClasses) -> Vec<TimeRange> {
+        let windows = take_windows(track);
         let n = track.frames.len();
         let mut cut = vec![false; n];
         for w in &windows {
