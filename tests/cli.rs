@@ -190,6 +190,19 @@ fn training_with_raw_files_learns_from_the_pairs() {
     assert!((0.0..=1.0).contains(&f1), "{f1}");
     assert!(String::from_utf8_lossy(&run.stdout).contains("cross-validated on your pairs (3 folds"));
     assert!(out.join("classifier.safetensors").is_file());
+    // The figures are written beside the model too, fold by fold.
+    let report = std::fs::read_to_string(out.join("TRAINING.md")).unwrap();
+    let per_fold: Vec<String> = validation["music_lost_per_fold"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| format!("{:.1} %", 100.0 * m.as_f64().unwrap()))
+        .collect();
+    assert!(
+        report.contains(&format!("(per fold: {})", per_fold.join(", "))),
+        "{report}"
+    );
+    assert!(report.contains(&format!("cut F1 {f1:.3}")), "{report}");
     // Each raw file opens with 2 s of noise that its edit dropped: the learned model cuts it.
     let dir = scratch("edit-pairs");
     let list = edit_take(&out, &noisy_take(&dir, 77), &dir);

@@ -119,6 +119,9 @@ fn a_model_folder_is_replaced_only_with_force_and_keeps_the_users_files() {
         std::fs::read_to_string(model.join("MODEL_CARD.md")).unwrap(),
         "# my model"
     );
+    // What training measured is the model's own file: written again, not carried over.
+    let report = std::fs::read_to_string(model.join("TRAINING.md")).unwrap();
+    assert!(report.contains("Method: `autoencoder-mse`"), "{report}");
     assert_eq!(files_in(&dir), ["mine"]);
 }
 

@@ -295,22 +295,14 @@ fn warn_if_poorly_validated(model: &Slicer) {
     else {
         return;
     };
-    let worst = v.music_lost_per_fold.iter().copied().fold(0.0, f64::max);
-    if worst > MAX_MUSIC_LOST || v.cut_f1 < MIN_CUT_F1 {
+    if v.is_poor() {
         eprintln!(
             "warning: held out in turn, your pairs were edited poorly (cut F1 {:.3}; up to {} of the music your edits kept was lost in one fold): check this model's edits before trusting it, and add more pairs like the recordings you will edit",
             v.cut_f1,
-            percent(worst)
+            percent(v.worst_fold())
         );
     }
 }
-
-/// Held-out music lost in any fold above which `train` warns: the product's goal for music
-/// lost in cross-validation.
-const MAX_MUSIC_LOST: f64 = 0.015;
-
-/// Held-out cut F1 below which `train` warns.
-const MIN_CUT_F1: f64 = 0.8;
 
 fn percent(share: f64) -> String {
     format!("{:.1} %", 100.0 * share)

@@ -16,6 +16,7 @@ pub mod outputs;
 pub mod pairs;
 pub mod plot;
 pub mod render;
+pub mod report;
 pub mod scoring;
 pub mod session;
 pub mod slicer;

@@ -15,6 +15,7 @@ use super::pairs::{
     local_descriptors_reporting, ClassifierConfig, ContextRows, LabelSource, MedianPrior,
     PairClassifier, PriorWeight, SegmentDescriptors, CLASSIFIER_WEIGHTS_FILE, PRIOR_WEIGHT,
 };
+use super::report::{training_report, REPORT_FILE};
 use super::scoring::{score_log_mel, ScoreTimeline};
 
 /// Contextual rows scored at once: about 3 MB of the default model's rows.
@@ -240,6 +241,9 @@ impl Slicer {
             }
             None => {}
         }
+        let path = dir.join(REPORT_FILE);
+        std::fs::write(&path, training_report(self))
+            .with_context(|| format!("cannot write {}", path.display()))?;
         Ok(())
     }
 

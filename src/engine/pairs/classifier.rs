@@ -111,6 +111,25 @@ pub struct CrossValidation {
     pub music_lost_per_fold: Vec<f64>,
 }
 
+impl CrossValidation {
+    /// Held-out music lost in any fold above which a model is called poorly validated: the
+    /// product's goal for music lost.
+    pub const MAX_MUSIC_LOST: f64 = 0.015;
+    /// Held-out cut F1 below which a model is called poorly validated.
+    pub const MIN_CUT_F1: f64 = 0.8;
+
+    /// The most music any fold lost.
+    pub fn worst_fold(&self) -> f64 {
+        self.music_lost_per_fold.iter().copied().fold(0.0, f64::max)
+    }
+
+    /// Whether a fold lost more music than [`Self::MAX_MUSIC_LOST`] or the cuts were poor:
+    /// the pairs are too few or too unlike each other for the model to be trusted unchecked.
+    pub fn is_poor(&self) -> bool {
+        self.worst_fold() > Self::MAX_MUSIC_LOST || self.cut_f1 < Self::MIN_CUT_F1
+    }
+}
+
 fn one() -> usize {
     1
 }

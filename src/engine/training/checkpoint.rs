@@ -8,6 +8,7 @@ use candle_core::{Tensor, Var};
 use crate::engine::model::{Autoencoder, CONFIG_FILE, WEIGHTS_FILE};
 use crate::engine::novelty::NOVELTY_FILE;
 use crate::engine::pairs::CLASSIFIER_WEIGHTS_FILE;
+use crate::engine::report::REPORT_FILE;
 use crate::engine::slicer::{Slicer, CLASSIFIER_CONFIG_FILE};
 
 /// Copies of every variable, in a stable order.
@@ -44,12 +45,13 @@ fn with_sorted_vars<T>(model: &Autoencoder, f: impl FnOnce(Vec<&Var>) -> Result<
 
 /// The files a model directory's model consists of; anything else in it (a model card, notes)
 /// belongs to the user and is kept when the model is replaced.
-pub const MODEL_FILES: [&str; 5] = [
+pub const MODEL_FILES: [&str; 6] = [
     CONFIG_FILE,
     WEIGHTS_FILE,
     CLASSIFIER_CONFIG_FILE,
     CLASSIFIER_WEIGHTS_FILE,
     NOVELTY_FILE,
+    REPORT_FILE,
 ];
 
 /// Checks, before any training, that a model can be saved to `dir`: it does not exist, or it is
