@@ -116,9 +116,40 @@ fn take_groups_cover_the_truths_takes() {
     }
 }
 
+/// How the performance sounds per frame of `track`: its level (dB RMS) and its brightness (the
+/// first difference's energy against the signal's, dB: overdrive and harsh playing raise it),
+/// each over the audio of the frame's span.
+#[cfg(feature = "research")]
+fn performance_curves(
+    raw: &audio_slicer::engine::audio_io::AudioClip,
+    track: &PitchClasses,
+) -> audio_slicer::engine::takes::model::PerformanceCurves {
+    let mono = raw.mono();
+    let rate = f64::from(raw.sample_rate);
+    let (mut level, mut bright) = (Vec::new(), Vec::new());
+    for t in 0..track.frames.len() {
+        let (a, b) = track.frame_time(t);
+        let (a, b) = (
+            ((a.max(0.0) * rate) as usize).min(mono.len()),
+            ((b.max(0.0) * rate) as usize).min(mono.len()),
+        );
+        let x = &mono[a..b];
+        let energy: f64 = x.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() + 1e-12;
+        let diff: f64 = x
+            .windows(2)
+            .map(|w| f64::from(w[1] - w[0]).powi(2))
+            .sum::<f64>()
+            + 1e-12;
+        level.push((10.0 * (energy / x.len().max(1) as f64).log10()) as f32);
+        bright.push((10.0 * (diff / energy).log10()) as f32);
+    }
+    [level, bright]
+}
+
 /// The take model trained on a set's training pairs (labels from alignment alone) and applied to
 /// its test pairs: how much of the truth's takes it cuts, and how much kept music, at the
-/// probability `TAKE_THRESHOLD` (default 0.5; a curve for diagnosis, not a setting).
+/// probability `TAKE_THRESHOLD` (default 0.5; a curve for diagnosis, not a setting). Windows are
+/// also compared with their twin on level and brightness (`performance_curves`).
 ///
 /// `cargo test --release --test takes -- --ignored --nocapture take_model`
 #[cfg(feature = "research")]
@@ -160,8 +191,10 @@ fn take_model_on_the_test_pairs() {
             .unwrap();
             let alignment = align(&raw, &edited).unwrap();
             let track = PitchClasses::of(&raw.mono(), raw.sample_rate);
+            let sound = performance_curves(&raw, &track);
             train.extend(examples(
                 &track,
+                &sound,
                 &alignment.kept_ranges(raw.duration()),
                 &take_ranges(&alignment.cuts),
             ));
@@ -182,13 +215,16 @@ fn take_model_on_the_test_pairs() {
                 mean.join(" ")
             );
         }
-        let mut model = TakeModel::fit(&train).unwrap();
-        model.threshold = std::env::var("TAKE_THRESHOLD").map_or(0.5, |t| t.parse().unwrap());
+        let mut take_model = TakeModel::fit(&train).unwrap();
         println!(
             "{set}: trained on {:?} windows (kept, cut); weights {:?}",
-            model.trained_on, model.weights
+            take_model.trained_on, take_model.weights
         );
-        let (mut takes, mut takes_cut, mut kept, mut kept_cut) = (0.0, 0.0, 0.0, 0.0);
+        let thresholds: Vec<f32> = std::env::var("TAKE_THRESHOLD")
+            .map(|t| vec![t.parse().unwrap()])
+            .unwrap_or_else(|_| vec![0.5, 0.7, 0.8, 0.9]);
+        // Per threshold: seconds of takes, of them cut, of kept music, of it cut.
+        let mut totals = vec![[0.0f64; 4]; thresholds.len()];
         for name in names("test") {
             let truth: serde_json::Value = serde_json::from_str(
                 &std::fs::read_to_string(bench.join("truth").join(format!("{name}.json"))).unwrap(),
@@ -196,24 +232,29 @@ fn take_model_on_the_test_pairs() {
             .unwrap();
             let raw = read_audio(&bench.join("test/input").join(format!("{name}.ogg"))).unwrap();
             let track = PitchClasses::of(&raw.mono(), raw.sample_rate);
-            let cut = model.cut_ranges(&track);
+            let sound = performance_curves(&raw, &track);
             let true_takes = truth_takes(&truth);
             let kept_music = ranges(&truth["kept"]);
             let (t, k) = (total_duration(&true_takes), total_duration(&kept_music));
-            let (tc, kc) = (
-                overlap_seconds(&true_takes, &cut),
-                overlap_seconds(&kept_music, &cut),
-            );
-            println!(
-                "  {name}: cuts {tc:.1} of {t:.1} s of takes, {kc:.1} of {k:.1} s of kept music"
-            );
-            (takes, takes_cut, kept, kept_cut) =
-                (takes + t, takes_cut + tc, kept + k, kept_cut + kc);
+            for (threshold, total) in thresholds.iter().zip(&mut totals) {
+                take_model.threshold = *threshold;
+                let cut = take_model.cut_ranges(&track, &sound);
+                let (tc, kc) = (
+                    overlap_seconds(&true_takes, &cut),
+                    overlap_seconds(&kept_music, &cut),
+                );
+                println!(
+                    "  {name} at {threshold}: cuts {tc:.1} of {t:.1} s of takes, {kc:.1} of {k:.1} s of kept music"
+                );
+                *total = [total[0] + t, total[1] + tc, total[2] + k, total[3] + kc];
+            }
         }
-        println!(
-            "{set}/test: take recall {:.3}, kept music cut {:.2} %",
-            takes_cut / takes,
-            100.0 * kept_cut / kept
-        );
+        for (threshold, [takes, takes_cut, kept, kept_cut]) in thresholds.iter().zip(totals) {
+            println!(
+                "{set}/test at {threshold}: take recall {:.3}, kept music cut {:.2} %",
+                takes_cut / takes,
+                100.0 * kept_cut / kept
+            );
+        }
     }
 }

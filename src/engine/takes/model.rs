@@ -4,8 +4,9 @@
 //!
 //! Every window of a recording that is performed again within the next minute is described by
 //! how well and how specifically it matches there, in which key, how soon the other
-//! performance starts, and how quiet it is around both (a false start stops dead and the take
-//! it copies starts again after a breath; a loop runs on). Training pairs label each such
+//! performance starts, how quiet it is around both (a false start stops dead and the take it
+//! copies starts again after a breath; a loop runs on), and how much louder and brighter it is
+//! than the other performance ([`PerformanceCurves`]). Training pairs label each such
 //! window kept or cut (a take, from the alignment, step 1); junk windows teach nothing here. A
 //! logistic regression over the standardised descriptors learns the editor's habit: no rule
 //! per kind of junk, and copies that all survive in the edits (loops) teach it that a repeat
@@ -23,8 +24,14 @@ use super::{WINDOW, WINDOW_HOP};
 /// Name of the take model's file in a model directory.
 pub const TAKE_MODEL_FILE: &str = "takes.json";
 
+/// How the recording sounds, per [`PitchClasses`] frame, as a window is compared with its
+/// twin: its level (dB RMS) and its brightness (dB of the first difference's energy against
+/// the signal's). A false start tends to be quieter than the take it copies, an overdriven or
+/// harsh bad take louder and brighter; which way the editor's habit goes is learned.
+pub type PerformanceCurves = [Vec<f32>; 2];
+
 /// Descriptors per window.
-pub const DIM: usize = 11;
+pub const DIM: usize = 13;
 /// How far (frames) around a run's ends its surroundings are read: two seconds.
 const SURROUNDINGS: usize = 20;
 /// L2 penalty of the regression, on standardised descriptors.
@@ -46,7 +53,7 @@ const AHEAD: usize = 600;
 
 /// Every window of a recording that is performed again within the next minute, with its
 /// descriptors: a retake follows the take it replaces, and the editor keeps the last one.
-pub fn take_windows(track: &PitchClasses) -> Vec<TakeWindow> {
+pub fn take_windows(track: &PitchClasses, sound: &PerformanceCurves) -> Vec<TakeWindow> {
     let n = track.frames.len();
     if n < 2 * WINDOW {
         return Vec::new();
@@ -70,6 +77,13 @@ pub fn take_windows(track: &PitchClasses) -> Vec<TakeWindow> {
             let seconds = |f: usize| (f as f64 / FRAME_RATE).ln_1p() as f32;
             let twin_start = from + m.first;
             let twin_end = from + m.last + 1;
+            // How the window sounds against the performance after it.
+            let mean = |curve: &[f32], a: usize, b: usize| {
+                let part = &curve[a.min(curve.len())..b.min(curve.len())];
+                part.iter().sum::<f32>() / part.len().max(1) as f32
+            };
+            let against_twin =
+                |curve: &[f32]| mean(curve, s, s + WINDOW) - mean(curve, twin_start, twin_end);
             Some(TakeWindow {
                 at: (s, s + WINDOW),
                 descriptors: [
@@ -84,6 +98,8 @@ pub fn take_windows(track: &PitchClasses) -> Vec<TakeWindow> {
                     m.shift.min(12 - m.shift) as f32,
                     seconds(m.last + 1 - m.first),
                     m.typical,
+                    against_twin(&sound[0]),
+                    against_twin(&sound[1]),
                 ],
             })
         },
@@ -95,10 +111,11 @@ pub fn take_windows(track: &PitchClasses) -> Vec<TakeWindow> {
 /// kept (false) or cut as another take (true); windows in junk are left out.
 pub fn examples(
     track: &PitchClasses,
+    sound: &PerformanceCurves,
     kept: &[TimeRange],
     takes: &[TimeRange],
 ) -> Vec<([f32; DIM], bool)> {
-    take_windows(track)
+    take_windows(track, sound)
         .into_iter()
         .filter_map(|w| {
             let middle = track.frame_time((w.at.0 + w.at.1) / 2).0;
@@ -209,8 +226,8 @@ impl TakeModel {
 
     /// The stretches of a recording to cut as other takes: each frame follows the repeated
     /// window whose middle is nearest, if any within half a hop.
-    pub fn cut_ranges(&self, track: &PitchClasses) -> Vec<TimeRange> {
-        let windows = take_windows(track);
+    pub fn cut_ranges(&self, track: &PitchClasses, sound: &PerformanceCurves) -> Vec<TimeRange> {
+        let windows = take_windows(track, sound);
         let n = track.frames.len();
         let mut cut = vec![false; n];
         for w in &windows {
