@@ -431,19 +431,35 @@ fn a_state_loaded_into_a_running_lookahead_leaves_its_window_alone() {
     );
 }
 
-#[test]
-fn stretches_kept_or_cut_by_hand_are_what_the_bounce_renders() {
-    let (noise_at, noise_len, total) = (9.0, 4.0, 24.0);
+/// Where [`analysed_and_gated`]'s session has its noise: 4 s from 9 s of a 24 s session.
+const NOISE: (f64, f64, f64) = (9.0, 4.0, 24.0);
+
+/// A Timeline plugin that has analysed the noisy session and gated it once, with the session,
+/// the render setup and that gated pass.
+fn analysed_and_gated() -> (AudioSlicer, Vec<Vec<f32>>, Setup, Render) {
+    let (noise_at, noise_len, total) = NOISE;
     let input = session(noise_at, noise_len, total);
     let mut plugin = timeline_plugin();
     let setup = Setup::offline(RATE, &[1024]);
     render(&mut plugin, &input, &setup);
-    let model_cuts = cut_notes(&render(&mut plugin, &input, &setup));
-    let noise_middle = seconds(noise_at + noise_len / 2.0);
-    let noise_cut = *model_cuts
+    let gated = render(&mut plugin, &input, &setup);
+    (plugin, input, setup, gated)
+}
+
+/// The cut over the middle of the noise of [`analysed_and_gated`]'s session.
+fn noise_cut(cuts: &[(usize, usize)]) -> (usize, usize) {
+    let middle = seconds(NOISE.0 + NOISE.1 / 2.0);
+    *cuts
         .iter()
-        .find(|&&(a, b)| a < noise_middle && noise_middle < b)
-        .expect("the model cuts the noise");
+        .find(|&&(a, b)| a < middle && middle < b)
+        .expect("the model cuts the noise")
+}
+
+#[test]
+fn stretches_kept_or_cut_by_hand_are_what_the_bounce_renders() {
+    let (mut plugin, input, setup, gated) = analysed_and_gated();
+    let model_cuts = cut_notes(&gated);
+    let noise_cut = noise_cut(&model_cuts);
     // Keep the noise by hand and cut two seconds of music the model kept, as a click in the
     // editor does; saved with the project as song seconds.
     let (cut_from, cut_to) = (2.0, 4.0);
@@ -495,17 +511,8 @@ fn stretches_kept_or_cut_by_hand_are_what_the_bounce_renders() {
 
 #[test]
 fn a_soloed_piece_is_all_that_sounds_whatever_the_mode() {
-    let (noise_at, noise_len, total) = (9.0, 4.0, 24.0);
-    let input = session(noise_at, noise_len, total);
-    let mut plugin = timeline_plugin();
-    let setup = Setup::offline(RATE, &[1024]);
-    render(&mut plugin, &input, &setup);
-    let gated = render(&mut plugin, &input, &setup);
-    let noise_middle = seconds(noise_at + noise_len / 2.0);
-    let cut = *cut_notes(&gated)
-        .iter()
-        .find(|&&(a, b)| a < noise_middle && noise_middle < b)
-        .expect("the model cuts the noise");
+    let (mut plugin, input, setup, gated) = analysed_and_gated();
+    let cut = noise_cut(&cut_notes(&gated));
     // Solo the cut, as an alt-click in the editor does: it sounds though Gate cuts it.
     let rate = f64::from(RATE);
     plugin

@@ -8,6 +8,7 @@ use audio_slicer::engine::novelty::{NoveltyScorer, DEFAULT_PERCENTILE};
 use audio_slicer::engine::pairs::{
     learn_from_files, learn_from_pairs, unmatched_files, ClassifierTraining, LabelSource,
 };
+use audio_slicer::engine::report::percent;
 use audio_slicer::engine::slicer::{ContextScorer, Scorer, Slicer};
 use audio_slicer::engine::timeline::total_duration;
 use audio_slicer::engine::training::{
@@ -302,10 +303,6 @@ fn warn_if_poorly_validated(model: &Slicer) {
             percent(v.worst_fold())
         );
     }
-}
-
-fn percent(share: f64) -> String {
-    format!("{:.1} %", 100.0 * share)
 }
 
 /// Held-out segments below which calibration is called unreliable: about a minute of audio

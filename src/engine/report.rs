@@ -85,6 +85,7 @@ pub fn training_report(model: &Slicer) -> String {
     out
 }
 
-fn percent(share: f64) -> String {
+/// A share as a percentage with one decimal, as the report and `train` print them.
+pub fn percent(share: f64) -> String {
     format!("{:.1} %", 100.0 * share)
 }

@@ -291,10 +291,16 @@ impl SlicerParams {
             self.post_pad.value().to_bits(),
             cut.snap as u32,
         ];
-        let overrides = self.overrides();
-        let overrides = overrides::key(&overrides);
+        // The analysis thread asks for this key at every block: the overrides are hashed under
+        // their lock, not copied out of it.
+        let overrides = self.overrides.lock();
+        let overrides = overrides.as_deref().map_or(&[][..], |o| o.as_slice());
         // FNV-1a over the words.
-        for word in words.into_iter().map(u64::from).chain(overrides) {
+        for word in words
+            .into_iter()
+            .map(u64::from)
+            .chain(overrides::key(overrides))
+        {
             for byte in word.to_le_bytes() {
                 key = (key ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
             }

@@ -11,6 +11,8 @@ import json
 import re
 import sys
 
+from cli_compare import cuts_of
+
 TOLERANCE_S = 0.010
 # Recorded values may differ from the plugin's by one step: Ardour keeps controller events in
 # its automation lists as floats.
@@ -36,11 +38,7 @@ def main():
     ccs = [(int(t) / rate, int(v)) for t, v in re.findall(r"^AS CC at=(-?\d+) value=(\d+)", text, re.M)]
     with open(cuts_json) as f:
         cli = json.load(f)
-    expected, start = [], 0.0
-    for a, b in cli["keep"] + [[cli["duration"], cli["duration"]]]:
-        if a > start:
-            expected.append((start, a))
-        start = b
+    expected = cuts_of(cli)
     ok = True
 
     def result(name, passed, detail):

@@ -224,8 +224,10 @@ pub fn show(ui: &mut egui::Ui, snapshot: &Snapshot, params: &SlicerParams, statu
             Stroke::new(1.0, MARKER.gamma_multiply(0.6)),
         );
     }
+    // Once a frame, after this frame's clicks.
+    let overrides = params.overrides();
     if timeline {
-        by_hand(&painter, params, plot, t0, t1, &x);
+        by_hand(&painter, &overrides, plot, t0, t1, &x);
     }
     if let Some((a, b)) = solo.filter(|_| timeline) {
         // Everything but the soloed piece dimmed, the piece outlined.
@@ -247,7 +249,6 @@ pub fn show(ui: &mut egui::Ui, snapshot: &Snapshot, params: &SlicerParams, statu
     if let Some(pointer) = response.hover_pos().filter(|p| plot.contains(*p)) {
         let t = t0 + f64::from(pointer.x - plot.min.x) * (t1 - t0) / f64::from(plot.width());
         painter.vline(pointer.x, plot.y_range(), Stroke::new(1.0, HOVER));
-        let overrides = params.overrides();
         let text = hover_text(
             snapshot,
             &overrides,

@@ -176,10 +176,11 @@ impl Running {
         }
         let gated = !faulted && self.gate(clock, p0, frames, ramp, context, &midi);
         let mode = params.mode.value();
+        let solo = status.solo();
         if !continuing {
-            self.solo_mix = if status.solo().is_some() { 1.0 } else { 0.0 };
+            self.solo_mix = if solo.is_some() { 1.0 } else { 0.0 };
         }
-        let window = status.solo().map(|(a, b)| {
+        let window = solo.map(|(a, b)| {
             let at = |t: f64| (t * f64::from(self.rate)).round() as u64;
             (at(a), at(b))
         });

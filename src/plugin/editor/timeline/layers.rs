@@ -4,21 +4,19 @@
 use egui::{Color32, Pos2, Rect, Stroke};
 
 use super::{BY_HAND, BY_HAND_BAND, CUT, KEPT, NOT_ANALYSED, PLAY_ONCE, WAVE};
-use crate::engine::cut_plan::Decision;
-use crate::plugin::params::SlicerParams;
+use crate::engine::cut_plan::{Decision, Override};
 use crate::plugin::snapshot::Snapshot;
 
 /// A band along the top of each stretch decided by hand, saying what was decided.
 pub(super) fn by_hand(
     painter: &egui::Painter,
-    params: &SlicerParams,
+    overrides: &[Override],
     plot: Rect,
     t0: f64,
     t1: f64,
     x: &impl Fn(f64) -> f32,
 ) {
-    for o in params
-        .overrides()
+    for o in overrides
         .iter()
         .filter(|o| o.range.end >= t0 && o.range.start <= t1)
     {
